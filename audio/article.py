@@ -1,0 +1,267 @@
+"""Find the article in a Document: title, paragraphs, the publisher's appeal, and the residue to drop."""
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+from dataclasses import dataclass
+from pathlib import Path
+
+from .config import Config
+from .errors import BadInput
+from .source import Document
+
+TITLE_LIMIT = 80
+
+
+@dataclass(frozen=True)
+class Paragraph:
+    text: str
+    line: int  # 1-based line of the source where it starts
+    heading: str | None = None  # the section heading above it, if it opens a section
+
+
+@dataclass(frozen=True)
+class Appeal:
+    title: str
+    paragraphs: tuple[Paragraph, ...]
+    url: str | None = None
+
+
+@dataclass(frozen=True)
+class Article:
+    title: str
+    title_given: bool  # False when cut from the lede: then the intro does not read it twice
+    slug: str
+    paragraphs: tuple[Paragraph, ...]
+    appeal: Appeal | None
+    residue: tuple[str, ...]
+    publisher: str | None = None
+    byline: str | None = None
+    date: str | None = None
+    language: str = "en"
+    url: str | None = None
+
+
+@dataclass(frozen=True)
+class ArticleOptions:
+    title: str | None = None
+    slug: str | None = None
+    appeal: Document | None = None  # --appeal-file
+    no_appeal: bool = False
+
+
+@dataclass(frozen=True)
+class _Block:
+    """A paragraph-sized piece of the source, before the appeal is taken out."""
+
+    text: str
+    line: int
+    heading_level: int = 0  # >0: a Markdown heading of that level
+    rule: bool = False  # a Markdown thematic break (---)
+
+
+def parse(doc: Document, config: Config, options: ArticleOptions = ArticleOptions()) -> Article:
+    """Split a Document into the article's paragraphs and its appeal; drop the residue."""
+    blocks = _markdown_blocks(doc.text) if doc.format == "md" else _text_blocks(doc.text)
+    markers = _compile(config.appeal_markers)
+    residue_patterns = _compile(config.residue)
+
+    kept: list[_Block] = []
+    residue: list[str] = []
+    for block in blocks:
+        if residue_patterns.fullmatch(block.text):
+            residue.append(block.text)
+        else:
+            kept.append(block)
+
+    title: str | None = options.title
+    if title is None and kept and kept[0].heading_level and not markers.fullmatch(kept[0].text):
+        title = kept.pop(0).text
+
+    body, appeal_blocks, marker_match = _take_appeal(kept, blocks, markers, residue_patterns)
+    publisher = config.publisher or (marker_match.groupdict().get("publisher") if marker_match else None)
+
+    paragraphs: list[Paragraph] = []
+    heading: str | None = None
+    for block in body:
+        if block.rule:
+            continue
+        if block.heading_level:
+            heading = block.text
+            continue
+        paragraphs.append(Paragraph(block.text, block.line, heading))
+        heading = None
+    if not paragraphs:
+        raise BadInput(f"{doc.path}: no article paragraphs left after the appeal is removed")
+
+    appeal: Appeal | None = None
+    if options.appeal is not None:
+        appeal = _appeal_from_file(options.appeal, config, markers, publisher)
+    elif appeal_blocks and not options.no_appeal:
+        appeal = Appeal(
+            title=_appeal_title(appeal_blocks[0].text, publisher),
+            paragraphs=tuple(Paragraph(b.text, b.line) for b in appeal_blocks if not b.rule),
+            url=config.donation_url,
+        )
+    if options.no_appeal:
+        appeal = None
+
+    given = title is not None
+    return Article(
+        title=title.strip() if title else lede_title(paragraphs[0].text),
+        title_given=given,
+        slug=slugify(options.slug if options.slug is not None else doc.path.stem, doc.sha256),
+        paragraphs=tuple(paragraphs),
+        appeal=appeal,
+        residue=tuple(residue),
+        publisher=publisher,
+    )
+
+
+def _take_appeal(
+    kept: list[_Block], blocks: list[_Block], markers: _Patterns, residue: _Patterns
+) -> tuple[list[_Block], list[_Block], re.Match[str] | None]:
+    """The appeal runs from its marker to the first residue line, the next heading as high, or the end."""
+    for i, block in enumerate(kept):
+        match = markers.fullmatch(block.text) if len(block.text) <= 120 else None
+        if not match:
+            continue
+        end = len(kept)
+        residue_after = [b.line for b in blocks if b.line > block.line and residue.fullmatch(b.text)]
+        for j in range(i + 1, len(kept)):
+            other = kept[j]
+            if residue_after and other.line > residue_after[0]:
+                end = j
+                break
+            if block.heading_level and other.heading_level and other.heading_level <= block.heading_level:
+                end = j
+                break
+            if other.rule:
+                end = j
+                break
+        return kept[:i] + kept[end:], kept[i:end], match
+    return kept, [], None
+
+
+def _appeal_title(marker_text: str, publisher: str | None) -> str:
+    text = marker_text.strip().rstrip(":.,!").strip()
+    if re.match(r"(?i)dear\b", text):
+        return f"A Message from {publisher}" if publisher else "A Message from the Publisher"
+    return text
+
+
+def _appeal_from_file(doc: Document, config: Config, markers: _Patterns, publisher: str | None) -> Appeal:
+    blocks = [b for b in _text_blocks(doc.text) if not _compile(config.residue).fullmatch(b.text)]
+    if not blocks:
+        raise BadInput(f"{doc.path}: the appeal file has no text")
+    first = markers.fullmatch(blocks[0].text)
+    title = _appeal_title(blocks[0].text, publisher or (first.groupdict().get("publisher") if first else None))
+    if not first:
+        title = f"A Message from {publisher}" if publisher else "A Message from the Publisher"
+    return Appeal(title=title, paragraphs=tuple(Paragraph(b.text, b.line) for b in blocks), url=config.donation_url)
+
+
+class _Patterns:
+    """Several whole-line patterns, tried in order (each may name its own groups)."""
+
+    def __init__(self, patterns: tuple[str, ...]) -> None:
+        compiled = []
+        for pattern in patterns:
+            try:
+                compiled.append(re.compile(pattern, re.IGNORECASE))
+            except re.error as exc:
+                raise BadInput(f"config: pattern {pattern!r} does not compile: {exc}") from None
+        self._compiled = tuple(compiled)
+
+    def fullmatch(self, text: str) -> re.Match[str] | None:
+        for pattern in self._compiled:
+            found = pattern.fullmatch(text)
+            if found:
+                return found
+        return None
+
+
+def _compile(patterns: tuple[str, ...]) -> _Patterns:
+    return _Patterns(patterns)
+
+
+def _text_blocks(text: str) -> list[_Block]:
+    """Paragraphs separated by blank lines (lines joined), or one paragraph per line when there are none."""
+    lines = text.split("\n")
+    has_blank_separators = any(not line.strip() for line in lines[1:-1]) and any(
+        lines[i].strip() and lines[i + 1].strip() for i in range(len(lines) - 1)
+    )
+    blocks: list[_Block] = []
+    if not has_blank_separators:
+        return [_Block(_clean(line), n) for n, line in enumerate(lines, 1) if line.strip()]
+    current: list[str] = []
+    start = 0
+    for n, line in enumerate(lines + [""], 1):
+        if line.strip():
+            if not current:
+                start = n
+            current.append(line)
+        elif current:
+            blocks.append(_Block(_clean(" ".join(current)), start))
+            current = []
+    return blocks
+
+
+def _markdown_blocks(text: str) -> list[_Block]:
+    """Markdown through a real parser: headings, paragraphs, list items; markup never survives."""
+    from markdown_it import MarkdownIt
+
+    tokens = MarkdownIt("commonmark").parse(text)
+    blocks: list[_Block] = []
+    level = 0
+    for token in tokens:
+        if token.type == "heading_open":
+            level = int(token.tag[1])
+        elif token.type == "heading_close":
+            level = 0
+        elif token.type == "hr":
+            blocks.append(_Block("", (token.map or [0])[0] + 1, rule=True))
+        elif token.type == "inline":
+            parts: list[str] = []
+            for child in token.children or []:
+                if child.type in ("text", "code_inline"):
+                    parts.append(child.content)
+                elif child.type in ("softbreak", "hardbreak"):
+                    parts.append(" ")
+            joined = _clean("".join(parts))
+            if joined:
+                blocks.append(_Block(joined, (token.map or [0])[0] + 1, heading_level=level))
+        elif token.type in ("fence", "code_block"):
+            continue  # code is never read aloud
+    return blocks
+
+
+def _clean(text: str) -> str:
+    return re.sub(r"\s+", " ", text).strip()
+
+
+def lede_title(lede: str) -> str:
+    """The lede's first sentence, cut at a word boundary to at most TITLE_LIMIT characters."""
+    first = re.split(r"(?<=[.!?])\s+", lede, maxsplit=1)[0].strip()
+    return cut_words(first, TITLE_LIMIT)
+
+
+def cut_words(text: str, limit: int) -> str:
+    text = _clean(text)
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1]
+    if " " in cut:
+        cut = cut[: cut.rindex(" ")]
+    return cut.rstrip(" ,;:-–—") + "…"
+
+
+def slugify(name: str, fallback_seed: str) -> str:
+    """A filesystem- and URL-safe slug; names with no Latin letters get a stable hashed one."""
+    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+    slug = re.sub(r"[^a-z0-9]+", "-", ascii_name.lower()).strip("-")[:80].strip("-")
+    if not slug:
+        slug = "article-" + hashlib.sha256((name + fallback_seed).encode()).hexdigest()[:10]
+    return slug
+

@@ -1,0 +1,98 @@
+"""Publisher settings from a TOML file; command-line flags override them."""
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+from .errors import BadInput
+
+DEFAULT_APPEAL_MARKERS = (
+    r"A Message from (?P<publisher>.+?)\s*[:.]?",
+    r"(?:A )?(?:Note|Letter) from (?:the )?(?P<publisher>.+?)\s*[:.]?",
+    r"Dear (?:readers|reader|friends|supporters)\s*[,:!]?",
+    r"(?:Support|Donate to|Donate|Become a (?:member|supporter) of|Contribute to)\b[^.?!]{0,60}[:!]?",
+)
+
+DEFAULT_RESIDUE = (
+    r"Remind me later\.?",
+    r"Maybe later\.?",
+    r"No,? thanks\.?",
+    r"Close\.?",
+    r"Share this article\.?",
+    r"Read more\.?",
+    r"(?:Donate|Support us|Contribute|Subscribe)( now| today)?\.?",
+    r"Continue\.?",
+)
+
+
+@dataclass(frozen=True)
+class Pauses:
+    """Silence in milliseconds between the parts of an edition."""
+
+    lead_in: int = 300
+    sentence: int = 350
+    paragraph: int = 800
+    appeal: int = 1600
+    tail: int = 700
+
+
+@dataclass(frozen=True)
+class Config:
+    publisher: str | None = None
+    donation_url: str | None = None
+    appeal_markers: tuple[str, ...] = DEFAULT_APPEAL_MARKERS
+    residue: tuple[str, ...] = DEFAULT_RESIDUE
+    voice: str | None = None
+    rate: int = 175
+    pauses: Pauses = field(default_factory=Pauses)
+
+
+def load(path: Path | None) -> Config:
+    """Read a config file; None gives the defaults. Unknown keys are errors naming the key."""
+    if path is None:
+        return Config()
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise BadInput(f"{path}: config file not found") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise BadInput(f"{path}: not a valid TOML config: {exc}") from None
+    except IsADirectoryError:
+        raise BadInput(f"{path}: is a directory, not a config file") from None
+    return from_mapping(raw, str(path))
+
+
+def from_mapping(raw: dict[str, Any], origin: str) -> Config:
+    known = {f.name for f in fields(Config)}
+    section = raw
+    config = Config()
+    changes: dict[str, Any] = {}
+    for key, value in section.items():
+        if key in ("feed", "player"):
+            continue  # read by the catalogue and player
+        if key not in known:
+            raise BadInput(f"{origin}: unknown config key '{key}'")
+        if key == "pauses":
+            if not isinstance(value, dict):
+                raise BadInput(f"{origin}: 'pauses' must be a table of milliseconds")
+            pause_names = {f.name for f in fields(Pauses)}
+            for name, ms in value.items():
+                if name not in pause_names or not isinstance(ms, int) or ms < 0:
+                    raise BadInput(f"{origin}: pauses.{name} must be one of {sorted(pause_names)} with a whole number of ms")
+            changes[key] = replace(Pauses(), **value)
+        elif key in ("appeal_markers", "residue"):
+            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+                raise BadInput(f"{origin}: '{key}' must be a list of patterns")
+            # Publisher patterns extend the defaults: they never switch them off.
+            changes[key] = tuple(value) + getattr(config, key)
+        elif key == "rate":
+            if not isinstance(value, int) or not 80 <= value <= 450:
+                raise BadInput(f"{origin}: 'rate' must be words per minute between 80 and 450")
+            changes[key] = value
+        else:
+            if not isinstance(value, str):
+                raise BadInput(f"{origin}: '{key}' must be a string")
+            changes[key] = value
+    return replace(config, **changes)

@@ -1,0 +1,104 @@
+"""Find the external programs (ffmpeg, ffprobe, eSpeak NG) in one place, system copies first."""
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import functools
+import logging
+import os
+import shutil
+import subprocess
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from .errors import ToolFailed, ToolMissing
+
+log = logging.getLogger(__name__)
+
+# Environment variables that point the package at other programs (tests and odd setups).
+FFMPEG_ENV = "AUDIO_EDITION_FFMPEG"
+ESPEAK_LIB_ENV = "AUDIO_EDITION_ESPEAK_LIB"  # path to libespeak-ng, or "bundled"
+
+
+@functools.cache
+def ffmpeg() -> str:
+    """Path of the ffmpeg to run: $AUDIO_EDITION_FFMPEG, the system's, else imageio-ffmpeg's."""
+    chosen = os.environ.get(FFMPEG_ENV)
+    if chosen:
+        if chosen == "bundled":
+            return _bundled_ffmpeg()
+        if shutil.which(chosen) is None:
+            raise ToolMissing(f"ffmpeg not found at {chosen} (set by {FFMPEG_ENV})")
+        return chosen
+    return shutil.which("ffmpeg") or _bundled_ffmpeg()
+
+
+def _bundled_ffmpeg() -> str:
+    try:
+        import imageio_ffmpeg
+    except ImportError:
+        raise ToolMissing("ffmpeg not found: install Debian's 'ffmpeg' or 'pip install imageio-ffmpeg'") from None
+    return str(imageio_ffmpeg.get_ffmpeg_exe())
+
+
+def ffprobe() -> str | None:
+    """The system's ffprobe beside the chosen ffmpeg, if there is one (imageio-ffmpeg ships none)."""
+    beside = os.path.join(os.path.dirname(ffmpeg()), "ffprobe")
+    if os.path.exists(beside):
+        return beside
+    return shutil.which("ffprobe")
+
+
+def run(command: Sequence[str], *, program: str, input: bytes | None = None) -> subprocess.CompletedProcess[bytes]:
+    """Run a program to completion; a non-zero exit raises ToolFailed with its stderr."""
+    log.debug("run: %s", " ".join(command))
+    try:
+        done = subprocess.run(list(command), input=input, capture_output=True, check=False)
+    except FileNotFoundError:
+        raise ToolMissing(f"{program} not found: {command[0]}") from None
+    if done.returncode != 0:
+        raise ToolFailed(program, command, done.returncode, done.stderr.decode("utf-8", "replace"))
+    return done
+
+
+@dataclass(frozen=True)
+class EspeakLibrary:
+    path: str
+    data_path: str | None  # None: the library's own compiled-in data location
+    bundled: bool
+
+
+@functools.cache
+def load_espeak() -> EspeakLibrary:
+    """Load libespeak-ng so that pyttsx3's driver finds it: the system's first, else espeakng-loader's.
+
+    pyttsx3 opens the library by its soname; once a library with that soname is loaded,
+    the dynamic linker hands out the same one, so loading ours first is enough. The data
+    must match the library's version, so the bundled data is used only with the bundled
+    library.
+    """
+    chosen = os.environ.get(ESPEAK_LIB_ENV, "")
+    if chosen not in ("", "bundled"):
+        ctypes.CDLL(chosen, mode=ctypes.RTLD_GLOBAL)
+        return EspeakLibrary(chosen, os.environ.get("ESPEAK_DATA_PATH"), bundled=False)
+    if chosen != "bundled":
+        system = ctypes.util.find_library("espeak-ng")
+        if system:
+            try:
+                ctypes.CDLL("libespeak-ng.so.1", mode=ctypes.RTLD_GLOBAL)
+                return EspeakLibrary(system, None, bundled=False)
+            except OSError:
+                log.debug("system libespeak-ng did not load; trying the bundled one")
+    try:
+        import espeakng_loader
+    except ImportError:
+        raise ToolMissing(
+            "eSpeak NG not found: install Debian's 'espeak-ng' or 'pip install espeakng-loader'"
+        ) from None
+    path = str(espeakng_loader.get_library_path())
+    data = str(espeakng_loader.get_data_path())
+    ctypes.CDLL(path, mode=ctypes.RTLD_GLOBAL)
+    # espeak_Initialize(path=NULL) reads this variable: pyttsx3 passes NULL.
+    os.environ["ESPEAK_DATA_PATH"] = data
+    return EspeakLibrary(path, data, bundled=True)
+
