@@ -1,0 +1,33 @@
+"""Shared fixtures: the sample article, and one real build of it that many tests read."""
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from audio import edition
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLE = ROOT / "samples" / "moscow-times-belarus.txt"
+
+
+def need_program(name: str) -> str:
+    """The path of a system program, or skip the test saying what is missing (CI installs them all)."""
+    found = shutil.which(name)
+    if not found:
+        pytest.skip(f"{name} is not installed (scripts/test installs it when run as root)")
+    return found
+
+
+@pytest.fixture(scope="session")
+def sample_out(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An out/ directory holding one real MP3 + M4A build of the sample; treat it as read-only."""
+    out = tmp_path_factory.mktemp("out")
+    edition.build(SAMPLE, edition.BuildOptions(out=out, formats=("mp3", "m4a")))
+    return out
+
+
+@pytest.fixture(scope="session")
+def sample_edition(sample_out: Path) -> edition.Edition:
+    return edition.load(sample_out / "moscow-times-belarus")
