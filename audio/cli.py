@@ -20,7 +20,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 class _Failure(click.ClickException):
     def __init__(self, message: str, exit_code: int) -> None:
         super().__init__(message)
-        self.exit_code = exit_code
+        self.exit_code = exit_code  # type: ignore[misc]  # click reads it per instance
 
 
 def _reported(func: F) -> F:

@@ -43,7 +43,7 @@ class Edition:
 
     @property
     def audio(self) -> Path:
-        return self.directory / self.manifest["files"][0]["name"]
+        return self.directory / str(self.manifest["files"][0]["name"])
 
 
 def prepare(path: Path, options: BuildOptions) -> tuple[source.Document, article_stage.Article, Script]:
@@ -110,7 +110,7 @@ def _manifest(
     voice_id: str | None,
     settings: voice.VoiceSettings,
 ) -> dict[str, Any]:
-    files = [
+    files: list[dict[str, Any]] = [
         {"name": f"{art.slug}.{fmt}", "type": render.MIME[fmt], "role": "audio"} for fmt in options.formats
     ] + [
         {"name": "chapters.json", "type": "application/json+chapters", "role": "chapters"},

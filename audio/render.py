@@ -128,10 +128,14 @@ def _stream(command: list[str], takes: Sequence[Take], timeline: Timeline) -> st
         assert process.stdin is not None
         try:
             write_pcm(process.stdin, takes, timeline)
-            process.stdin.close()
         except BrokenPipeError:
             pass  # ffmpeg stopped reading: its exit code and stderr say why
-        returncode = process.wait()
+        finally:
+            try:
+                process.stdin.close()
+            except BrokenPipeError:
+                pass
+            returncode = process.wait()
         errors.seek(0)
         stderr = errors.read().decode("utf-8", "replace")
     if returncode != 0:

@@ -23,7 +23,7 @@ class Tags:
     comment: str | None
 
 
-class _ChapterOrderID3(ID3):  # type: ignore[misc]
+class _ChapterOrderID3(ID3):
     """mutagen sorts frames by size; ffprobe and some players list CHAP frames in file order: keep ours."""
 
     def _write(self, config: Any) -> bytes:
@@ -58,7 +58,7 @@ def tag_mp3(path: Path, timeline: Timeline, tags: Tags) -> None:
         )
         for i, span in enumerate(timeline.chapters)
     ]
-    for table in tables_of_contents([c.element_id for c in chapters], tags.title):
+    for table in tables_of_contents([f"chp{i}" for i in range(len(chapters))], tags.title):
         id3.add(table)
     for chapter in chapters:
         id3.add(chapter)

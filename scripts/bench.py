@@ -1,0 +1,63 @@
+#!/usr/bin/env python3
+"""Benchmark: build the sample edition vs the bare `espeak-ng | ffmpeg` one-liner, in the same run.
+
+Prints the median wall time of each over --runs runs (alternated, so both see the same machine
+noise) and the ratio ours/bare. Usage: .venv/bin/python scripts/bench.py [--runs 7] [ARTICLE]
+"""
+from __future__ import annotations
+
+import argparse
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def timed(commands: list[list[str]]) -> float:
+    start = time.perf_counter()
+    for command in commands:
+        subprocess.run(command, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return time.perf_counter() - start
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("article", nargs="?", type=Path, default=ROOT / "samples" / "moscow-times-belarus.txt")
+    parser.add_argument("--runs", type=int, default=7)
+    parser.add_argument("--ours", default=str(Path(sys.executable).with_name("audio-edition")), help="our command")
+    parser.add_argument("--extra", default="", help="extra options for our build, e.g. '--jobs 1'")
+    args = parser.parse_args()
+    espeak, ffmpeg = shutil.which("espeak-ng"), shutil.which("ffmpeg")
+    if not espeak or not ffmpeg:
+        print("bench: the baseline needs the espeak-ng and ffmpeg programs (Debian: espeak-ng ffmpeg)", file=sys.stderr)
+        return 2
+    ours_times: list[float] = []
+    bare_times: list[float] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        ours = [args.ours, "build", str(args.article), "--out", str(work / "out"), *args.extra.split()]
+        bare = [
+            [espeak, "-f", str(args.article), "-w", str(work / "x.wav")],
+            [ffmpeg, "-y", "-loglevel", "error", "-i", str(work / "x.wav"), "-b:a", "64k", str(work / "x.mp3")],
+        ]
+        timed([ours])  # warm the disk cache and Python's bytecode for both sides
+        timed(bare)
+        for _ in range(args.runs):
+            shutil.rmtree(work / "out", ignore_errors=True)
+            ours_times.append(timed([ours]))
+            bare_times.append(timed(bare))
+    ours_median, bare_median = statistics.median(ours_times), statistics.median(bare_times)
+    print(f"article: {args.article.name}, runs: {args.runs}")
+    print(f"ours (build MP3 + chapters + sidecars): median {ours_median:.3f} s")
+    print(f"bare (espeak-ng -w + ffmpeg -b:a 64k):  median {bare_median:.3f} s")
+    print(f"ratio ours/bare: {ours_median / bare_median:.2f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,154 @@
+"""End to end on the sample, read back with other people's readers: ffprobe, ffmpeg ebur128, mutagen."""
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+from pathlib import Path
+
+import pytest
+from mutagen.id3 import ID3
+
+from audio import edition, tools
+from audio.tagging import CTOC_LIMIT
+
+SLUG = "moscow-times-belarus"
+
+
+def ffprobe_chapters(path: Path) -> list[tuple[int, int, str]]:
+    """Chapters as an independent reader sees them: ffprobe, or ffmpeg's ffmetadata where only it exists."""
+    probe = tools.ffprobe()
+    if probe:
+        out = subprocess.run(
+            [probe, "-v", "error", "-show_chapters", "-of", "json", str(path)], capture_output=True, check=True
+        ).stdout
+        return [
+            (round(float(c["start_time"]) * 1000), round(float(c["end_time"]) * 1000), c["tags"]["title"])
+            for c in json.loads(out)["chapters"]
+        ]
+    meta = subprocess.run(
+        [tools.ffmpeg(), "-v", "error", "-i", str(path), "-f", "ffmetadata", "-"], capture_output=True, check=True
+    ).stdout.decode()
+    found = re.findall(r"\[CHAPTER\]\nTIMEBASE=1/(\d+)\nSTART=(\d+)\nEND=(\d+)\ntitle=(.*)", meta)
+    return [(int(s) * 1000 // int(b), int(e) * 1000 // int(b), t) for b, s, e, t in found]
+
+
+def duration_ms(path: Path) -> int:
+    probe = tools.ffprobe()
+    assert probe, "ffprobe needed"
+    out = subprocess.run(
+        [probe, "-v", "error", "-show_entries", "format=duration", "-of", "csv=p=0", str(path)],
+        capture_output=True,
+        check=True,
+    ).stdout
+    return round(float(out) * 1000)
+
+
+def loudness(path: Path) -> tuple[float, float]:
+    """Integrated loudness (mono measured as dual mono: the −16 LUFS target) and true peak, by ffmpeg."""
+    err = subprocess.run(
+        [tools.ffmpeg(), "-hide_banner", "-nostats", "-i", str(path), "-af",
+         "ebur128=peak=true:dualmono=true:framelog=verbose", "-f", "null", "-"],
+        capture_output=True,
+        check=True,
+    ).stderr.decode()
+    summary = err[err.rfind("Summary:") :]
+    i = float(re.search(r"I:\s+(-?[\d.]+) LUFS", summary).group(1))  # type: ignore[union-attr]
+    tp = float(re.search(r"Peak:\s+(-?[\d.]+) dBFS", summary).group(1))  # type: ignore[union-attr]
+    return i, tp
+
+
+@pytest.mark.parametrize("fmt", ["mp3", "m4a"])
+def test_chapters_read_back_by_ffprobe(sample_edition: edition.Edition, fmt: str) -> None:
+    manifest = sample_edition.manifest
+    chapters = ffprobe_chapters(sample_edition.directory / f"{SLUG}.{fmt}")
+    expected = [(c["start_ms"], c["end_ms"], c["title"]) for c in manifest["chapters"]]
+    assert len(chapters) == 1 + 14 + 1
+    assert chapters == expected  # the timeline's own times, as written into the file
+    assert chapters[-1][2] == "A Message from The Moscow Times"
+    assert chapters[0][0] == 0
+    for before, after in zip(chapters, chapters[1:]):
+        assert before[1] == after[0]
+    if tools.ffprobe():
+        assert abs(chapters[-1][1] - duration_ms(sample_edition.directory / f"{SLUG}.{fmt}")) <= 100
+
+
+def test_mp3_has_an_ordered_top_level_ctoc(sample_edition: edition.Edition) -> None:
+    tags = ID3(sample_edition.directory / f"{SLUG}.mp3")
+    tocs = tags.getall("CTOC")
+    assert len(tocs) == 1
+    assert tocs[0].flags == 3  # TOP_LEVEL | ORDERED
+    chaps = {c.element_id: c for c in tags.getall("CHAP")}
+    assert list(tocs[0].child_element_ids) == [f"chp{i}" for i in range(16)]
+    assert all("TIT2" in chaps[cid].sub_frames for cid in tocs[0].child_element_ids)
+    assert str(tags["TIT2"]).startswith("Belarus's foreign minister")
+    assert str(tags["TPE1"]) == "The Moscow Times"
+
+
+@pytest.mark.parametrize("fmt", ["mp3", "m4a"])
+def test_loudness_is_the_spoken_podcast_norm(sample_edition: edition.Edition, fmt: str) -> None:
+    integrated, true_peak = loudness(sample_edition.directory / f"{SLUG}.{fmt}")
+    assert -17.0 <= integrated <= -15.0
+    assert true_peak <= -1.0
+
+
+def test_every_cue_lies_inside_its_chapter(sample_edition: edition.Edition) -> None:
+    manifest = sample_edition.manifest
+    vtt = (sample_edition.directory / "transcript.vtt").read_text(encoding="utf-8")
+    assert vtt.startswith("WEBVTT\n")
+    times = re.findall(r"^(c\d+-\d+)\n(\d\d):(\d\d):(\d\d)\.(\d{3}) --> (\d\d):(\d\d):(\d\d)\.(\d{3})$", vtt, re.M)
+    assert len(times) == len(manifest["cues"]) == sum(len(c["cues"]) for c in manifest["chapters"])
+
+    def ms(h: str, m: str, s: str, f: str) -> int:
+        return ((int(h) * 60 + int(m)) * 60 + int(s)) * 1000 + int(f)
+
+    by_id = {t[0]: (ms(*t[1:5]), ms(*t[5:9])) for t in times}
+    for chapter in manifest["chapters"]:
+        for cid in chapter["cues"]:
+            start, end = by_id[cid]
+            assert chapter["start_ms"] <= start < end <= chapter["end_ms"]
+    assert "Remind me later" not in vtt
+    assert all(len(line) <= 65 for line in vtt.splitlines())
+
+
+def test_chapters_json_is_podcasting_2(sample_edition: edition.Edition) -> None:
+    data = json.loads((sample_edition.directory / "chapters.json").read_text(encoding="utf-8"))
+    assert data["version"] == "1.2.0"
+    starts = [c["startTime"] for c in data["chapters"]]
+    assert starts == sorted(starts) and starts[0] == 0
+    assert [c["title"] for c in data["chapters"]] == [c["title"] for c in sample_edition.manifest["chapters"]]
+
+
+def test_manifest_records_source_engine_files(sample_edition: edition.Edition) -> None:
+    manifest = sample_edition.manifest
+    assert re.fullmatch(r"[0-9a-f]{64}", manifest["source"]["sha256"])
+    assert manifest["engine"].startswith("pyttsx3 2.99 / eSpeak NG")
+    assert manifest["voice"]
+    for entry in manifest["files"]:
+        assert (sample_edition.directory / entry["name"]).stat().st_size == entry["bytes"]
+    assert {e["type"] for e in manifest["files"]} >= {"audio/mpeg", "audio/x-m4a", "text/vtt", "application/json+chapters"}
+
+
+def test_more_than_255_chapters_nest_their_tables(tmp_path: Path) -> None:
+    article = tmp_path / "many.txt"
+    article.write_text("".join(f"Line {i}.\n" for i in range(300)), encoding="utf-8")
+    built = edition.build(article, edition.BuildOptions(out=tmp_path / "out", rate=450))
+    tags = ID3(built.audio)
+    tocs = {t.element_id: t for t in tags.getall("CTOC")}
+    top = tocs["toc"]
+    assert top.flags == 3 and list(top.child_element_ids) == ["toc0", "toc1"]
+    assert [len(tocs[c].child_element_ids) for c in top.child_element_ids] == [CTOC_LIMIT, 301 - CTOC_LIMIT]
+    chapters = ffprobe_chapters(built.audio)
+    assert len(chapters) == 301 and chapters[-1][2] == "Line 299."
+
+
+def test_rebuild_replaces_the_edition_whole(tmp_path: Path) -> None:
+    article = tmp_path / "story.txt"
+    article.write_text("First version.\n", encoding="utf-8")
+    out = tmp_path / "out"
+    edition.build(article, edition.BuildOptions(out=out))
+    article.write_text("Second version, longer than the first one.\nAnd a new paragraph.\n", encoding="utf-8")
+    second = edition.build(article, edition.BuildOptions(out=out))
+    assert [c["kind"] for c in second.manifest["chapters"]] == ["intro", "paragraph", "paragraph"]
+    assert [p.name for p in out.iterdir() if p.name.startswith(".")] == []  # no staging left behind
+    assert edition.load(out / "story").manifest["source"]["sha256"] == second.manifest["source"]["sha256"]

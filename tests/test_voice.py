@@ -1,0 +1,114 @@
+"""The engine wrapper against pyttsx3 2.99's eSpeak faults, and the bundled eSpeak NG and ffmpeg."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import wave
+from pathlib import Path
+
+import pytest
+
+from audio import voice
+from audio.errors import ToolFailed
+
+from .conftest import ROOT, SAMPLE
+
+LONG = SAMPLE.read_text(encoding="utf-8").splitlines()[0]  # about ten seconds of speech
+
+
+def run_python(code: str, **env: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, env={**os.environ, **env}, timeout=120
+    )
+
+
+def test_long_first_utterance_in_a_fresh_process_gets_its_take(tmp_path: Path) -> None:
+    code = (
+        "import json, sys; from pathlib import Path; from audio import voice\n"
+        f"takes = voice.synthesize([{LONG!r}, 'Short.', {LONG!r}], voice.VoiceSettings(), Path({str(tmp_path)!r}))\n"
+        "json.dump([[str(t.path), t.seconds] for t in takes], sys.stderr)\n"
+    )
+    done = run_python(code)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == ""  # pyttsx3's "Audio saved to …" never reaches our output
+    takes = json.loads(done.stderr)
+    assert len({path for path, _ in takes}) == 3  # one file a take, not only the last one queued
+    assert all(Path(path).exists() for path, _ in takes)
+    assert takes[0][1] > 6 and takes[1][1] < 2 and takes[2][1] > 6
+
+
+def test_takes_are_real_wavs_with_plausible_lengths(tmp_path: Path) -> None:
+    takes = voice.synthesize(["One.", "Two words here and more words."], voice.VoiceSettings(rate=200), tmp_path)
+    for take in takes:
+        with wave.open(str(take.path)) as wav:
+            assert (wav.getnchannels(), wav.getsampwidth()) == (1, 2)
+            assert wav.getnframes() == take.frames
+    assert takes[1].frames > takes[0].frames
+
+
+def write_wav(path: Path, seconds: float, rate: int = 22050) -> None:
+    with wave.open(str(path), "wb") as wav:
+        wav.setnchannels(1)
+        wav.setsampwidth(2)
+        wav.setframerate(rate)
+        wav.writeframes(bytes(int(seconds * rate) * 2))
+
+
+def test_verify_rejects_missing_broken_and_implausible_takes(tmp_path: Path) -> None:
+    path = tmp_path / "t.wav"
+    assert voice._verify(path, "hello", 175) == (None, "no file written")
+    path.write_bytes(b"RIFF\x00\x00")
+    assert voice._verify(path, "hello", 175)[1].startswith("not a valid WAV")
+    write_wav(path, 0.01)
+    assert "implausible" in voice._verify(path, "ten words " * 5, 175)[1]
+    write_wav(path, 2.0)
+    take, problem = voice._verify(path, "ten words " * 5, 175)
+    assert take is not None and problem == "" and take.frames == 44100
+
+
+def test_a_dropped_take_is_retried_then_reported(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    engine = voice._Engine.shared()
+    real_say = engine._say
+    calls: list[str] = []
+
+    def flaky(text: str, path: Path) -> None:
+        calls.append(text)
+        if len(calls) == 2:  # the first real attempt (after the warm-up) writes nothing
+            return
+        real_say(text, path)
+
+    monkeypatch.setattr(engine, "_say", flaky)
+    monkeypatch.setattr(engine, "_warm", False)
+    take = engine.take("A sentence that must not be lost.", tmp_path / "a.wav")
+    assert take.path.exists() and take.seconds > 1
+
+    monkeypatch.setattr(engine, "_say", lambda text, path: None)
+    with pytest.raises(ToolFailed, match=r"no usable take for 'Never written\.': no file written"):
+        engine.take("Never written.", tmp_path / "b.wav")
+
+
+def test_bundled_espeak_and_ffmpeg_build_an_edition(tmp_path: Path) -> None:
+    """The copies PyPI ships, as a machine without system eSpeak NG or ffmpeg would use them."""
+    story = tmp_path / "story.txt"
+    story.write_text("A short story.\nIt has two paragraphs.\n", encoding="utf-8")
+    code = (
+        "import json, sys; from pathlib import Path; from audio import edition, tools\n"
+        f"e = edition.build(Path({str(story)!r}), edition.BuildOptions(out=Path({str(tmp_path / 'out')!r})))\n"
+        "json.dump({'engine': e.manifest['engine'], 'ffmpeg': tools.ffmpeg(), 'lib': tools.load_espeak().path,"
+        " 'chapters': len(e.manifest['chapters'])}, sys.stdout)\n"
+    )
+    done = run_python(code, AUDIO_EDITION_ESPEAK_LIB="bundled", AUDIO_EDITION_FFMPEG="bundled")
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout)
+    assert result["engine"].endswith("(bundled)")
+    assert "imageio_ffmpeg" in result["ffmpeg"] and "espeakng_loader" in result["lib"]
+    assert result["chapters"] == 3
+
+
+def test_voice_names_resolve_and_unknown_ones_are_refused() -> None:
+    assert voice.resolve_voice("en-us") == voice.resolve_voice("gmw/en-us") == "gmw/en-us"
+    assert voice.resolve_voice(None) is None
+    with pytest.raises(Exception, match="no such voice"):
+        voice.resolve_voice("xx-nowhere")
