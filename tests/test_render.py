@@ -1,0 +1,60 @@
+"""The render stage on generated audio (pydub sines and clicks), measured back by ffmpeg's ebur128."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydub import AudioSegment
+from pydub.generators import Sine
+
+from audio import render
+from audio.config import Pauses
+from audio.script import Chapter, Script, Sentence
+from audio.tagging import Tags
+from audio.timeline import plan
+from audio.voice import Take
+
+from .test_build import ffprobe_chapters, loudness
+
+RATE = 22050
+
+
+def take_from(segment: AudioSegment, path: Path) -> Take:
+    segment.set_frame_rate(RATE).set_channels(1).set_sample_width(2).export(str(path), format="wav").close()
+    return Take(path, int(segment.frame_count()), RATE)
+
+
+def render_takes(tmp_path: Path, segments: list[AudioSegment]) -> Path:
+    takes = [take_from(s, tmp_path / f"t{i}.wav") for i, s in enumerate(segments)]
+    script = Script("Tones", "en", tuple(Chapter("paragraph", f"Tone {i}", (Sentence("x", "x"),)) for i in range(len(takes))))
+    timeline = plan(script, [t.frames for t in takes], RATE, Pauses())
+    out = tmp_path / "tones.mp3"
+    render.render(takes, timeline, {"mp3": out}, Tags("Tones", None, None, None, None))
+    assert [c[2] for c in ffprobe_chapters(out)] == [f"Tone {i}" for i in range(len(takes))]
+    return out
+
+
+def test_a_quiet_tone_is_brought_up_to_the_target(tmp_path: Path) -> None:
+    tone = Sine(440, sample_rate=RATE).to_audio_segment(duration=4000, volume=-35.0)
+    integrated, true_peak = loudness(render_takes(tmp_path, [tone, tone]))
+    assert -17.0 <= integrated <= -15.0
+    assert true_peak <= -1.0
+
+
+def test_peaks_are_limited_when_the_gain_would_clip(tmp_path: Path) -> None:
+    # Loudness from a steady tone; short clicks near full scale that the gain would push over the ceiling.
+    spiky = Sine(300, sample_rate=RATE).to_audio_segment(duration=6000, volume=-22.0)
+    click = Sine(1000, sample_rate=RATE).to_audio_segment(duration=1, volume=-0.5)
+    for position in range(100, 6000, 1500):
+        spiky = spiky.overlay(click, position=position)
+    take = take_from(spiky, tmp_path / "m.wav")
+    script = Script("t", "en", (Chapter("paragraph", "t", (Sentence("x", "x"),)),))
+    measured = render.measure([take], plan(script, [take.frames], RATE, Pauses()))
+    assert measured is not None and "alimiter" in render.loudness_filter(measured)
+    integrated, true_peak = loudness(render_takes(tmp_path, [spiky]))
+    assert -17.0 <= integrated <= -15.0
+    assert true_peak <= -1.0
+
+
+def test_silence_is_left_alone() -> None:
+    assert render.loudness_filter(None) == "anull"
+    assert render.parse_ebur128("Summary:\n  I:  -70.0 LUFS\n  Sample peak:\n    Peak:  -inf dBFS\n") is None
