@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from . import article as article_stage
-from . import publish, render, sidecars, source, timeline, voice
+from . import lock, publish, render, sidecars, source, timeline, voice
 from .config import Config
 from .errors import BadInput
 from .script import Script, make_script
@@ -67,6 +67,7 @@ def build(path: Path, options: BuildOptions) -> Edition:
         raise BadInput(f"--out {options.out}: is not a directory")
     final = options.out / art.slug
     publish.recover(final)
+    publish.sweep(final)
 
     with tempfile.TemporaryDirectory(prefix="audio-edition-takes-") as work:
         takes = voice.synthesize([s.spoken for s in script.sentences], settings, Path(work))
@@ -87,7 +88,8 @@ def build(path: Path, options: BuildOptions) -> Edition:
             (staging / "transcript.vtt").write_text(sidecars.transcript_vtt(plan), encoding="utf-8")
             manifest = _manifest(doc, art, script, plan, staging, options, voice_id or voice.current_voice(), settings)
             (staging / MANIFEST).write_text(json.dumps(manifest, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
-            publish.replace_dir(staging, final)
+            with lock.locked(options.out):
+                publish.replace_dir(staging, final)
         except BaseException:
             publish.discard(staging)
             raise

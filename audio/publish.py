@@ -4,6 +4,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import ctypes.util
+import glob
 import os
 import shutil
 import tempfile
@@ -31,9 +32,31 @@ def write_atomic(path: Path, data: bytes | str) -> None:
 
 
 def staging_dir(final: Path) -> Path:
-    """A hidden directory beside `final` to build into; removed by replace_dir or discard."""
+    """A hidden directory beside `final` to build into; removed by replace_dir or discard.
+
+    Its name carries the builder's PID, so that `sweep` can tell a killed build's leftovers
+    from a build still running.
+    """
     final.parent.mkdir(parents=True, exist_ok=True)
-    return Path(tempfile.mkdtemp(prefix=f".{final.name}.", suffix=".partial", dir=final.parent))
+    return Path(tempfile.mkdtemp(prefix=f".{final.name}.{os.getpid()}.", suffix=".partial", dir=final.parent))
+
+
+def sweep(final: Path) -> None:
+    """Remove staging left by killed builds of this edition (their process is gone)."""
+    for leftover in final.parent.glob(f".{glob.escape(final.name)}.*.partial"):
+        pid = leftover.name[len(final.name) + 2 :].split(".", 1)[0]
+        if pid.isdigit() and not _alive(int(pid)):
+            shutil.rmtree(leftover, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def replace_dir(new: Path, final: Path) -> None:

@@ -2,8 +2,10 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -152,3 +154,29 @@ def test_rebuild_replaces_the_edition_whole(tmp_path: Path) -> None:
     assert [c["kind"] for c in second.manifest["chapters"]] == ["intro", "paragraph", "paragraph"]
     assert [p.name for p in out.iterdir() if p.name.startswith(".")] == []  # no staging left behind
     assert edition.load(out / "story").manifest["source"]["sha256"] == second.manifest["source"]["sha256"]
+
+
+def test_a_killed_builds_staging_is_swept(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    dead = out / ".story.999999999.abc.partial"  # no process has this PID
+    alive = out / f".story.{os.getpid()}.abc.partial"
+    for leftover in (dead, alive):
+        leftover.mkdir(parents=True)
+        (leftover / "story.mp3").write_bytes(b"half")
+    article = tmp_path / "story.txt"
+    article.write_text("A story.\n", encoding="utf-8")
+    edition.build(article, edition.BuildOptions(out=out))
+    assert not dead.exists() and alive.exists()
+
+
+def test_concurrent_builds_of_one_article_serialise_and_both_finish(tmp_path: Path) -> None:
+    article = tmp_path / "story.txt"
+    article.write_text("A story that two hooks build at once.\nIt has a second paragraph.\n", encoding="utf-8")
+    out = tmp_path / "out"
+    command = [sys.executable, "-m", "audio", "build", str(article), "--out", str(out)]
+    runs = [subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE) for _ in range(2)]
+    results = [run.communicate(timeout=120) for run in runs]
+    assert [run.returncode for run in runs] == [0, 0], results
+    assert edition.load(out / "story").manifest["chapters"][-1]["kind"] == "paragraph"
+    assert ffprobe_chapters(out / "story" / "story.mp3")[-1][2].startswith("It has a second")
+    assert [p.name for p in out.iterdir() if p.name.endswith(".partial")] == []
