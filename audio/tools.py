@@ -28,7 +28,9 @@ def ffmpeg() -> str:
         if chosen == "bundled":
             return _bundled_ffmpeg()
         if shutil.which(chosen) is None:
-            raise ToolMissing(f"ffmpeg not found at {chosen} (set by {FFMPEG_ENV})")
+            raise ToolMissing(
+                f"ffmpeg not found at {chosen} (set by {FFMPEG_ENV}): install Debian's 'ffmpeg' or 'pip install imageio-ffmpeg'"
+            )
         return chosen
     return shutil.which("ffmpeg") or _bundled_ffmpeg()
 
@@ -79,7 +81,10 @@ def load_espeak() -> EspeakLibrary:
     """
     chosen = os.environ.get(ESPEAK_LIB_ENV, "")
     if chosen not in ("", "bundled"):
-        ctypes.CDLL(chosen, mode=ctypes.RTLD_GLOBAL)
+        try:
+            ctypes.CDLL(chosen, mode=ctypes.RTLD_GLOBAL)
+        except OSError as exc:
+            raise ToolMissing(f"eSpeak NG library not loadable at {chosen} (set by {ESPEAK_LIB_ENV}): {exc}") from None
         return EspeakLibrary(chosen, os.environ.get("ESPEAK_DATA_PATH"), bundled=False)
     if chosen != "bundled":
         system = ctypes.util.find_library("espeak-ng")
@@ -97,7 +102,10 @@ def load_espeak() -> EspeakLibrary:
         ) from None
     path = str(espeakng_loader.get_library_path())
     data = str(espeakng_loader.get_data_path())
-    ctypes.CDLL(path, mode=ctypes.RTLD_GLOBAL)
+    try:
+        ctypes.CDLL(path, mode=ctypes.RTLD_GLOBAL)
+    except OSError as exc:
+        raise ToolMissing(f"eSpeak NG from espeakng-loader does not load ({exc}): install Debian's 'espeak-ng'") from None
     # espeak_Initialize(path=NULL) reads this variable: pyttsx3 passes NULL.
     os.environ["ESPEAK_DATA_PATH"] = data
     return EspeakLibrary(path, data, bundled=True)

@@ -5,8 +5,10 @@ import contextlib
 import functools
 import io
 import logging
+import os
 import platform
 import re
+import sys
 import time
 import types
 import wave
@@ -121,11 +123,14 @@ class _Engine:
         import pyttsx3
 
         _skip_driver_sleep()
-        with _quiet():
+        failure: Exception | None = None
+        with _quiet(), _c_stderr_captured() as c_errors:
             try:
                 self._pyttsx3: Any = pyttsx3.init()
             except (RuntimeError, OSError) as exc:
-                raise ToolFailed("pyttsx3", ["pyttsx3.init()"], None, str(exc)) from None
+                failure = exc
+        if failure is not None:
+            raise ToolFailed("pyttsx3", ["pyttsx3.init()"], None, f"{failure} {c_errors.getvalue()}".strip())
         self._voice: str | None = None
         self._rate: int | None = None
         self._warm = False
@@ -171,9 +176,30 @@ class _Engine:
         )
 
     def _say(self, text: str, path: Path) -> None:
-        with _quiet():
-            self._pyttsx3.save_to_file(text, str(path))
-            self._pyttsx3.runAndWait()
+        """One utterance into one file. The driver writes the file inside an eSpeak callback,
+        where an exception (a full disk) would be swallowed and its loop would spin forever:
+        catch it there, end the loop, and raise it here."""
+        failures: list[BaseException] = []
+        previous_hook = sys.unraisablehook
+
+        def on_callback_error(unraisable: Any) -> None:
+            failures.append(unraisable.exc_value)
+            proxy = self._pyttsx3.proxy
+            proxy._queue = []  # drop the driver's queued commands: the utterance is over
+            proxy._driver.endLoop()
+
+        sys.unraisablehook = on_callback_error
+        try:
+            with _quiet():
+                self._pyttsx3.save_to_file(text, str(path))
+                self._pyttsx3.runAndWait()
+        finally:
+            sys.unraisablehook = previous_hook
+        if failures:
+            cause = failures[0].__cause__ or failures[0].__context__ or failures[0]
+            if isinstance(cause, OSError):
+                raise OSError(cause.errno, cause.strerror, str(path))
+            raise ToolFailed("pyttsx3/eSpeak NG", ["save_to_file", path.name], None, str(failures[0]))
 
 
 def _verify(path: Path, text: str, rate: int) -> tuple[Take | None, str]:
@@ -209,6 +235,25 @@ def _skip_driver_sleep() -> None:
         return
     if getattr(driver, "time", None) is time:
         driver.time = types.SimpleNamespace(sleep=lambda seconds: time.sleep(0), time=time.time)
+
+
+@contextlib.contextmanager
+def _c_stderr_captured() -> Any:
+    """Hold what C libraries write to fd 2 while the engine starts (libespeak-ng's audio layer
+    probes PulseAudio and complains on machines without sound); it is shown only if init fails."""
+    import tempfile
+
+    with tempfile.TemporaryFile(mode="w+b") as captured:
+        saved = os.dup(2)
+        os.dup2(captured.fileno(), 2)
+        text = io.StringIO()
+        try:
+            yield text
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+            captured.seek(0)
+            text.write(captured.read().decode("utf-8", "replace"))
 
 
 @contextlib.contextmanager

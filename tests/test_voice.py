@@ -112,3 +112,24 @@ def test_voice_names_resolve_and_unknown_ones_are_refused() -> None:
     assert voice.resolve_voice(None) is None
     with pytest.raises(Exception, match="no such voice"):
         voice.resolve_voice("xx-nowhere")
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"AUDIO_EDITION_ESPEAK_LIB": "/nowhere/libespeak-ng.so.1"},
+         "Error: eSpeak NG library not loadable at /nowhere/libespeak-ng.so.1 (set by AUDIO_EDITION_ESPEAK_LIB): "),
+        ({"AUDIO_EDITION_FFMPEG": "/nowhere/ffmpeg"},
+         "Error: ffmpeg not found at /nowhere/ffmpeg (set by AUDIO_EDITION_FFMPEG): install Debian's 'ffmpeg' or "
+         "'pip install imageio-ffmpeg'\n"),
+    ],
+)
+def test_missing_engine_or_ffmpeg_says_what_to_install(tmp_path: Path, env: dict[str, str], message: str) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "audio", "build", str(SAMPLE), "--out", str(tmp_path / "out")],
+        capture_output=True, text=True, env={**os.environ, **env}, timeout=120,
+    )
+    assert done.returncode == 1
+    assert done.stderr.startswith(message) and done.stderr.count("\n") == 1
+    assert "Traceback" not in done.stderr
+    assert not (tmp_path / "out" / "moscow-times-belarus").exists()

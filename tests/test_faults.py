@@ -1,0 +1,76 @@
+"""Faults while building: a full disk, a build killed at random moments. The previous edition survives."""
+from __future__ import annotations
+
+import hashlib
+import os
+import random
+import resource
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from audio import edition
+
+from .conftest import SAMPLE
+from .test_build import ffprobe_chapters
+
+
+def digest(directory: Path) -> dict[str, str]:
+    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(directory.iterdir())}
+
+
+def build_command(article: Path, out: Path) -> list[str]:
+    return [sys.executable, "-m", "audio", "build", str(article), "--out", str(out)]
+
+
+def test_disk_full_is_a_clear_error_and_nothing_half_written(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    article = tmp_path / "story.txt"
+    article.write_text(SAMPLE.read_text(encoding="utf-8"), encoding="utf-8")
+    edition.build(article, edition.BuildOptions(out=out))
+    before = digest(out / "story")
+
+    def small_disk() -> None:
+        # Files may not grow past 64 KiB: what a full disk looks like to a writer (EFBIG, not a kill).
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (64 * 1024, 64 * 1024))
+
+    done = subprocess.run(build_command(article, out), capture_output=True, text=True, preexec_fn=small_disk, timeout=120)
+    assert done.returncode == 1
+    assert done.stderr.startswith("Error: ") and done.stderr.count("\n") == 1, done.stderr
+    assert "File too large" in done.stderr or "ffmpeg failed" in done.stderr
+    assert digest(out / "story") == before
+    assert [p.name for p in out.iterdir() if p.name.endswith(".partial")] == []
+
+
+def test_sigkill_at_random_moments_leaves_the_previous_edition(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    article = tmp_path / "story.txt"
+    article.write_text("\n".join(SAMPLE.read_text(encoding="utf-8").splitlines()[:4]), encoding="utf-8")
+    edition.build(article, edition.BuildOptions(out=out))
+    before = digest(out / "story")
+    start = time.perf_counter()
+    subprocess.run(build_command(article, out), check=True, capture_output=True, timeout=120)
+    full = time.perf_counter() - start  # how long a build takes here: kill somewhere inside it
+    chooser = random.Random(20261128)
+    kills = 0
+    for _ in range(20):
+        run = subprocess.Popen(build_command(article, out), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(chooser.uniform(0.05, full))
+        if run.poll() is None:
+            run.send_signal(signal.SIGKILL)
+            kills += 1
+        run.wait()
+        current = digest(out / "story")
+        # Whole previous edition or whole new one (same source: same audio), never a mix or a gap.
+        assert set(current) == set(before)
+        assert len(ffprobe_chapters(out / "story" / "story.mp3")) == 5
+        edition.load(out / "story")
+    assert kills >= 10
+    rebuilt = subprocess.run(build_command(article, out), capture_output=True, text=True, timeout=120)
+    assert rebuilt.returncode == 0, rebuilt.stderr
+    assert [p.name for p in out.iterdir() if p.name.endswith(".partial")] == []
