@@ -9,9 +9,10 @@ from pathlib import Path
 
 from .config import Config
 from .errors import BadInput
-from .source import Document
+from .source import Document, without_controls
 
 TITLE_LIMIT = 80
+_WORD = re.compile(r"\w")
 
 
 @dataclass(frozen=True)
@@ -90,10 +91,16 @@ def parse(doc: Document, config: Config, options: ArticleOptions = ArticleOption
         if block.heading_level:
             heading = block.text
             continue
+        if not _WORD.search(block.text):
+            continue  # "* * *", "—": nothing a voice can say
         paragraphs.append(Paragraph(block.text, block.line, heading))
         heading = None
     if not paragraphs:
-        raise BadInput(f"{doc.path}: no article paragraphs left after the appeal is removed")
+        if any(_WORD.search(b.text) for b in body if not b.heading_level):
+            raise BadInput(f"{doc.path}: no article paragraphs left after the appeal is removed")
+        if appeal_blocks:
+            raise BadInput(f"{doc.path}: no article paragraphs left after the appeal is removed")
+        raise BadInput(f"{doc.path}: no words to read (only symbols or headings)")
 
     appeal: Appeal | None = None
     if options.appeal is not None:
@@ -109,7 +116,7 @@ def parse(doc: Document, config: Config, options: ArticleOptions = ArticleOption
 
     given = title is not None
     return Article(
-        title=title.strip() if title else lede_title(paragraphs[0].text),
+        title=_clean(without_controls(title)) if title and _clean(without_controls(title)) else lede_title(paragraphs[0].text),
         title_given=given,
         slug=slugify(options.slug if options.slug is not None else doc.path.stem, doc.sha256),
         paragraphs=tuple(paragraphs),

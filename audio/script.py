@@ -6,7 +6,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from .article import Article, cut_words
+from .article import Article, cut_words, lede_title
+from .source import without_controls
 
 CHAPTER_TITLE_LIMIT = 48
 # A take longer than this is split at a clause, then a word: eSpeak and the cue list both want short ones.
@@ -67,6 +68,9 @@ def _intro(article: Article) -> Chapter:
         source = f"{source}, {article.date}" if source else article.date
     if source:
         parts.append(_end(source))
+    parts = [p for p in parts if _SPEAKABLE.search(p)]
+    if not parts:  # a title of symbols only, and no publisher: open with the lede's first words
+        parts = [_end(lede_title(article.paragraphs[0].text).rstrip("…"))]
     return Chapter("intro", article.title, tuple(Sentence(p, _speech(p)) for p in parts))
 
 
@@ -119,7 +123,7 @@ def _bound(text: str, limit: int) -> list[str]:
 
 def _speech(text: str) -> str:
     """The spoken form: symbols a voice would read literally become pauses or words."""
-    spoken = re.sub(r"[\"“”«»„]", "", text)
+    spoken = re.sub(r"[\"“”«»„]", "", without_controls(text))
     spoken = re.sub(r"[()\[\]{}]", ", ", spoken)
     spoken = re.sub(r"\s*,\s*(,\s*)+", ", ", spoken)
     spoken = re.sub(r"^\s*,\s*|\s+(?=[,.!?;:])", "", spoken)

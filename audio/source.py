@@ -44,11 +44,15 @@ def parse_bytes(data: bytes, path: Path, format: str | None = None) -> Document:
         raise BadInput(f"{path}: is a binary file (it holds NUL bytes), not an article")
     text, encoding = decode(data, path)
     # Line ends: CRLF and lone CR become LF; other control characters are never spoken.
-    text = text.replace("\r\n", "\n").replace("\r", "\n")
-    text = "".join(ch for ch in text if ch in "\n\t" or ch >= " " and not 0x7F <= ord(ch) <= 0x9F)
+    text = without_controls(text.replace("\r\n", "\n").replace("\r", "\n"))
     if not text.strip():
         raise BadInput(f"{path}: is empty (no text to read)")
     return Document(path=path, text=text, format=fmt, encoding=encoding, sha256=hashlib.sha256(data).hexdigest())
+
+
+def without_controls(text: str) -> str:
+    """Drop control characters (NUL would cut the engine's C string short); keep newlines and tabs."""
+    return "".join(ch for ch in text if ch in "\n\t" or ch >= " " and not 0x7F <= ord(ch) <= 0x9F)
 
 
 def decode(data: bytes, path: Path) -> tuple[str, str]:
