@@ -7,6 +7,8 @@ from pathlib import Path
 from typing import Any
 
 from .errors import BadInput
+from .feedconfig import FeedConfig
+from .feedconfig import parse as parse_feed
 
 DEFAULT_APPEAL_MARKERS = (
     r"A Message from (?P<publisher>.+?)\s*[:.]?",
@@ -47,6 +49,7 @@ class Config:
     voice: str | None = None
     rate: int = 175
     pauses: Pauses = field(default_factory=Pauses)
+    feed: FeedConfig = field(default_factory=FeedConfig)  # [feed]: the podcast channel
 
 
 def load(path: Path | None) -> Config:
@@ -70,8 +73,11 @@ def from_mapping(raw: dict[str, Any], origin: str) -> Config:
     config = Config()
     changes: dict[str, Any] = {}
     for key, value in section.items():
-        if key in ("feed", "player"):
-            continue  # read by the catalogue and player
+        if key == "feed":
+            changes[key] = parse_feed(value, origin)
+            continue
+        if key == "player":
+            continue  # read by the player
         if key not in known:
             raise BadInput(f"{origin}: unknown config key '{key}'")
         if key == "pauses":

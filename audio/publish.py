@@ -20,6 +20,7 @@ def write_atomic(path: Path, data: bytes | str) -> None:
     raw = data.encode("utf-8") if isinstance(data, str) else data
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".partial", dir=path.parent)
     try:
+        os.fchmod(fd, 0o666 & ~_umask())  # mkstemp makes 0600: a web server must read what we publish
         with os.fdopen(fd, "wb") as handle:
             handle.write(raw)
             handle.flush()
@@ -38,7 +39,15 @@ def staging_dir(final: Path) -> Path:
     from a build still running.
     """
     final.parent.mkdir(parents=True, exist_ok=True)
-    return Path(tempfile.mkdtemp(prefix=f".{final.name}.{os.getpid()}.", suffix=".partial", dir=final.parent))
+    staging = Path(tempfile.mkdtemp(prefix=f".{final.name}.{os.getpid()}.", suffix=".partial", dir=final.parent))
+    staging.chmod(0o777 & ~_umask())  # mkdtemp makes 0700; the published edition must be readable
+    return staging
+
+
+def _umask() -> int:
+    current = os.umask(0)
+    os.umask(current)
+    return current
 
 
 def sweep(final: Path) -> None:

@@ -152,7 +152,7 @@ def test_rebuild_replaces_the_edition_whole(tmp_path: Path) -> None:
     article.write_text("Second version, longer than the first one.\nAnd a new paragraph.\n", encoding="utf-8")
     second = edition.build(article, edition.BuildOptions(out=out))
     assert [c["kind"] for c in second.manifest["chapters"]] == ["intro", "paragraph", "paragraph"]
-    assert [p.name for p in out.iterdir() if p.name.startswith(".")] == []  # no staging left behind
+    assert [p.name for p in out.iterdir() if p.name.endswith(".partial")] == []  # no staging left behind
     assert edition.load(out / "story").manifest["source"]["sha256"] == second.manifest["source"]["sha256"]
 
 

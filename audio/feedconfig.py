@@ -1,0 +1,149 @@
+"""The [feed] table of the publisher config: the podcast channel's settings, checked."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from .errors import BadInput
+
+# Apple Podcasts' categories and their subcategories (Apple's podcast category list).
+CATEGORIES: dict[str, tuple[str, ...]] = {
+    "Arts": ("Books", "Design", "Fashion & Beauty", "Food", "Performing Arts", "Visual Arts"),
+    "Business": ("Careers", "Entrepreneurship", "Investing", "Management", "Marketing", "Non-Profit"),
+    "Comedy": ("Comedy Interviews", "Improv", "Stand-Up"),
+    "Education": ("Courses", "How To", "Language Learning", "Self-Improvement"),
+    "Fiction": ("Comedy Fiction", "Drama", "Science Fiction"),
+    "Government": (),
+    "History": (),
+    "Health & Fitness": ("Alternative Health", "Fitness", "Medicine", "Mental Health", "Nutrition", "Sexuality"),
+    "Kids & Family": ("Education for Kids", "Parenting", "Pets & Animals", "Stories for Kids"),
+    "Leisure": (
+        "Animation & Manga", "Automotive", "Aviation", "Crafts", "Games", "Hobbies", "Home & Garden", "Video Games",
+    ),
+    "Music": ("Music Commentary", "Music History", "Music Interviews"),
+    "News": (
+        "Business News", "Daily News", "Entertainment News", "News Commentary", "Politics", "Sports News", "Tech News",
+    ),
+    "Religion & Spirituality": (
+        "Buddhism", "Christianity", "Hinduism", "Islam", "Judaism", "Religion", "Spirituality",
+    ),
+    "Science": (
+        "Astronomy", "Chemistry", "Earth Sciences", "Life Sciences", "Mathematics", "Natural Sciences", "Nature",
+        "Physics", "Social Sciences",
+    ),
+    "Society & Culture": ("Documentary", "Personal Journals", "Philosophy", "Places & Travel", "Relationships"),
+    "Sports": (
+        "Baseball", "Basketball", "Cricket", "Fantasy Sports", "Football", "Golf", "Hockey", "Rugby", "Running",
+        "Soccer", "Swimming", "Tennis", "Volleyball", "Wilderness", "Wrestling",
+    ),
+    "Technology": (),
+    "True Crime": (),
+    "TV & Film": ("After Shows", "Film History", "Film Interviews", "Film Reviews", "TV Reviews"),
+}
+
+# What Apple requires of a show that the project cannot make up; artwork is generated.
+REQUIRED = ("title", "description", "language", "category", "explicit")
+_LANGUAGE = re.compile(r"[a-z]{2,3}(-[A-Za-z0-9]{1,8})*")  # ISO 639 code, optionally a region: en, en-us
+_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+_DESCRIPTION_LIMIT = 4000  # bytes, Apple's limit for the show description
+
+
+@dataclass(frozen=True)
+class FeedConfig:
+    """Channel settings; None means not given (required ones are checked when the feed is written)."""
+
+    title: str | None = None
+    description: str | None = None
+    link: str | None = None  # the publication's site; defaults to base_url
+    language: str | None = None
+    author: str | None = None  # defaults to the config's publisher
+    owner_name: str | None = None
+    owner_email: str | None = None
+    category: str | None = None
+    subcategory: str | None = None
+    explicit: bool | None = None
+    artwork: str | None = None  # an http(s) URL, or a PNG/JPEG file (absolute once loaded)
+    base_url: str | None = None  # where out/ is served, ending in "/"
+    locked: bool = False  # podcast:locked: "yes" asks other platforms not to import the feed
+    limit: int | None = None  # at most this many episodes, the newest; None: all
+    origin: str | None = None  # the config file they came from, for messages; None: no config
+
+    def require(self) -> None:
+        """Raise BadInput naming the first required key that is missing."""
+        for key in REQUIRED:
+            if getattr(self, key) is None and self.origin is None:
+                raise BadInput(f"[feed] {key} is missing: give --config FILE with a [feed] table (see samples/moscow-times.toml)")
+            if getattr(self, key) is None:
+                raise BadInput(f"{self.origin}: [feed] {key} is missing; the podcast feed needs it")
+
+
+def parse(raw: Any, origin: str) -> FeedConfig:
+    """Check a [feed] table; every refusal names the key."""
+    if not isinstance(raw, dict):
+        raise BadInput(f"{origin}: 'feed' must be a table ([feed])")
+    known = {f.name for f in fields(FeedConfig)} - {"origin"}
+    values: dict[str, Any] = {"origin": origin}
+    for key, value in raw.items():
+        if key not in known:
+            raise BadInput(f"{origin}: unknown key feed.{key} (expected one of: {', '.join(sorted(known))})")
+        if key in ("explicit", "locked"):
+            if not isinstance(value, bool):
+                raise BadInput(f"{origin}: feed.{key} must be true or false")
+        elif key == "limit":
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise BadInput(f"{origin}: feed.limit must be a whole number of episodes, at least 1")
+        elif not isinstance(value, str) or not value.strip():
+            raise BadInput(f"{origin}: feed.{key} must be a non-empty string")
+        else:
+            value = value.strip()
+        values[key] = value
+    config = FeedConfig(**values)
+    _check(config, origin, Path(origin).parent)
+    if config.base_url is not None:
+        values["base_url"] = base_url(config.base_url, f"{origin}: feed.base_url")
+        # A base URL means every build rewrites the feed: refuse now, before a build, not after.
+        config.require()
+    if config.artwork is not None and not _is_url(config.artwork):
+        values["artwork"] = str((Path(origin).parent / config.artwork).resolve())
+    return FeedConfig(**values)
+
+
+def base_url(value: str, what: str) -> str:
+    """An absolute http(s) URL ending in '/', under which out/ is served."""
+    if not _is_url(value):
+        raise BadInput(f"{what}: '{value}' is not an absolute http:// or https:// URL")
+    return value if value.endswith("/") else value + "/"
+
+
+def _check(c: FeedConfig, origin: str, folder: Path) -> None:
+    if c.language is not None and not _LANGUAGE.fullmatch(c.language):
+        raise BadInput(f"{origin}: feed.language '{c.language}' is not an ISO 639 language code such as en or en-us")
+    if c.category is not None and c.category not in CATEGORIES:
+        raise BadInput(f"{origin}: feed.category '{c.category}' is not an Apple Podcasts category")
+    if c.subcategory is not None:
+        if c.category is None:
+            raise BadInput(f"{origin}: feed.subcategory needs feed.category")
+        if c.subcategory not in CATEGORIES[c.category]:
+            raise BadInput(f"{origin}: feed.subcategory '{c.subcategory}' is not in the category '{c.category}'")
+    if c.description is not None and len(c.description.encode("utf-8")) > _DESCRIPTION_LIMIT:
+        raise BadInput(f"{origin}: feed.description is longer than Apple's {_DESCRIPTION_LIMIT} bytes")
+    if c.owner_email is not None and not _EMAIL.fullmatch(c.owner_email):
+        raise BadInput(f"{origin}: feed.owner_email '{c.owner_email}' is not an e-mail address")
+    if c.link is not None and not _is_url(c.link):
+        raise BadInput(f"{origin}: feed.link '{c.link}' is not an absolute http:// or https:// URL")
+    if c.artwork is not None and _is_url(c.artwork) and not urlsplit(c.artwork).path.lower().endswith((".png", ".jpg")):
+        raise BadInput(f"{origin}: feed.artwork URL '{c.artwork}' must end in .png or .jpg (Apple Podcasts)")
+    if c.artwork is not None and not _is_url(c.artwork):
+        artwork = folder / c.artwork
+        if artwork.suffix.lower() not in (".png", ".jpg", ".jpeg"):
+            raise BadInput(f"{origin}: feed.artwork '{c.artwork}' must be a .png or .jpg file, or a URL")
+        if not artwork.is_file():
+            raise BadInput(f"{origin}: feed.artwork '{artwork}' not found")
+
+
+def _is_url(value: str) -> bool:
+    parts = urlsplit(value)
+    return parts.scheme in ("http", "https") and bool(parts.netloc)

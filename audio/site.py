@@ -1,0 +1,70 @@
+"""What out/ publishes beside the editions: the catalogue and the podcast feed, kept in step."""
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from . import catalogue, lock, player
+from .config import Config
+
+if TYPE_CHECKING:  # edition.build calls site.refresh: no import cycle at run time
+    from .edition import Edition
+    from .feed import Written
+
+log = logging.getLogger(__name__)
+
+
+def refresh(out: Path, config: Config, built: Sequence[Edition]) -> None:
+    """Record the built editions in the catalogue, then rewrite out/feed.xml when a base URL is configured."""
+    with lock.locked(out):  # a feed written by one build never misses another build's episode
+        for edition in built:
+            catalogue.record(out, edition, config.feed.base_url)
+        if config.feed.base_url is not None:
+            from . import feed  # feedgen, lxml and Pillow load only when a feed is written
+
+            feed.write(out, config)
+        player.write_index(out, catalogue.episodes(out), config)  # out/index.html, the list of editions
+
+
+def write_feed(out: Path, config: Config, base_url: str | None = None, limit: int | None = None) -> Written:
+    """Write out/feed.xml from the catalogue (`audio-edition feed`)."""
+    from . import feed
+
+    with lock.locked(out):
+        return feed.write(out, config, base_url, limit)
+
+
+def remove(out: Path, config: Config, slug: str, base_url: str | None = None) -> Written | None:
+    """Take one episode out of the catalogue, then out of feed.xml; returns the feed if rewritten.
+
+    The feed is rewritten under the base URL given, else the configured one, else the one the
+    existing feed.xml was written with, so the removed episode does not linger in it.
+    """
+    from . import feed
+
+    with lock.locked(out):
+        base = base_url or config.feed.base_url or _previous_base(out / feed.FILENAME)
+        if base is not None:
+            config.feed.require()  # checked before anything is removed
+        catalogue.remove(out, slug)
+        player.write_index(out, catalogue.episodes(out), config)  # the list of editions drops it too
+        return feed.write(out, config, base) if base is not None else None
+
+
+def _previous_base(feed_xml: Path) -> str | None:
+    """The base URL an earlier feed.xml was written with, from its atom:link rel="self"."""
+    from lxml import etree
+
+    from . import feed
+
+    try:
+        tree = etree.parse(str(feed_xml))
+    except (OSError, etree.XMLSyntaxError):
+        return None
+    hrefs = tree.xpath("/rss/channel/atom:link[@rel='self']/@href", namespaces={"atom": "http://www.w3.org/2005/Atom"})
+    if not isinstance(hrefs, list) or not hrefs:
+        return None
+    href = str(hrefs[0])
+    return href[: -len(feed.FILENAME)] if href.endswith("/" + feed.FILENAME) else None

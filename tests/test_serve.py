@@ -1,0 +1,106 @@
+"""`serve`: out/ over HTTP with byte ranges and the types podcast apps check."""
+from __future__ import annotations
+
+import http.client
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from audio import serve
+from audio.errors import BadInput
+
+MP3 = "/moscow-times-belarus/moscow-times-belarus.mp3"
+
+
+@pytest.fixture(scope="module")
+def server(sample_out: Path) -> Iterator[tuple[str, int]]:
+    httpd = serve.make_server(sample_out, "127.0.0.1", 0)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield "127.0.0.1", int(httpd.server_address[1])
+    httpd.shutdown()
+    httpd.server_close()
+    thread.join()
+
+
+def get(address: tuple[str, int], path: str, method: str = "GET", **headers: str) -> tuple[int, dict[str, str], bytes]:
+    connection = http.client.HTTPConnection(*address, timeout=30)
+    try:
+        connection.request(method, path, headers=headers)
+        response = connection.getresponse()
+        return response.status, {k.lower(): v for k, v in response.getheaders()}, response.read()
+    finally:
+        connection.close()
+
+
+def test_range_request_gets_206_and_exactly_those_bytes(server: tuple[str, int], sample_out: Path) -> None:
+    whole = (sample_out / MP3.lstrip("/")).read_bytes()
+    status, headers, body = get(server, MP3, Range="bytes=100-199")
+    assert status == 206 and body == whole[100:200]
+    assert headers["content-range"] == f"bytes 100-199/{len(whole)}"
+    assert headers["content-length"] == "100" and headers["content-type"] == "audio/mpeg"
+    assert headers["accept-ranges"] == "bytes"
+
+
+@pytest.mark.parametrize(
+    ("header", "first", "last"),
+    [("bytes=-10", -10, None), ("bytes=1000-", 1000, None), ("bytes=0-0", 0, 1), ("bytes=5-99999999", 5, None)],
+)
+def test_other_single_ranges(server: tuple[str, int], sample_out: Path, header: str, first: int, last: int | None) -> None:
+    whole = (sample_out / MP3.lstrip("/")).read_bytes()
+    status, headers, body = get(server, MP3, Range=header)
+    assert status == 206 and body == whole[first:last]
+    start = first % len(whole)
+    assert headers["content-range"] == f"bytes {start}-{start + len(body) - 1}/{len(whole)}"
+
+
+def test_whole_file_unsatisfiable_and_ignored_ranges(server: tuple[str, int], sample_out: Path) -> None:
+    whole = (sample_out / MP3.lstrip("/")).read_bytes()
+    status, headers, body = get(server, MP3)
+    assert (status, body, headers["accept-ranges"]) == (200, whole, "bytes")
+    status, headers, body = get(server, MP3, Range=f"bytes={len(whole)}-")
+    assert (status, headers["content-range"], body) == (416, f"bytes */{len(whole)}", b"")
+    status, _, body = get(server, MP3, Range="bytes=0-1,5-9")  # several ranges: the whole file
+    assert (status, body) == (200, whole)
+    status, _, body = get(server, MP3, Range="bytes=0-9", **{"If-Range": "Thu, 01 Jan 1970 00:00:00 GMT"})
+    assert (status, body) == (200, whole)  # the client's copy is stale
+    status, headers, body = get(server, MP3, "HEAD", Range="bytes=100-199")
+    assert (status, headers["content-length"], body) == (206, "100", b"")
+
+
+def test_sidecars_are_served_with_their_types(server: tuple[str, int]) -> None:
+    status, headers, _ = get(server, "/moscow-times-belarus/chapters.json")
+    assert (status, headers["content-type"]) == (200, "application/json+chapters")
+    status, headers, body = get(server, "/moscow-times-belarus/transcript.vtt")
+    assert (status, headers["content-type"]) == (200, "text/vtt; charset=utf-8") and body.startswith(b"WEBVTT")
+    assert headers["access-control-allow-origin"] == "*"
+    assert get(server, "/moscow-times-belarus/moscow-times-belarus.m4a")[1]["content-type"] == "audio/mp4"
+    assert get(server, "/nothing-here.mp3")[0] == 404
+
+
+def test_serve_command_serves_ranges_until_stopped(sample_out: Path) -> None:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "audio", "serve", "--out", str(sample_out), "--port", "0"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    try:
+        assert process.stdout is not None
+        line = process.stdout.readline()
+        assert line.startswith(f"Serving {sample_out} at http://127.0.0.1:"), line + (process.stderr.read() if process.stderr else "")
+        port = int(line.split("http://127.0.0.1:")[1].split("/")[0])
+        status, _, body = get(("127.0.0.1", port), MP3, Range="bytes=100-199")
+        assert status == 206 and body == (sample_out / MP3.lstrip("/")).read_bytes()[100:200]
+    finally:
+        process.terminate()
+        process.communicate(timeout=30)
+
+
+def test_serve_refusals(tmp_path: Path, server: tuple[str, int]) -> None:
+    with pytest.raises(BadInput, match=f"--out {tmp_path / 'none'}: no such directory"):
+        serve.make_server(tmp_path / "none")
+    with pytest.raises(BadInput, match=f"--port {server[1]}: already in use on 127.0.0.1; choose another port"):
+        serve.make_server(tmp_path, "127.0.0.1", server[1])
