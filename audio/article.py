@@ -7,9 +7,11 @@ import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
+from . import html
+from . import language as languages
 from .config import Config
 from .errors import BadInput
-from .source import Document, without_controls
+from .source import STDIN, Document, without_controls
 
 TITLE_LIMIT = 80
 _WORD = re.compile(r"\w")
@@ -50,6 +52,7 @@ class ArticleOptions:
     slug: str | None = None
     appeal: Document | None = None  # --appeal-file
     no_appeal: bool = False
+    language: str | None = None  # --lang: wins over the page's metadata and detection
 
 
 @dataclass(frozen=True)
@@ -64,9 +67,15 @@ class _Block:
 
 def parse(doc: Document, config: Config, options: ArticleOptions = ArticleOptions()) -> Article:
     """Split a Document into the article's paragraphs and its appeal; drop the residue."""
-    blocks = _markdown_blocks(doc.text) if doc.format == "md" else _text_blocks(doc.text)
+    if options.title is not None and not _is_unicode(options.title):
+        raise BadInput("--title: is not valid UTF-8 text")
     markers = _compile(config.appeal_markers)
     residue_patterns = _compile(config.residue)
+    page = _page(doc, markers, residue_patterns) if doc.format == "html" else None
+    if page is not None:
+        blocks = [_Block(b.text, b.line, heading_level=b.heading_level) for b in page.blocks]
+    else:
+        blocks = _markdown_blocks(doc.text) if doc.format == "md" else _text_blocks(doc.text)
 
     kept: list[_Block] = []
     residue: list[str] = []
@@ -76,12 +85,17 @@ def parse(doc: Document, config: Config, options: ArticleOptions = ArticleOption
         else:
             kept.append(block)
 
-    title: str | None = options.title
+    title: str | None = options.title if options.title is not None else page.meta.title if page else None
     if title is None and kept and kept[0].heading_level and not markers.fullmatch(kept[0].text):
         title = kept.pop(0).text
 
     body, appeal_blocks, marker_match = _take_appeal(kept, blocks, markers, residue_patterns)
+    if page is not None and page.appeal:  # the page's appeal box, taken out of the body by the extractor
+        appeal_blocks = [_Block(b.text, b.line, heading_level=b.heading_level) for b in page.appeal] + appeal_blocks
+        marker_match = marker_match or markers.fullmatch(page.appeal[0].text)
     publisher = config.publisher or (marker_match.groupdict().get("publisher") if marker_match else None)
+    if page is not None:
+        publisher = publisher or page.meta.publisher
 
     paragraphs: list[Paragraph] = []
     heading: str | None = None
@@ -106,10 +120,12 @@ def parse(doc: Document, config: Config, options: ArticleOptions = ArticleOption
     if options.appeal is not None:
         appeal = _appeal_from_file(options.appeal, config, markers, publisher)
     elif appeal_blocks and not options.no_appeal:
+        opening = appeal_blocks[0].text
         appeal = Appeal(
-            title=_appeal_title(appeal_blocks[0].text, publisher),
+            title=_appeal_title(opening, publisher) if markers.fullmatch(opening) or page is None
+            else f"A Message from {publisher}" if publisher else "A Message from the Publisher",
             paragraphs=tuple(Paragraph(b.text, b.line) for b in appeal_blocks if not b.rule),
-            url=config.donation_url,
+            url=config.donation_url or (page.appeal_url if page is not None else None),
         )
     if options.no_appeal:
         appeal = None
@@ -118,11 +134,40 @@ def parse(doc: Document, config: Config, options: ArticleOptions = ArticleOption
     return Article(
         title=_clean(without_controls(title)) if title and _clean(without_controls(title)) else lede_title(paragraphs[0].text),
         title_given=given,
-        slug=slugify(options.slug if options.slug is not None else doc.path.stem, doc.sha256),
+        slug=slugify(options.slug if options.slug is not None else _slug_source(doc, title), doc.sha256),
         paragraphs=tuple(paragraphs),
         appeal=appeal,
         residue=tuple(residue),
         publisher=publisher,
+        byline=page.meta.byline if page else None,
+        date=page.meta.date if page else None,
+        language=languages.choose(
+            _language_option(options.language),
+            page.meta.language if page else None,
+            "\n".join(p.text for p in paragraphs),
+        ),
+        url=page.meta.url if page else None,
+    )
+
+
+def _language_option(value: str | None) -> str | None:
+    if value is None:
+        return None
+    tag = languages.normalize_tag(value)
+    if tag is None:
+        raise BadInput(f"--lang '{value}': not a language tag (for example en, fr, pt-br)")
+    return tag
+
+
+def _slug_source(doc: Document, title: str | None) -> str:
+    """The file's name; for standard input, the title."""
+    return title or "article" if doc.path == STDIN else doc.path.stem
+
+
+def _page(doc: Document, markers: _Patterns, residue: _Patterns) -> html.Page:
+    return html.extract(
+        doc.text, str(doc.path), lambda text: markers.fullmatch(text) is not None,
+        lambda text: residue.fullmatch(text) is not None,
     )
 
 
@@ -242,6 +287,15 @@ def _markdown_blocks(text: str) -> list[_Block]:
         elif token.type in ("fence", "code_block"):
             continue  # code is never read aloud
     return blocks
+
+
+def _is_unicode(text: str) -> bool:
+    """False for lone surrogates: what Python makes of command-line bytes that are not UTF-8."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _clean(text: str) -> str:

@@ -1,6 +1,7 @@
 """The audio-edition command line: parse options, call one library function, report errors."""
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import logging
@@ -47,9 +48,39 @@ def main(verbose: bool) -> None:
     logging.basicConfig(level=logging.DEBUG if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
 
 
+def _speed_options(func: F) -> F:
+    """--jobs, --cache and --scheduler: how fast a build goes, never what it sounds like."""
+    func = click.option(
+        "--scheduler", metavar="tcp://HOST:PORT",
+        help="Speak the takes on this Dask cluster (pip install 'audio-edition[dask]').",
+    )(func)
+    func = click.option(
+        "--cache", "cache_dir", type=click.Path(path_type=Path, file_okay=False),
+        help="Take cache directory [default: $AUDIO_EDITION_CACHE, else the user cache directory].",
+    )(func)
+    return click.option(
+        "--jobs", "-j", type=click.IntRange(min=1), help="Worker processes [default: the number of cores]."
+    )(func)
+
+
+def _scheduler(address: str | None) -> str | None:
+    if address is not None and not address.startswith(("tcp://", "tls://", "ws://", "wss://", "inproc://")):
+        raise _Failure(f"--scheduler '{address}': give the scheduler's address, e.g. tcp://HOST:8786", 2)
+    return address
+
+
 _config_option = click.option(
     "--config", "config_path", type=click.Path(path_type=Path, dir_okay=False), help="Publisher config (TOML)."
 )
+
+
+def _input_options(func: F) -> F:
+    """--lang and --format-in: how to read the article (FILE '-' reads standard input)."""
+    func = click.option("--lang", help="The article's language, e.g. fr or en-gb [default: the page's, else detected].")(func)
+    return click.option(
+        "--format-in", type=click.Choice(["html", "md", "txt"]),
+        help="Input format [default: from the file's suffix; sniffed for '-']."
+    )(func)
 
 
 @main.command()
@@ -63,6 +94,8 @@ _config_option = click.option(
 @_config_option
 @click.option("--appeal-file", type=click.Path(path_type=Path), help="Read this text as the closing appeal.")
 @click.option("--no-appeal", is_flag=True, help="Leave the publisher's appeal out of the edition.")
+@_input_options
+@_speed_options
 @_reported
 def build(
     files: tuple[Path, ...],
@@ -75,8 +108,13 @@ def build(
     config_path: Path | None,
     appeal_file: Path | None,
     no_appeal: bool,
+    lang: str | None,
+    format_in: str | None,
+    jobs: int | None,
+    cache_dir: Path | None,
+    scheduler: str | None,
 ) -> None:
-    """Build each article FILE (.txt or .md) into OUT/<slug>/."""
+    """Build each article FILE (.txt, .md or a saved .html page; '-' reads standard input) into OUT/<slug>/."""
     from . import config, edition, render
 
     if len(files) > 1 and (title or slug):
@@ -91,6 +129,11 @@ def build(
         voice=voice,
         rate=rate,
         config=config.load(config_path),
+        jobs=jobs,
+        cache=cache_dir,
+        scheduler=_scheduler(scheduler),
+        language=lang,
+        format_in=format_in,
     )
     for path in files:
         built = edition.build(path, options)
@@ -108,17 +151,32 @@ def build(
 @_config_option
 @click.option("--appeal-file", type=click.Path(path_type=Path), help="Read this text as the closing appeal.")
 @click.option("--no-appeal", is_flag=True, help="Leave the publisher's appeal out.")
+@click.option("--lint", is_flag=True, help="List what the normalizer could not settle, with line numbers.")
+@_input_options
 @_reported
 def script(
-    file: Path, as_json: bool, title: str | None, config_path: Path | None, appeal_file: Path | None, no_appeal: bool
+    file: Path, as_json: bool, title: str | None, config_path: Path | None, appeal_file: Path | None, no_appeal: bool,
+    lint: bool, lang: str | None, format_in: str | None,
 ) -> None:
-    """Print the chapters and sentences that would be read, without synthesising anything."""
+    """Print the chapters and sentences that would be read, without synthesising anything.
+
+    With --lint: all-caps words not in the lexicon, numbers left as digits and symbols dropped,
+    one per line as FILE:LINE: what: token (add them to the lexicon, or reword).
+    """
     from . import config, edition
+    from . import script as script_stage
 
     options = edition.BuildOptions(
-        title=title, appeal_file=appeal_file, no_appeal=no_appeal, config=config.load(config_path)
+        title=title, appeal_file=appeal_file, no_appeal=no_appeal, config=config.load(config_path),
+        language=lang, format_in=format_in,
     )
     _, art, result = edition.prepare(file, options)
+    if lint:
+        findings = script_stage.lint(result, edition.load_lexicon(options.config))
+        for found in findings:
+            click.echo(f"{file}:{found.line or 'intro'}: {found.note.kind}: {found.note.token}")
+        click.echo(f"{len(findings)} to check" if findings else "nothing to check", err=True)
+        return
     if as_json:
         click.echo(json.dumps({"slug": art.slug, **asdict(result)}, ensure_ascii=False, indent=2))
         return
@@ -132,6 +190,29 @@ def script(
 
 
 @main.command()
+@click.argument("words", nargs=-1, required=True)
+@click.option("--out", type=click.Path(path_type=Path, dir_okay=False), default=Path("say.wav"), show_default=True,
+              help="Where to write the audio.")
+@click.option("--lang", help="Language of the words [default: en, unless the text shows another].")
+@click.option("--voice", help="Voice id, name or language code (see 'audio-edition voices').")
+@click.option("--rate", type=click.IntRange(80, 450), help="Speaking rate in words per minute [default: 175].")
+@_config_option
+@_reported
+def say(
+    words: tuple[str, ...], out: Path, lang: str | None, voice: str | None, rate: int | None, config_path: Path | None
+) -> None:
+    """Speak WORDS with the current lexicon (from --config) into a WAV file, to audition a pronunciation fix."""
+    from . import config
+    from . import say as saying
+
+    said = saying.say(" ".join(words), config.load(config_path), out, lang, voice, rate)
+    click.echo(f"says: {said.spoken}")
+    if said.phonemes is not None:
+        click.echo(f"phonemes: {said.phonemes}")
+    click.echo(f"{said.wav}  ({said.voice})")
+
+
+@main.command()
 @_reported
 def voices() -> None:
     """List the voices the speech engine has: id, name, languages."""
@@ -139,3 +220,183 @@ def voices() -> None:
 
     for v in voice.voices():
         click.echo(f"{v.id}\t{v.name}\t{','.join(v.languages)}")
+
+
+_out_dir_option = click.option(
+    "--out", type=click.Path(path_type=Path, file_okay=False), default=Path("out"), show_default=True,
+    help="Output directory holding the editions and catalogue.sqlite.",
+)
+_base_url_option = click.option(
+    "--base-url", help="URL under which OUT is served, e.g. https://example.org/audio/ (default: [feed] base_url)."
+)
+
+
+@main.group(invoke_without_command=True)
+@_out_dir_option
+@_base_url_option
+@click.option("--limit", type=click.IntRange(min=1), help="List only the newest N episodes [default: [feed] limit, else all].")
+@_config_option
+@click.pass_context
+@_reported
+def feed(ctx: click.Context, out: Path, base_url: str | None, limit: int | None, config_path: Path | None) -> None:
+    """Write OUT/feed.xml, the podcast feed of every catalogued edition, newest first.
+
+    Channel settings come from the [feed] table of the config file. Builds refresh the feed
+    by themselves when the config sets base_url.
+    """
+    from . import config, site
+
+    ctx.obj = {"out": out, "base_url": base_url, "config_path": config_path}
+    if ctx.invoked_subcommand is not None:
+        return
+    written = site.write_feed(out, config.load(config_path), base_url, limit)
+    click.echo(f"{written.path}  {written.episodes} episode{'s' if written.episodes != 1 else ''}, at {written.url}")
+
+
+@feed.command("remove")
+@click.argument("slug")
+@click.option("--out", type=click.Path(path_type=Path, file_okay=False), help="Output directory [default: out].")
+@_base_url_option
+@_config_option
+@click.pass_context
+@_reported
+def feed_remove(
+    ctx: click.Context, slug: str, out: Path | None, base_url: str | None, config_path: Path | None
+) -> None:
+    """Remove the episode SLUG from the catalogue and the feed, on purpose; its files stay in OUT."""
+    from . import config, site
+
+    parent = ctx.obj or {}
+    out = out or parent.get("out") or Path("out")
+    written = site.remove(
+        out, config.load(config_path or parent.get("config_path")), slug, base_url or parent.get("base_url")
+    )
+    click.echo(f"removed {slug}" + (f"; {written.path} lists {written.episodes} episodes" if written else ""))
+
+
+@main.command()
+@_out_dir_option
+@click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True, help="TCP port; 0 picks a free one.")
+@click.option(
+    "--host", default="127.0.0.1", show_default=True,
+    help="Address to listen on; 0.0.0.0 lets a phone on the same network subscribe.",
+)
+@_reported
+def serve(out: Path, port: int, host: str) -> None:
+    """Serve OUT over HTTP with byte ranges, so podcast apps and browsers can fetch and seek. Ctrl-C stops it."""
+    from . import serve as serving
+
+    server = serving.make_server(out, host, port)
+    bound_host, bound_port = str(server.server_address[0]), int(server.server_address[1])
+    shown = f"http://{bound_host}:{bound_port}/"
+    click.echo(f"Serving {out} at {shown}  (feed: {shown}feed.xml; Ctrl-C stops)")
+    if host in ("0.0.0.0", "::"):
+        click.echo("Listening on every address: use this machine's network address in [feed] base_url.")
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+
+
+@main.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--out", type=click.Path(path_type=Path), default=Path("out"), show_default=True, help="Output directory.")
+@click.option("--format", "formats", default="mp3", show_default=True, help="Audio formats, comma-separated: mp3, m4a.")
+@click.option("--voice", help="Voice id, name or language code (see 'audio-edition voices').")
+@click.option("--rate", type=click.IntRange(80, 450), help="Speaking rate in words per minute [default: 175].")
+@_config_option
+@click.option("--no-appeal", is_flag=True, help="Leave the publishers' appeals out of the editions.")
+@_speed_options
+@_reported
+def batch(
+    paths: tuple[Path, ...],
+    out: Path,
+    formats: str,
+    voice: str | None,
+    rate: int | None,
+    config_path: Path | None,
+    no_appeal: bool,
+    jobs: int | None,
+    cache_dir: Path | None,
+    scheduler: str | None,
+) -> None:
+    """Build every article in each DIR (.txt, .md) and each FILE into OUT/<slug>/.
+
+    Several articles are built at once (--jobs), bad ones are reported at the end (exit 1),
+    and editions whose source and settings are unchanged are skipped. The catalogue and
+    feed are refreshed once, at the end.
+    """
+    import sys
+
+    from . import batch as batching
+    from . import config, edition, render
+
+    options = edition.BuildOptions(
+        out=out, formats=render.parse_formats(formats), no_appeal=no_appeal, voice=voice, rate=rate,
+        config=config.load(config_path), jobs=jobs, cache=cache_dir, scheduler=_scheduler(scheduler),
+    )
+    total = len(batching.articles(list(paths)))
+    counts = {"takes": 0}
+    if sys.stderr.isatty():
+        bar_context: Any = click.progressbar(length=total, label="articles", file=sys.stderr,
+                                             item_show_func=lambda _: f"{counts['takes']} takes")
+    else:  # quiet when not a terminal: only the summary
+        bar_context = contextlib.nullcontext(None)
+    with bar_context as bar:
+
+        def report(event: str, n: int) -> None:
+            if event == "takes":
+                counts["takes"] += n
+            if bar is not None:
+                bar.update(n if event == "article" else 0, None)
+
+        result = batching.run(list(paths), options, report)
+    for path, reason in result.failed:
+        click.echo(reason if reason.startswith(str(path)) else f"{path}: {reason}", err=True)
+    click.echo(
+        f"{len(result.built)} built, {len(result.skipped)} unchanged, {len(result.failed)} failed"
+        f" ({counts['takes']} takes spoken)"
+    )
+    if result.failed:
+        raise _Failure(f"{len(result.failed)} of {total} articles failed", 1)
+
+
+@main.group()
+def cache() -> None:
+    """The take cache: how big it is, and removing what was not used for a while."""
+
+
+_cache_dir_option = click.option(
+    "--cache", "cache_dir", type=click.Path(path_type=Path, file_okay=False),
+    help="Take cache directory [default: $AUDIO_EDITION_CACHE, else the user cache directory].",
+)
+
+
+@cache.command("info")
+@_cache_dir_option
+@_reported
+def cache_info(cache_dir: Path | None) -> None:
+    """Show where the cache is and how many entries and bytes each part holds."""
+    from .cache import Cache, default_dir
+
+    store = Cache(cache_dir or default_dir())
+    click.echo(f"cache: {store.root}")
+    usage = store.usage()
+    for part in usage:
+        click.echo(f"{part.kind:<9} {part.entries:>7} files {part.bytes / 1e6:>10.1f} MB")
+    click.echo(f"{'total':<9} {sum(p.entries for p in usage):>7} files {sum(p.bytes for p in usage) / 1e6:>10.1f} MB")
+
+
+@cache.command("prune")
+@_cache_dir_option
+@click.option("--days", type=click.FloatRange(min=0), default=30, show_default=True, help="Keep entries used within this many days.")
+@_reported
+def cache_prune(cache_dir: Path | None, days: float) -> None:
+    """Remove cache entries not used in the last DAYS days."""
+    from .cache import Cache, default_dir
+
+    store = Cache(cache_dir or default_dir())
+    removed, freed = store.prune(days)
+    click.echo(f"removed {removed} files ({freed / 1e6:.1f} MB) not used in {days:g} days from {store.root}")

@@ -50,6 +50,7 @@ class Config:
     rate: int = 175
     pauses: Pauses = field(default_factory=Pauses)
     feed: FeedConfig = field(default_factory=FeedConfig)  # [feed]: the podcast channel
+    lexicon: str | None = None  # pronunciation lexicon (.pls or .toml), relative to the config file
 
 
 def load(path: Path | None) -> Config:
@@ -64,7 +65,10 @@ def load(path: Path | None) -> Config:
         raise BadInput(f"{path}: not a valid TOML config: {exc}") from None
     except IsADirectoryError:
         raise BadInput(f"{path}: is a directory, not a config file") from None
-    return from_mapping(raw, str(path))
+    config = from_mapping(raw, str(path))
+    if config.lexicon is not None:  # a path in the config means beside the config, wherever it is run from
+        config = replace(config, lexicon=str(path.parent / config.lexicon))
+    return config
 
 
 def from_mapping(raw: dict[str, Any], origin: str) -> Config:

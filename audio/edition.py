@@ -2,17 +2,25 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import logging
+import os
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from . import article as article_stage
-from . import lock, publish, render, sidecars, source, timeline, voice
+from . import __version__, lexicon, live, lock, player, publish, render, sidecars, site, source, timeline, voice
+from .cache import Cache
+from .cache import default_dir as default_cache_dir
+from .cache import key as cache_key
 from .config import Config
 from .errors import BadInput
+from .lexicon import Lexicon
+from .mp3 import frame_samples
 from .script import Script, make_script
 from .tagging import Tags
 
@@ -33,6 +41,12 @@ class BuildOptions:
     voice: str | None = None
     rate: int | None = None
     config: Config = field(default_factory=Config)
+    language: str | None = None  # --lang: else the page's metadata, else detected
+    format_in: str | None = None  # --format-in: txt, md or html (else from the suffix, or sniffed on stdin)
+    # How to build, not what: never part of the build key below.
+    jobs: int | None = None  # worker processes and encoder threads; None: every core
+    cache: Path | None = None  # the take cache; None: $AUDIO_EDITION_CACHE or the user cache directory
+    scheduler: str | None = None  # tcp://HOST:PORT of a Dask scheduler to speak the takes
 
 
 @dataclass(frozen=True)
@@ -48,20 +62,44 @@ class Edition:
 
 def prepare(path: Path, options: BuildOptions) -> tuple[source.Document, article_stage.Article, Script]:
     """Everything before synthesis: pure, fast, and where every bad input is caught."""
-    doc = source.read(path)
+    doc = source.read(path, options.format_in)
     appeal_doc = source.read(options.appeal_file) if options.appeal_file else None
     art = article_stage.parse(
         doc,
         options.config,
-        article_stage.ArticleOptions(options.title, options.slug, appeal_doc, options.no_appeal),
+        article_stage.ArticleOptions(options.title, options.slug, appeal_doc, options.no_appeal, options.language),
     )
-    return doc, art, make_script(art)
+    return doc, art, make_script(art, load_lexicon(options.config))
 
 
-def build(path: Path, options: BuildOptions) -> Edition:
-    """Source -> article -> script -> takes -> timeline -> audio + sidecars -> out/<slug>/."""
+def load_lexicon(config: Config) -> Lexicon | None:
+    return lexicon.load(Path(config.lexicon)) if config.lexicon else None
+
+
+def voice_for(art: article_stage.Article, options: BuildOptions) -> str:
+    """--voice, else the config's voice, else the engine's voice for the article's language."""
+    chosen = options.voice or options.config.voice or voice.voice_for_language(art.language)
+    if chosen is None:
+        raise BadInput(
+            f"no voice speaks the article's language '{art.language}': pick one with --voice "
+            "(see 'audio-edition voices'), or set the language with --lang"
+        )
+    return chosen
+
+
+def build(
+    path: Path,
+    options: BuildOptions,
+    *,
+    refresh_site: bool = True,
+    on_take: Callable[[int, voice.Take], None] | None = None,
+) -> Edition:
+    """Source -> article -> script -> takes -> timeline -> audio + sidecars -> out/<slug>/.
+
+    refresh_site=False leaves the catalogue and feed to the caller (a batch refreshes them once).
+    """
     doc, art, script = prepare(path, options)
-    settings = voice.VoiceSettings(options.voice or options.config.voice, options.rate or options.config.rate)
+    settings = voice.VoiceSettings(voice_for(art, options), options.rate or options.config.rate)
     voice_id = voice.resolve_voice(settings.voice)
     if options.out.exists() and not options.out.is_dir():
         raise BadInput(f"--out {options.out}: is not a directory")
@@ -70,9 +108,16 @@ def build(path: Path, options: BuildOptions) -> Edition:
     publish.sweep(final)
 
     with tempfile.TemporaryDirectory(prefix="audio-edition-takes-") as work:
-        takes = voice.synthesize([s.spoken for s in script.sentences], settings, Path(work))
+        jobs = options.jobs or os.cpu_count() or 1
+        cache = Cache(options.cache or default_cache_dir())
+        # Chapters' loudness is measured while the later ones are still being spoken.
+        with live.measuring(script, options.config.pauses, cache, "mp3" in options.formats, on_take) as taken:
+            takes = voice.synthesize([s.spoken for s in script.sentences], settings, Path(work), cache=cache,
+                                     jobs=jobs, scheduler=options.scheduler, on_take=taken)
         sample_rate = takes[0].sample_rate if takes else 22050
-        plan = timeline.plan(script, [t.frames for t in takes], sample_rate, options.config.pauses)
+        # Chapters start on MP3 frames, so an unchanged chapter is an unchanged, reusable MP3 piece.
+        plan = timeline.plan(script, [t.frames for t in takes], sample_rate, options.config.pauses,
+                             align=frame_samples(sample_rate) if "mp3" in options.formats else 1)
         staging = publish.staging_dir(final)
         try:
             outputs = {fmt: staging / f"{art.slug}.{fmt}" for fmt in options.formats}
@@ -81,19 +126,51 @@ def build(path: Path, options: BuildOptions) -> Edition:
                 artist=art.publisher,
                 album=f"{art.publisher} audio edition" if art.publisher else "Audio edition",
                 date=art.date or dt.date.today().isoformat(),
-                comment=f"Read by {voice.engine_name()} from {doc.path.name}",
+                comment=f"Read by {voice.engine_name()} from {_shown(doc.path.name)}",
             )
-            render.render(takes, plan, outputs, tags)
+            rendered = render.render(takes, plan, outputs, tags, cache=cache, jobs=jobs, previous_gain=_previous_gain(final))
             (staging / "chapters.json").write_text(sidecars.chapters_json(plan, art.title), encoding="utf-8")
             (staging / "transcript.vtt").write_text(sidecars.transcript_vtt(plan), encoding="utf-8")
             manifest = _manifest(doc, art, script, plan, staging, options, voice_id or voice.current_voice(), settings)
+            manifest["build_key"] = build_key(doc, options)
+            manifest["render"] = {"gain_db": rendered.gain_db, "pieces": rendered.pieces, "reused": rendered.reused,
+                                  "measured_after_synthesis": rendered.measured}
+            manifest["files"].append(player.write_page(staging, manifest))  # published with the edition
             (staging / MANIFEST).write_text(json.dumps(manifest, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
             with lock.locked(options.out):
                 publish.replace_dir(staging, final)
         except BaseException:
             publish.discard(staging)
             raise
-    return Edition(art.slug, final, manifest)
+    built = Edition(art.slug, final, manifest)
+    if refresh_site:
+        site.refresh(options.out, options.config, [built])  # catalogue, feed.xml: after the lock above is released
+    return built
+
+
+def build_key(doc: source.Document, options: BuildOptions) -> str:
+    """What an edition was built from and how it should sound: a batch skips it while this is unchanged."""
+    what = {name: getattr(options, name) for name in ("formats", "title", "slug", "no_appeal", "voice", "rate", "language",
+                                                      "format_in")}
+    appeal = source.read(options.appeal_file).sha256 if options.appeal_file else None
+    words = Path(options.config.lexicon).read_bytes() if options.config.lexicon else b""  # the lexicon's entries, not its path
+    return cache_key(source=doc.sha256, appeal=appeal, options=repr(what), config=repr(options.config),
+                     lexicon=hashlib.sha256(words).hexdigest(),
+                     engine=voice.engine_name(), version=__version__, manifest=MANIFEST_VERSION)
+
+
+def _previous_gain(final: Path) -> float | None:
+    """The MP3 gain of the edition being replaced: kept when it still fits, so unchanged pieces are reused."""
+    try:
+        gain = json.loads((final / MANIFEST).read_text(encoding="utf-8"))["render"]["gain_db"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return float(gain) if isinstance(gain, (int, float)) else None
+
+
+def _shown(name: str) -> str:
+    """A file name as text: bytes that are not UTF-8 (lone surrogates here) become U+FFFD, which files can hold."""
+    return os.fsencode(name).decode("utf-8", "replace")
 
 
 def load(directory: Path) -> Edition:
@@ -133,7 +210,7 @@ def _manifest(
         "lede": art.paragraphs[0].text,
         "built": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         "source": {
-            "path": str(doc.path),
+            "path": _shown(str(doc.path)),
             "sha256": doc.sha256,
             "encoding": doc.encoding,
             "format": doc.format,

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import html
 import logging
 import re
 import uuid
@@ -111,7 +112,9 @@ def render(
     for episode in episodes:
         entry = fg.add_entry(order="append")  # the catalogue's order: newest first
         entry.title(_xml_text(episode.title))
-        entry.description(_xml_text(episode.description))
+        # Apps read an item's description as HTML: the lede goes in as escaped text in one paragraph,
+        # so '<b>' in an article shows as written instead of becoming markup (or being stripped).
+        entry.description(_xml_text(f"<p>{html.escape(episode.description, quote=False)}</p>"))
         entry.guid(episode.guid, permalink=False)
         entry.pubDate(episode.pub_date)
         entry.enclosure(_url(base, episode.enclosure), str(episode.bytes), episode.mime_type)

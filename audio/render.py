@@ -2,16 +2,20 @@
 from __future__ import annotations
 
 import logging
+import os
 import re
 import subprocess
 import tempfile
 import wave
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
-from . import tools
+from . import loudness, mp3, pieces, tools
+from .cache import Cache
+from .cache import key as cache_key
 from .errors import BadInput, ToolFailed
 from .tagging import Tags, tag_mp3
 from .timeline import Timeline
@@ -31,6 +35,10 @@ PEAK_MARGIN = 1.0  # dB between the sample-peak limit and the true-peak target
 # Loudness the encoders take away (their low-pass removes K-weighted treble), in LU, measured
 # on eSpeak NG speech at 22.05 kHz: PCM vs its MP3 (LAME, 64-96 kbit/s) and AAC at 64 kbit/s.
 ENCODER_LOSS = {"mp3": 0.4, "m4a": 0.1}
+GAIN_SLACK = 0.5  # dB: a rebuild keeps the previous gain while it is this close to the measured one
+PIECE_SECONDS = 15.0  # MP3 pieces are also cut at sentences past this length
+PIECES_PER_RUN = 32  # one ffmpeg run encodes this many pieces at most (one encoder each)
+SPLIT_MEASURE_SECONDS = 120  # measure in several ffmpeg runs only past this much audio (each run costs a start)
 _CHUNK = 1 << 16
 
 
@@ -43,32 +51,232 @@ def parse_formats(value: str) -> tuple[str, ...]:
     return chosen
 
 
-def render(takes: Sequence[Take], timeline: Timeline, outputs: dict[str, Path], tags: Tags) -> None:
+@dataclass(frozen=True)
+class Rendered:
+    """What render did: recorded in edition.json, and the next build keeps the gain when it still fits."""
+
+    loudness: Loudness | None
+    gain_db: float  # the MP3's gain
+    pieces: int
+    reused: int  # MP3 pieces taken from the cache
+    measured: int  # pieces whose loudness was measured here (not found in the cache)
+
+
+def render(
+    takes: Sequence[Take],
+    timeline: Timeline,
+    outputs: dict[str, Path],
+    tags: Tags,
+    *,
+    cache: Cache | None = None,
+    jobs: int = 1,
+    previous_gain: float | None = None,
+) -> Rendered:
     """Encode the edition into each output path (keyed by format), chapters included.
 
-    Two passes over the streamed PCM: measure loudness, then encode every format at once
-    with one gain. The output keeps the takes' sample rate, so chapter times stay sample-exact.
+    The PCM is streamed from the takes, never held whole. Loudness is measured per piece (see
+    audio/pieces.py), then the MP3 is encoded piece by piece on `jobs` threads and its frames
+    joined sample-exact; pieces whose sound and gain are unchanged come from the cache. The
+    M4A is one ffmpeg run beside them. The output keeps the takes' sample rate, so chapter
+    times stay sample-exact.
     """
-    measured = measure(takes, timeline)
-    with tempfile.TemporaryDirectory(prefix="audio-edition-") as tmp:
-        command = [tools.ffmpeg(), "-hide_banner", "-nostdin", "-nostats", "-loglevel", "error", "-y"]
-        command += _pcm_input(timeline)
+    tools.ffmpeg()  # a missing ffmpeg is reported even when every piece comes from the cache
+    frame = mp3.frame_samples(timeline.sample_rate)
+    specs = pieces.plan(timeline, takes, frame)  # chapters: their loudness is measured while they are spoken
+    per_piece, measured_now = _loudness(specs, takes, timeline, cache, jobs)
+    # MP3 pieces: long chapters cut at sentences too, so that no thread is left with a long one at the end.
+    # (Whatever --jobs is: the same pieces, the same cache entries.)
+    specs = pieces.plan(timeline, takes, frame, split=PIECE_SECONDS)
+    level = loudness.integrated(per_piece)
+    measured = Loudness(level, loudness.peak_db(per_piece)) if level is not None else None
+    gain, limited = gain_for(measured, ENCODER_LOSS["mp3"], previous_gain)
+    reused = 0
+    with tempfile.TemporaryDirectory(prefix="audio-edition-") as tmp, ThreadPoolExecutor(1) as threads:
+        whole = None
         if "m4a" in outputs:
-            meta = Path(tmp) / "chapters.ffmeta"
-            meta.write_text(ffmetadata(timeline, tags), encoding="utf-8")
-            command += ["-f", "ffmetadata", "-i", str(meta)]
-        for fmt, path in outputs.items():
-            gain = loudness_filter(measured, ENCODER_LOSS[fmt])
-            command += ["-map", "0:a", "-af", gain, "-ac", "1", "-b:a", BITRATE]
-            if fmt == "mp3":
-                # Tags and chapters are written by mutagen afterwards (CTOC, nested tables).
-                command += ["-map_metadata", "-1", "-map_chapters", "-1", "-c:a", "libmp3lame", "-f", "mp3"]
-            else:
-                command += ["-map_metadata", "1", "-map_chapters", "1", "-c:a", "aac", "-movflags", "+faststart", "-f", "mp4"]
-            command.append(str(path))
-        _stream(command, takes, timeline)
-    if "mp3" in outputs:
-        tag_mp3(outputs["mp3"], timeline, tags)
+            whole = threads.submit(_encode_whole, takes, timeline, {"m4a": outputs["m4a"]}, tags, measured, Path(tmp))
+        if "mp3" in outputs:
+            encoded, reused = _mp3_pieces(specs, takes, timeline, gain, limited, cache, jobs, Path(tmp))
+            mp3.join(encoded, timeline.total, outputs["mp3"])
+            tag_mp3(outputs["mp3"], timeline, tags)
+        if whole is not None:
+            whole.result()
+    return Rendered(measured, gain, len(specs), reused, measured_now)
+
+
+def gain_for(measured: Loudness | None, encoder_loss: float, previous: float | None = None) -> tuple[float, bool]:
+    """The gain to the target and whether peaks need the limiter; a previous gain within GAIN_SLACK is kept,
+    so that a small edit does not re-encode every unchanged piece."""
+    if measured is None:
+        return 0.0, False
+    gain = round(TARGET_I - measured.integrated + encoder_loss, 2)
+    ceiling_db = TARGET_TP - PEAK_MARGIN
+    if previous is not None and abs(previous - gain) <= GAIN_SLACK:
+        gain = previous
+    return gain, measured.peak + gain > ceiling_db
+
+
+def _loudness(
+    specs: Sequence[pieces.PieceSpec], takes: Sequence[Take], timeline: Timeline, cache: Cache | None, jobs: int
+) -> tuple[list[loudness.PieceLoudness], int]:
+    """Each piece's loudness blocks: from the cache, else measured (in up to `jobs` ffmpeg runs);
+    and how many were measured."""
+    found: list[loudness.PieceLoudness | None] = [None] * len(specs)
+    if cache is not None:
+        for i, spec in enumerate(specs):
+            value = cache.read_json("loudness", spec.key)
+            if isinstance(value, dict) and isinstance(value.get("blocks"), list):
+                found[i] = loudness.PieceLoudness(tuple(value["blocks"]), int(value["peak"]))
+    missing = [i for i, value in enumerate(found) if value is None]
+    log.debug("loudness: %d of %d pieces to measure", len(missing), len(specs))
+    length = sum(specs[i].feed_end - specs[i].start for i in missing)
+    runs = min(jobs, len(missing)) if length > SPLIT_MEASURE_SECONDS * timeline.sample_rate else 1
+    groups = _groups(missing, [s.feed_end - s.start for s in specs], runs, per_run=len(specs) or 1)
+
+    def run(group: list[int]) -> None:
+        streams = [pieces.pcm(takes, timeline, specs[i].start, specs[i].feed_end) for i in group]
+        for i, value in zip(group, loudness.measure(streams, timeline.sample_rate)):
+            found[i] = value
+            if cache is not None:
+                cache.write_json("loudness", specs[i].key, {"blocks": list(value.blocks), "peak": value.peak})
+
+    with ThreadPoolExecutor(max(1, runs)) as threads:
+        list(threads.map(run, groups))
+    return [value for value in found if value is not None], len(missing)
+
+
+def _mp3_pieces(
+    specs: Sequence[pieces.PieceSpec], takes: Sequence[Take], timeline: Timeline, gain: float, limited: bool,
+    cache: Cache | None, jobs: int, tmp: Path,
+) -> tuple[list[mp3.Piece], int]:
+    """Every piece's MP3 frames: from the cache when its sound, gain and encoder are the same, else encoded
+    (in `jobs` threads or ffmpeg runs). Returns the pieces and how many came from the cache."""
+    direct = mp3.lame_available()  # libmp3lame here: limited or not, the frames come from it
+    found: list[mp3.Piece | None] = [None] * len(specs)
+    entries = [cache_key(piece=spec.key, gain=gain, limited=limited, kbps=mp3.BITRATE_KBPS,
+                         encoder="lame" if direct else "ffmpeg") for spec in specs]
+    targets: dict[int, Path] = {}
+    for i, entry in enumerate(entries):
+        if cache is not None:
+            known = cache.read_json("pieces", entry)
+            path = cache.path("pieces", entry, ".mp3")
+            if isinstance(known, dict) and _intact(path, known):
+                found[i] = mp3.Piece(path, known["frames"], known["header_bytes"], known["audio_bytes"], known["crc"])
+                continue
+            targets[i] = cache.partial("pieces", entry, ".mp3")
+        else:
+            targets[i] = tmp / f"piece-{i:05d}.mp3"
+    reused = len(specs) - len(targets)
+    todo = sorted(targets)
+
+    def encode_one(i: int) -> None:
+        chunks = pieces.pcm(takes, timeline, specs[i].start, specs[i].feed_end)
+        found[i] = _keep(mp3.encode(chunks, timeline.sample_rate, gain, targets[i]), specs[i], entries[i], cache, timeline)
+
+    def encode_group(group: list[int]) -> None:
+        def chunks() -> Iterator[bytes]:
+            for i in group:
+                yield from pieces.pcm(takes, timeline, specs[i].start, specs[i].feed_end)
+
+        lengths = [specs[i].feed_end - specs[i].start for i in group]
+        made = mp3.encode_with_ffmpeg(chunks(), timeline.sample_rate, _filter(gain, limited), lengths,
+                                      [targets[i] for i in group])
+        for i, piece in zip(group, made):
+            found[i] = _keep(piece, specs[i], entries[i], cache, timeline)
+
+    def limit_and_encode(group: list[int]) -> None:
+        def chunks() -> Iterator[bytes]:
+            for i in group:
+                yield from pieces.pcm(takes, timeline, specs[i].start, specs[i].feed_end)
+
+        lengths = [specs[i].feed_end - specs[i].start for i in group]
+        made = mp3.limit_then_encode(chunks(), timeline.sample_rate, _filter(gain, limited), lengths,
+                                     [targets[i] for i in group], jobs)
+        for i, piece in zip(group, made):
+            found[i] = _keep(piece, specs[i], entries[i], cache, timeline)
+
+    try:
+        if direct and limited and todo:  # one ffmpeg limiter pass, pieces encoded in `jobs` threads
+            limit_and_encode(todo)
+        elif direct:  # the gain is LAME's own scale: no ffmpeg at all
+            with ThreadPoolExecutor(max(1, jobs)) as threads:
+                list(threads.map(encode_one, todo))
+        else:  # one ffmpeg run (one start, one limiter pass) per group of about equal length
+            with ThreadPoolExecutor(max(1, jobs)) as threads:
+                list(threads.map(encode_group, _groups(todo, [s.feed_end - s.start for s in specs], jobs)))
+    finally:
+        if cache is not None:  # committed pieces were renamed away: what is left is half-made
+            for path in targets.values():
+                path.unlink(missing_ok=True)
+    return [piece for piece in found if piece is not None], reused
+
+
+def _groups(todo: Sequence[int], lengths: Sequence[int], jobs: int, per_run: int = PIECES_PER_RUN) -> list[list[int]]:
+    """Contiguous groups of about equal length: one a job, and at most `per_run` pieces in one ffmpeg run."""
+    total = sum(lengths[i] for i in todo)
+    runs = max(1, min(len(todo), max(jobs, -(-len(todo) // per_run))))
+    groups: list[list[int]] = [[] for _ in range(runs)]
+    done = 0
+    for i in todo:  # contiguous groups of about equal length
+        groups[min(runs - 1, done * runs // max(1, total))].append(i)
+        done += lengths[i]
+    return [g for g in groups if g]
+
+
+def _keep(piece: mp3.Piece, spec: pieces.PieceSpec, entry: str, cache: Cache | None, timeline: Timeline) -> mp3.Piece:
+    """Check a fresh piece has the frames that keep times exact, then put it in the cache."""
+    frame = mp3.frame_samples(timeline.sample_rate)
+    wanted = -(-(spec.feed_end - spec.start + mp3.JOIN_DROP) // frame)
+    if piece.frames != wanted:
+        raise ToolFailed("MP3 encoder", [str(piece.path)], None, f"{piece.frames} frames where {wanted} keep times exact")
+    if cache is None:
+        return piece
+    final = cache.commit(piece.path, "pieces", entry, ".mp3")
+    cache.write_json("pieces", entry, {
+        "frames": piece.frames, "header_bytes": piece.header_bytes, "audio_bytes": piece.audio_bytes,
+        "crc": piece.crc, "size": final.stat().st_size,
+    })
+    return mp3.Piece(final, piece.frames, piece.header_bytes, piece.audio_bytes, piece.crc)
+
+
+def _intact(path: Path, known: dict[str, int]) -> bool:
+    """Size and first-frame check of a cached piece: a truncated or damaged one is made again."""
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(4)
+            size = os.fstat(handle.fileno()).st_size
+    except OSError:
+        return False
+    return size == known.get("size") == known.get("header_bytes", -1) + known.get("audio_bytes", -1) and head[:1] == b"\xff"
+
+
+def _filter(gain: float, limited: bool) -> str:
+    if not limited:
+        return f"volume={gain:.2f}dB"
+    ceiling = 10 ** ((TARGET_TP - PEAK_MARGIN) / 20)
+    return f"volume={gain:.2f}dB,alimiter=limit={ceiling:.4f}:attack=1:release=50:level=false:latency=1"
+
+
+def _encode_whole(
+    takes: Sequence[Take], timeline: Timeline, outputs: dict[str, Path], tags: Tags, measured: Loudness | None, tmp: Path
+) -> None:
+    """One ffmpeg run over the whole stream for every output format at once (the M4A)."""
+    command = [tools.ffmpeg(), "-hide_banner", "-nostdin", "-nostats", "-loglevel", "error", "-y"]
+    command += _pcm_input(timeline)
+    if "m4a" in outputs:
+        meta = tmp / "chapters.ffmeta"
+        meta.write_text(ffmetadata(timeline, tags), encoding="utf-8")
+        command += ["-f", "ffmetadata", "-i", str(meta)]
+    for fmt, path in outputs.items():
+        gain = loudness_filter(measured, ENCODER_LOSS[fmt])
+        command += ["-map", "0:a", "-af", gain, "-ac", "1", "-b:a", BITRATE]
+        if fmt == "mp3":
+            # Tags and chapters are written by mutagen afterwards (CTOC, nested tables).
+            command += ["-map_metadata", "-1", "-map_chapters", "-1", "-c:a", "libmp3lame", "-f", "mp3"]
+        else:
+            command += ["-map_metadata", "1", "-map_chapters", "1", "-c:a", "aac", "-movflags", "+faststart", "-f", "mp4"]
+        command.append(str(path))
+    _stream(command, takes, timeline)
 
 
 @dataclass(frozen=True)
@@ -114,7 +322,7 @@ def loudness_filter(measured: Loudness | None, encoder_loss: float = 0.0) -> str
     if measured.peak + gain <= ceiling_db:
         return f"volume={gain:.2f}dB"
     ceiling = 10 ** (ceiling_db / 20)
-    return f"volume={gain:.2f}dB,alimiter=limit={ceiling:.4f}:attack=1:release=50:level=false"
+    return f"volume={gain:.2f}dB,alimiter=limit={ceiling:.4f}:attack=1:release=50:level=false:latency=1"
 
 
 def _stream(command: list[str], takes: Sequence[Take], timeline: Timeline) -> str:

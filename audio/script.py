@@ -6,8 +6,9 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from . import normalize
 from .article import Article, cut_words, lede_title
-from .source import without_controls
+from .lexicon import Lexicon
 
 CHAPTER_TITLE_LIMIT = 48
 # A take longer than this is split at a clause, then a word: eSpeak and the cue list both want short ones.
@@ -41,29 +42,34 @@ class Script:
         return tuple(s for chapter in self.chapters for s in chapter.sentences)
 
 
-def make_script(article: Article) -> Script:
-    """Chapters: the intro, one per body paragraph, the appeal last."""
-    chapters = [_intro(article)]
+def make_script(article: Article, lexicon: Lexicon | None = None) -> Script:
+    """Chapters: the intro, one per body paragraph, the appeal last; spoken forms through the normalizer and lexicon."""
+    chapters = [_intro(article, lexicon)]
     for paragraph in article.paragraphs:
-        sentences = _sentences(paragraph.text, article.language)
+        sentences = _sentences(paragraph.text, article.language, lexicon)
         if sentences:
             title = paragraph.heading or cut_words(paragraph.text, CHAPTER_TITLE_LIMIT)
             chapters.append(Chapter("paragraph", title, sentences, line=paragraph.line))
     if article.appeal is not None:
-        sentences = tuple(s for p in article.appeal.paragraphs for s in _sentences(p.text, article.language))
+        sentences = tuple(s for p in article.appeal.paragraphs for s in _sentences(p.text, article.language, lexicon))
         if sentences:
             first_line = article.appeal.paragraphs[0].line if article.appeal.paragraphs else None
             chapters.append(Chapter("appeal", article.appeal.title, sentences, article.appeal.url, first_line))
     return Script(title=article.title, language=article.language, chapters=tuple(chapters))
 
 
-def _intro(article: Article) -> Chapter:
+# "By …", "From …" in the article's language (the voice reads the intro too).
+_INTRO_WORDS = {"fr": ("Par", "De"), "ru": ("Автор:", "Источник:"), "de": ("Von", "Aus"), "es": ("Por", "De")}
+
+
+def _intro(article: Article, lexicon: Lexicon | None = None) -> Chapter:
+    by, from_ = _INTRO_WORDS.get(article.language.split("-")[0], ("By", "From"))
     parts: list[str] = []
     if article.title_given or not article.publisher:
         parts.append(_end(article.title.rstrip("…")))
     if article.byline:
-        parts.append(_end(f"By {article.byline}"))
-    source = f"From {article.publisher}" if article.publisher else ""
+        parts.append(_end(f"{by} {article.byline}"))
+    source = f"{from_} {article.publisher}" if article.publisher else ""
     if article.date:
         source = f"{source}, {article.date}" if source else article.date
     if source:
@@ -71,7 +77,7 @@ def _intro(article: Article) -> Chapter:
     parts = [p for p in parts if _SPEAKABLE.search(p)]
     if not parts:  # a title of symbols only, and no publisher: open with the lede's first words
         parts = [_end(lede_title(article.paragraphs[0].text).rstrip("…"))]
-    return Chapter("intro", article.title, tuple(Sentence(p, _speech(p)) for p in parts))
+    return Chapter("intro", article.title, tuple(Sentence(p, _speech(p, article.language, lexicon)) for p in parts))
 
 
 def _end(text: str) -> str:
@@ -79,12 +85,12 @@ def _end(text: str) -> str:
     return text if text.endswith((".", "!", "?")) else text + "."
 
 
-def _sentences(text: str, language: str) -> tuple[Sentence, ...]:
+def _sentences(text: str, language: str, lexicon: Lexicon | None = None) -> tuple[Sentence, ...]:
     out: list[Sentence] = []
-    for piece in _segmenter(language).segment(text):
+    for piece in _segmenter(language.split("-")[0]).segment(text):
         for bounded in _bound(piece.strip(), SENTENCE_LIMIT):
             if _SPEAKABLE.search(bounded):
-                out.append(Sentence(bounded, _speech(bounded)))
+                out.append(Sentence(bounded, _speech(bounded, language, lexicon)))
     return tuple(out)
 
 
@@ -121,11 +127,24 @@ def _bound(text: str, limit: int) -> list[str]:
     return [text[i : i + limit] for i in range(0, len(text), limit)]
 
 
-def _speech(text: str) -> str:
-    """The spoken form: symbols a voice would read literally become pauses or words."""
-    spoken = re.sub(r"[\"“”«»„]", "", without_controls(text))
-    spoken = re.sub(r"[()\[\]{}]", ", ", spoken)
-    spoken = re.sub(r"\s*,\s*(,\s*)+", ", ", spoken)
-    spoken = re.sub(r"^\s*,\s*|\s+(?=[,.!?;:])", "", spoken)
-    return re.sub(r"\s+", " ", spoken).strip()
+def _speech(text: str, language: str = "en", lexicon: Lexicon | None = None) -> str:
+    """The spoken form: numbers, money, dates and abbreviations in words, symbols as pauses (audio/normalize.py)."""
+    return normalize.speak(text, language, lexicon).text
 
+
+@dataclass(frozen=True)
+class Finding:
+    line: int | None  # the source line of the paragraph; None for the intro (the page's metadata)
+    note: normalize.Note
+
+
+def lint(script: Script, lexicon: Lexicon | None = None) -> tuple[Finding, ...]:
+    """What the normalizer could not settle, sentence by sentence, with the paragraph's source line."""
+    found: list[Finding] = []
+    for chapter in script.chapters:
+        for sentence in chapter.sentences:
+            for note in normalize.speak(sentence.text, script.language, lexicon).notes:
+                found.append(Finding(chapter.line, note))
+    # The intro repeats the lede's first sentence when the title was cut from it: say each thing once, with its line.
+    placed = {f.note for f in found if f.line is not None}
+    return tuple(f for f in found if f.line is not None or f.note not in placed)

@@ -1,8 +1,9 @@
 """What out/ publishes beside the editions: the catalogue and the podcast feed, kept in step."""
 from __future__ import annotations
 
+import contextlib
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -18,9 +19,12 @@ log = logging.getLogger(__name__)
 
 def refresh(out: Path, config: Config, built: Sequence[Edition]) -> None:
     """Record the built editions in the catalogue, then rewrite out/feed.xml when a base URL is configured."""
-    with lock.locked(out):  # a feed written by one build never misses another build's episode
+    from .edition import load
+
+    with _locked(out):  # a feed written by one build never misses another build's episode
         for edition in built:
-            catalogue.record(out, edition, config.feed.base_url)
+            # Read back what is in out/ now: another build may have replaced this edition since it was published.
+            catalogue.record(out, load(edition.directory), config.feed.base_url)
         if config.feed.base_url is not None:
             from . import feed  # feedgen, lxml and Pillow load only when a feed is written
 
@@ -32,7 +36,7 @@ def write_feed(out: Path, config: Config, base_url: str | None = None, limit: in
     """Write out/feed.xml from the catalogue (`audio-edition feed`)."""
     from . import feed
 
-    with lock.locked(out):
+    with _locked(out):
         return feed.write(out, config, base_url, limit)
 
 
@@ -44,13 +48,26 @@ def remove(out: Path, config: Config, slug: str, base_url: str | None = None) ->
     """
     from . import feed
 
-    with lock.locked(out):
+    with _locked(out):
         base = base_url or config.feed.base_url or _previous_base(out / feed.FILENAME)
         if base is not None:
             config.feed.require()  # checked before anything is removed
         catalogue.remove(out, slug)
         player.write_index(out, catalogue.episodes(out), config)  # the list of editions drops it too
         return feed.write(out, config, base) if base is not None else None
+
+
+@contextlib.contextmanager
+def _locked(out: Path) -> Iterator[None]:
+    """Hold out/.lock, first removing what killed writers left beside feed.xml, index.html and the cover.
+
+    Every writer of those files holds this lock, so a hidden .partial file there now is nobody's.
+    """
+    with lock.locked(out):
+        for leftover in out.glob(".*.partial"):
+            if leftover.is_file():  # directories are builds' staging, swept per edition (publish.sweep)
+                leftover.unlink(missing_ok=True)
+        yield
 
 
 def _previous_base(feed_xml: Path) -> str | None:

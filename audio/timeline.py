@@ -51,11 +51,13 @@ class Timeline:
         return self.ms(self.total)
 
 
-def plan(script: Script, frames: Sequence[int], sample_rate: int, pauses: Pauses) -> Timeline:
+def plan(script: Script, frames: Sequence[int], sample_rate: int, pauses: Pauses, align: int = 1) -> Timeline:
     """Lay the takes (their frame counts, in script order) end to end with pauses between them.
 
     A chapter starts where its first sentence starts (the first at 0) and ends where the
-    next begins, so chapters are contiguous and the last ends with the file.
+    next begins, so chapters are contiguous and the last ends with the file. With align > 1
+    the pause before each later chapter grows by less than `align` samples so that the
+    chapter starts on a multiple of it (an MP3 frame: see audio/pieces.py).
     """
     if len(frames) != len(script.sentences):
         raise ValueError(f"{len(frames)} takes for {len(script.sentences)} sentences")
@@ -80,6 +82,13 @@ def plan(script: Script, frames: Sequence[int], sample_rate: int, pauses: Pauses
     for c, chapter in enumerate(script.chapters):
         if c > 0:
             add_silence(pauses.appeal if chapter.kind == "appeal" else pauses.paragraph)
+            fill = -position % align
+            if fill:
+                if segments and segments[-1].take is None:
+                    segments[-1] = Segment(None, segments[-1].frames + fill)
+                else:
+                    segments.append(Segment(None, fill))
+                position += fill
         starts.append(0 if c == 0 else position)
         group: list[int] = []
         for s, sentence in enumerate(chapter.sentences):

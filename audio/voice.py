@@ -12,17 +12,23 @@ import sys
 import time
 import types
 import wave
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .errors import BadInput, ToolFailed
+
+if TYPE_CHECKING:
+    from .cache import Cache as TakeCache
 
 log = logging.getLogger(__name__)
 
 DEFAULT_RATE = 175
 RETRIES = 2
+# How often the driver's loop looks whether eSpeak's thread has finished: often enough to add
+# little to a take, rarely enough that two workers' loops leave both cores to eSpeak.
+_POLL = 0.0005
 _WARM_UP = "a."
 
 
@@ -30,6 +36,8 @@ _WARM_UP = "a."
 class VoiceSettings:
     voice: str | None = None  # an engine voice id, name or language code; None: the engine's default
     rate: int = DEFAULT_RATE  # words per minute
+    # (word, what to say instead): whole words, any case, replaced before the engine speaks.
+    lexicon: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -51,11 +59,69 @@ class VoiceInfo:
     gender: str | None
 
 
-def synthesize(texts: Sequence[str], settings: VoiceSettings, workdir: Path) -> tuple[Take, ...]:
-    """Speak each text into its own WAV take in workdir; every take is verified before it is returned."""
-    engine = _engine(settings)
-    workdir.mkdir(parents=True, exist_ok=True)
-    return tuple(engine.take(text, workdir / f"take-{i:05d}.wav") for i, text in enumerate(texts))
+def synthesize(
+    texts: Sequence[str],
+    settings: VoiceSettings,
+    workdir: Path,
+    *,
+    cache: TakeCache | None = None,
+    jobs: int = 1,
+    scheduler: str | None = None,
+    timeout: float | None = None,
+    on_take: Callable[[int, Take], None] | None = None,
+) -> tuple[Take, ...]:
+    """Speak each text into its own WAV take; every take is verified before it is returned.
+
+    With a cache, takes already made are reused and new ones stored there (else they go to
+    workdir). jobs > 1 speaks in that many worker processes; a scheduler address sends the
+    work to a Dask cluster. on_take(index, take) is called as each take becomes ready.
+    """
+    from . import synthesis
+
+    return synthesis.run(texts, settings, workdir, cache, jobs, scheduler, timeout, on_take)
+
+
+def take_key(text: str, settings: VoiceSettings) -> str:
+    """The cache key of a take: everything that changes its sound."""
+    from . import cache
+
+    return cache.key(
+        engine=engine_name(),
+        voice=settings.voice,
+        rate=settings.rate,
+        lexicon=sorted(lexicon_used(text, settings.lexicon)),
+        text=text,
+    )
+
+
+def lexicon_used(text: str, lexicon: Sequence[tuple[str, str]]) -> list[tuple[str, str]]:
+    return [(word, say) for word, say in lexicon if _word_pattern(word).search(text)]
+
+
+def engine_text(text: str, lexicon: Sequence[tuple[str, str]]) -> str:
+    """The text handed to the engine: lexicon words replaced by what to say."""
+    for word, say in lexicon:
+        text = _word_pattern(word).sub(functools.partial(_replacement, say), text)
+    return text
+
+
+def _replacement(say: str, _match: re.Match[str]) -> str:
+    return say
+
+
+@functools.lru_cache(maxsize=1024)
+def _word_pattern(word: str) -> re.Pattern[str]:
+    return re.compile(rf"(?<!\w){re.escape(word)}(?!\w)", re.IGNORECASE)
+
+
+def engine_for(settings: VoiceSettings) -> _Engine:
+    """This process's engine, set to the settings' voice and rate (worker processes call this)."""
+    return _engine(settings)
+
+
+def engine_started() -> bool:
+    """Whether this process has initialised its engine (eSpeak NG then runs a thread: see audio.pool)."""
+    return _Engine._instance is not None
 
 
 def voices() -> tuple[VoiceInfo, ...]:
@@ -98,6 +164,61 @@ def resolve_voice(wanted: str | None) -> str | None:
     raise BadInput(f"--voice '{wanted}': no such voice (list them with 'audio-edition voices')")
 
 
+# Languages that eSpeak NG knows by another code than the ISO 639-1 one detectors and pages give.
+_ESPEAK_CODES = {"zh": "cmn", "no": "nb", "iw": "he", "in": "id", "fil": "tl"}
+
+
+def voice_for_language(language: str) -> str | None:
+    """The engine voice that reads a language (a tag such as "fr" or "en-us"), or None if it has none.
+
+    The tag's own voice first ("en-us": English (America)), then the language's main voice
+    ("fr-ca": the voice whose id is "fr"), then any voice of that language.
+    """
+    tag = language.strip().lower().replace("_", "-")
+    primary = tag.split("-")[0]
+    primary = _ESPEAK_CODES.get(primary, primary)
+    found = voices()
+
+    def tail(v: VoiceInfo) -> str:
+        return v.id.lower().rsplit("/", 1)[-1]
+
+    def langs(v: VoiceInfo) -> list[str]:
+        return [lang.lower() for lang in v.languages]
+
+    tests: tuple[Callable[[VoiceInfo], bool], ...] = (
+        lambda v: tag in langs(v) or tail(v) == tag,
+        lambda v: tail(v) == primary,
+        lambda v: primary in langs(v),
+        lambda v: any(lang.split("-")[0] == primary for lang in langs(v)),
+    )
+    for test in tests:
+        for v in found:
+            if test(v):
+                return v.id
+    return None
+
+
+def _allow_phoneme_input() -> None:
+    """Let eSpeak read [[...]] as its own phonemes: the lexicon's phoneme entries arrive that way.
+
+    pyttsx3 2.99's driver calls espeak_Synth without espeakPHONEMES. The normalizer turns
+    brackets in article text into pauses, so only lexicon entries ever reach eSpeak as [[...]].
+    """
+    try:
+        from pyttsx3.drivers import _espeak
+    except Exception:  # another platform's driver: no eSpeak phonemes there
+        return
+    synth = _espeak.Synth
+    if getattr(synth, "with_phonemes", False):
+        return
+
+    def with_phonemes(text: bytes, *args: Any, flags: int = 0, **kwargs: Any) -> Any:
+        return synth(text, *args, flags=flags | _espeak.PHONEMES, **kwargs)
+
+    with_phonemes.with_phonemes = True  # type: ignore[attr-defined]
+    _espeak.Synth = with_phonemes
+
+
 def _engine(settings: VoiceSettings) -> _Engine:
     engine = _Engine.shared()
     engine.configure(resolve_voice(settings.voice), settings.rate)
@@ -123,6 +244,7 @@ class _Engine:
         import pyttsx3
 
         _skip_driver_sleep()
+        _allow_phoneme_input()
         failure: Exception | None = None
         with _quiet(), _c_stderr_captured() as c_errors:
             try:
@@ -131,11 +253,15 @@ class _Engine:
                 failure = exc
         if failure is not None:
             raise ToolFailed("pyttsx3", ["pyttsx3.init()"], None, f"{failure} {c_errors.getvalue()}".strip())
-        self._voice: str | None = None
+        # None asks for the engine's default voice: remembered, so that a take cached under
+        # "no voice given" sounds the same whichever voice this process spoke with before.
+        self._default_voice: str | None = self._pyttsx3.getProperty("voice")
+        self._voice: str | None = self._default_voice
         self._rate: int | None = None
         self._warm = False
 
     def configure(self, voice: str | None, rate: int) -> None:
+        voice = voice if voice is not None else self._default_voice
         if voice is not None and voice != self._voice:
             self._pyttsx3.setProperty("voice", voice)
             self._voice = voice
@@ -171,6 +297,8 @@ class _Engine:
                 return take
             log.debug("take %s attempt %d failed: %s", path.name, attempt + 1, problem)
             self._say(_WARM_UP, path.with_suffix(".warm.wav"))
+            with contextlib.suppress(FileNotFoundError):
+                path.with_suffix(".warm.wav").unlink()  # it would litter the take cache
         raise ToolFailed(
             "pyttsx3/eSpeak NG", ["save_to_file", path.name], None, f"no usable take for {text[:60]!r}: {problem}"
         )
@@ -226,15 +354,15 @@ def _skip_driver_sleep() -> None:
     """pyttsx3 2.99's eSpeak driver sleeps 10 ms per loop turn after each utterance.
 
     Its synthesis runs inside espeak_Synth (retrieval mode calls back synchronously), so the
-    sleep only adds 10 ms a take. The driver module gets a `time` without the wait; the
-    real module is untouched.
+    sleep only adds 10 ms a take. The driver module gets a `time` that waits _POLL instead
+    (not 0: a loop that never sleeps takes a core from the other worker); the real module is untouched.
     """
     try:
         from pyttsx3.drivers import espeak as driver
     except Exception:  # another platform's driver, or no eSpeak: nothing to hide
         return
     if getattr(driver, "time", None) is time:
-        driver.time = types.SimpleNamespace(sleep=lambda seconds: time.sleep(0), time=time.time)
+        driver.time = types.SimpleNamespace(sleep=lambda seconds: time.sleep(_POLL), time=time.time)
 
 
 @contextlib.contextmanager

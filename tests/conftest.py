@@ -1,12 +1,15 @@
 """Shared fixtures: the sample article, and one real build of it that many tests read."""
 from __future__ import annotations
 
+import os
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from audio import edition
+from audio.cache import CACHE_ENV
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "samples" / "moscow-times-belarus.txt"
@@ -18,6 +21,19 @@ def need_program(name: str) -> str:
     if not found:
         pytest.skip(f"{name} is not installed (scripts/test installs it when run as root)")
     return found
+
+
+@pytest.fixture(scope="session", autouse=True)
+def take_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """Builds (and the commands tests run) share one take cache in tmp, never the user's own."""
+    path = tmp_path_factory.mktemp("take-cache")
+    before = os.environ.get(CACHE_ENV)
+    os.environ[CACHE_ENV] = str(path)
+    yield path
+    if before is None:
+        os.environ.pop(CACHE_ENV, None)
+    else:
+        os.environ[CACHE_ENV] = before
 
 
 @pytest.fixture(scope="session")

@@ -89,6 +89,7 @@ def test_ffmpeg_failure_reports_its_stderr(tmp_path: Path, out_with_edition: Pat
     fake.write_text("#!/bin/sh\necho 'Unknown encoder libmp3lame' >&2\nexit 3\n", encoding="utf-8")
     fake.chmod(0o755)
     monkeypatch.setenv(tools.FFMPEG_ENV, str(fake))
+    monkeypatch.setenv("AUDIO_EDITION_CACHE", str(tmp_path / "cache"))  # nothing cached: ffmpeg must run
     tools.ffmpeg.cache_clear()
     try:
         before = snapshot(out_with_edition)

@@ -394,7 +394,7 @@ def test_render_drops_only_the_characters_xml_cannot_carry() -> None:
     xml = feed.render(settings, [episode], BASE, BASE + "cover.png")
     item = etree.fromstring(xml).find("channel/item")
     assert item is not None
-    assert item.findtext("title") == "Bell & tab\there" and item.findtext("description") == "Line one\nline two "
+    assert item.findtext("title") == "Bell & tab\there" and item.findtext("description") == "<p>Line one\nline two </p>"
     assert item.findtext("pubDate") == "Thu, 29 Feb 2024 23:05:07 +0300"
     assert item.findtext(f"{{{ITUNES}}}duration") == "1"
     assert item.find(f"{{{PODCAST}}}chapters") is None and item.find("link") is None

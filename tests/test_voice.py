@@ -70,6 +70,7 @@ def test_verify_rejects_missing_broken_and_implausible_takes(tmp_path: Path) -> 
 
 def test_a_dropped_take_is_retried_then_reported(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     engine = voice._Engine.shared()
+    engine.configure(None, voice.DEFAULT_RATE)  # other tests' builds may have left it at 450 wpm
     real_say = engine._say
     calls: list[str] = []
 

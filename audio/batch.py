@@ -1,0 +1,158 @@
+"""Build many articles: on every core, past bad ones, skipping editions whose source and settings are unchanged."""
+from __future__ import annotations
+
+import json
+import logging
+import os
+import queue
+import threading
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor, as_completed
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from . import article as article_stage
+from . import edition, site, source
+from .errors import AudioEditionError
+
+log = logging.getLogger(__name__)
+
+ARTICLE_SUFFIXES = (".txt", ".text", ".md", ".markdown", ".html", ".htm")
+# What a batch reports as it goes: ("article", 1) when one is done or skipped, ("takes", n) as takes are made.
+Report = Callable[[str, int], None]
+
+
+@dataclass
+class BatchResult:
+    built: list[edition.Edition] = field(default_factory=list)
+    skipped: list[Path] = field(default_factory=list)
+    failed: list[tuple[Path, str]] = field(default_factory=list)
+
+
+def articles(paths: Sequence[Path]) -> list[Path]:
+    """The article files named, directories expanded (sorted; hidden files left out)."""
+    found: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            found += sorted(
+                p for p in path.rglob("*")
+                if p.is_file() and p.suffix.lower() in ARTICLE_SUFFIXES and not p.name.startswith(".")
+            )
+        else:
+            found.append(path)
+    return list(dict.fromkeys(found))
+
+
+def up_to_date(path: Path, options: edition.BuildOptions) -> bool:
+    """Whether out/<slug>/edition.json was built from this very source with these very settings."""
+    doc = source.read(path)
+    appeal = source.read(options.appeal_file) if options.appeal_file else None
+    art = article_stage.parse(
+        doc, options.config, article_stage.ArticleOptions(options.title, options.slug, appeal, options.no_appeal)
+    )
+    try:
+        manifest = json.loads((options.out / art.slug / edition.MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(manifest, dict) and manifest.get("build_key") == edition.build_key(doc, options)
+
+
+def run(paths: Sequence[Path], options: edition.BuildOptions, report: Report | None = None) -> BatchResult:
+    """Build every article; with jobs > 1 (and no cluster) several at once, one worker process each.
+
+    The catalogue and feed are refreshed once, at the end, for everything built.
+    """
+    tell = report or (lambda event, n: None)
+    result = BatchResult()
+    todo: list[Path] = []
+    for path in articles(paths):
+        try:
+            if up_to_date(path, options):
+                result.skipped.append(path)
+                tell("article", 1)
+                continue
+        except AudioEditionError as exc:
+            result.failed.append((path, str(exc)))
+            tell("article", 1)
+            continue
+        todo.append(path)
+    jobs = options.jobs or os.cpu_count() or 1
+    if jobs > 1 and len(todo) > 1 and options.scheduler is None:
+        _in_workers(todo, options, min(jobs, len(todo)), result, tell)
+    else:
+        for path in todo:
+            outcome = _build_one(path, options, lambda index, take: tell("takes", 1))
+            _record(path, outcome, options, result)
+            tell("article", 1)
+    if result.built:
+        site.refresh(options.out, options.config, result.built)
+    return result
+
+
+def _in_workers(todo: list[Path], options: edition.BuildOptions, workers: int, result: BatchResult, tell: Report) -> None:
+    """One article per worker process at a time, each speaking its takes itself (jobs=1 inside)."""
+    from .pool import context as pool_context
+
+    context = pool_context()
+    progress = context.Queue()
+    inner = replace(options, jobs=1)
+    stop = threading.Event()
+
+    def relay() -> None:  # takes made in the workers, reported from this process
+        while not stop.is_set():
+            try:
+                tell("takes", progress.get(timeout=0.1))
+            except queue.Empty:
+                continue
+
+    relay_thread = threading.Thread(target=relay, daemon=True)
+    relay_thread.start()
+    try:
+        with ProcessPoolExecutor(workers, mp_context=context, initializer=_worker_init, initargs=(progress,)) as pool:
+            futures: dict[Future[tuple[str, str]], Path] = {pool.submit(_worker_build, p, inner): p for p in todo}
+            for future in as_completed(futures):
+                path = futures[future]
+                try:
+                    outcome = future.result()
+                except Exception as exc:  # a worker that died: that article failed, the batch goes on
+                    outcome = ("failed", f"worker failed: {type(exc).__name__}: {exc}")
+                _record(path, outcome, options, result)
+                tell("article", 1)
+    finally:
+        stop.set()
+        relay_thread.join()
+
+
+_progress: Any = None
+
+
+def _worker_init(progress: Any) -> None:
+    global _progress
+    _progress = progress
+
+
+def _worker_build(path: Path, options: edition.BuildOptions) -> tuple[str, str]:
+    return _build_one(path, options, lambda index, take: _progress.put(1))
+
+
+def _build_one(path: Path, options: edition.BuildOptions, on_take: Callable[[int, Any], None]) -> tuple[str, str]:
+    """("built", slug) or ("failed", one-line reason): nothing escapes as a traceback."""
+    try:
+        built = edition.build(path, options, refresh_site=False, on_take=on_take)
+    except AudioEditionError as exc:
+        return "failed", str(exc)
+    except OSError as exc:
+        return "failed", f"{exc.filename + ': ' if exc.filename else ''}{exc.strerror or exc}"
+    except Exception as exc:
+        log.debug("build of %s failed", path, exc_info=True)
+        return "failed", f"{type(exc).__name__}: {exc}"
+    return "built", built.slug
+
+
+def _record(path: Path, outcome: tuple[str, str], options: edition.BuildOptions, result: BatchResult) -> None:
+    status, detail = outcome
+    if status == "built":
+        result.built.append(edition.load(options.out / detail))
+    else:
+        result.failed.append((path, detail))

@@ -1,0 +1,155 @@
+"""The take cache: takes (and encoded pieces, loudness) stored under a key of everything that changes their sound."""
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import struct
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+CACHE_ENV = "AUDIO_EDITION_CACHE"  # a directory: overrides the platform's user cache directory
+KINDS = ("takes", "pieces", "loudness")
+_WAV_HEADER = 44  # the RIFF header pyttsx3 (Python's wave module) writes: no extra chunks
+
+
+def default_dir() -> Path:
+    """$AUDIO_EDITION_CACHE, else the platform's user cache directory (platformdirs)."""
+    chosen = os.environ.get(CACHE_ENV)
+    if chosen:
+        return Path(chosen)
+    import platformdirs
+
+    return Path(platformdirs.user_cache_dir("audio-edition", appauthor=False))
+
+
+def key(**parts: Any) -> str:
+    """A stable hex key of named parts (JSON with sorted keys, so the order of arguments does not matter)."""
+    text = json.dumps(parts, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True)
+class Usage:
+    kind: str
+    entries: int
+    bytes: int
+
+
+class Cache:
+    """Files named by key under root/<kind>/<2 hex>/; written beside their name, then renamed."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def path(self, kind: str, entry: str, suffix: str) -> Path:
+        return self.root / kind / entry[:2] / f"{entry}{suffix}"
+
+    def partial(self, kind: str, entry: str, suffix: str) -> Path:
+        """A fresh name beside the entry to write it under; `commit` renames it into place."""
+        final = self.path(kind, entry, suffix)
+        final.parent.mkdir(parents=True, exist_ok=True)
+        fd, name = tempfile.mkstemp(prefix=f".{entry[:16]}.", suffix=f".partial{suffix}", dir=final.parent)
+        os.close(fd)
+        return Path(name)
+
+    def commit(self, partial: Path, kind: str, entry: str, suffix: str) -> Path:
+        """Rename a finished partial into place. No fsync: an entry a crash left short fails the
+        size/header check on its next use and is made again, so durability is not worth a disk flush."""
+        final = self.path(kind, entry, suffix)
+        os.replace(partial, final)
+        return final
+
+    def take(self, entry: str) -> tuple[Path, int, int] | None:
+        """A cached take as (path, frames, sample rate); a missing, truncated or damaged one is None (and removed)."""
+        path = self.path("takes", entry, ".wav")
+        found = wav_frames(path)
+        if found is None:
+            with contextlib.suppress(FileNotFoundError):
+                path.unlink()
+            return None
+        _touch(path)
+        return path, found[0], found[1]
+
+    def read_json(self, kind: str, entry: str) -> Any:
+        path = self.path(kind, entry, ".json")
+        try:
+            value = json.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return None
+        except (ValueError, UnicodeDecodeError):
+            path.unlink(missing_ok=True)  # damaged: made again
+            return None
+        _touch(path)
+        return value
+
+    def write_json(self, kind: str, entry: str, value: Any) -> None:
+        partial = self.partial(kind, entry, ".json")
+        partial.write_text(json.dumps(value, separators=(",", ":")), encoding="utf-8")
+        self.commit(partial, kind, entry, ".json")
+
+    def usage(self) -> list[Usage]:
+        found = []
+        for kind in KINDS:
+            files = list(self._entries(kind))
+            found.append(Usage(kind, len(files), sum(size for _, size, _ in files)))
+        return found
+
+    def prune(self, days: float) -> tuple[int, int]:
+        """Remove entries not used in `days` days (and leftovers of killed writers); returns (files, bytes)."""
+        cutoff = time.time() - days * 86400
+        removed = freed = 0
+        for kind in KINDS:
+            for path, size, used in self._entries(kind, partials=True):
+                if used < cutoff or (".partial" in path.name and used < time.time() - 3600):
+                    with contextlib.suppress(FileNotFoundError):
+                        path.unlink()
+                        removed += 1
+                        freed += size
+        return removed, freed
+
+    def _entries(self, kind: str, partials: bool = False) -> Iterator[tuple[Path, int, float]]:
+        base = self.root / kind
+        if not base.is_dir():
+            return
+        for shard in base.iterdir():
+            if not shard.is_dir():
+                continue
+            for path in shard.iterdir():
+                if ".partial" in path.name and not partials:
+                    continue
+                with contextlib.suppress(FileNotFoundError):
+                    stat = path.stat()
+                    yield path, stat.st_size, stat.st_mtime
+
+
+def wav_frames(path: Path) -> tuple[int, int] | None:
+    """(frames, sample rate) of a 16-bit mono WAV whose header and size agree, else None."""
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(_WAV_HEADER)
+            size = os.fstat(handle.fileno()).st_size
+    except OSError:
+        return None
+    if len(head) < _WAV_HEADER or head[:4] != b"RIFF" or head[8:16] != b"WAVEfmt " or head[36:40] != b"data":
+        return None
+    riff_size, = struct.unpack("<I", head[4:8])
+    fmt, channels, rate = struct.unpack("<HHI", head[20:28])
+    bits, = struct.unpack("<H", head[34:36])
+    data, = struct.unpack("<I", head[40:44])
+    if fmt != 1 or channels != 1 or bits != 16 or rate == 0:
+        return None
+    if data == 0 or data % 2 or size != _WAV_HEADER + data or riff_size != size - 8:
+        return None
+    return data // 2, rate
+
+
+def _touch(path: Path) -> None:
+    """Mark an entry used now: prune removes what was not used for a while."""
+    with contextlib.suppress(OSError):
+        os.utime(path)

@@ -1,0 +1,128 @@
+"""Loudness of pieces of the edition, kept per piece so that a rebuild measures only what changed.
+
+ffmpeg's ebur128 logs the momentary loudness of every 400 ms block, every 100 ms: exactly the
+blocks BS.1770 gates to get the integrated loudness. Blocks are kept per piece, so the whole
+edition's integrated loudness is the gated mean over all pieces' blocks. Pieces start and
+end in silence, which the absolute gate (-70 LUFS) leaves out, so where a piece was measured
+(alone or inside the whole stream) does not matter.
+"""
+from __future__ import annotations
+
+import array
+import contextlib
+import logging
+import math
+import re
+import subprocess
+import sys
+import tempfile
+import warnings
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from . import tools
+from .errors import ToolFailed
+
+log = logging.getLogger(__name__)
+
+ABSOLUTE_GATE = -70.0
+RELATIVE_GATE = -10.0
+_BLOCK_LINE = re.compile(rb"t:\s*([\d.]+)\s+TARGET:.*?M:\s*(-?[\d.]+|-inf|nan)")
+
+
+@dataclass(frozen=True)
+class PieceLoudness:
+    blocks: tuple[float, ...]  # momentary loudness of the 400 ms blocks, LUFS (as dual mono)
+    peak: int  # largest absolute sample value, 0..32768
+
+
+def measure(streams: Iterable[Iterable[bytes]], sample_rate: int) -> list[PieceLoudness]:
+    """Measure each stream of 16-bit mono PCM, in one ffmpeg run over them all, one after another
+    (streams may still be arriving: audio/live.py feeds chapters as they are spoken)."""
+    command = [tools.pcm_ffmpeg(), "-hide_banner", "-nostdin", "-nostats", "-loglevel", "verbose"]
+    command += ["-f", "s16le", "-ar", str(sample_rate), "-ac", "1", "-i", "pipe:0"]
+    command += ["-af", "ebur128=peak=none:dualmono=true:framelog=verbose", "-f", "null", "-"]
+    log.debug("run: %s", " ".join(command))
+    bounds: list[int] = []
+    peaks: list[int] = []
+    with tempfile.TemporaryFile() as errors:
+        try:
+            process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=errors)
+        except FileNotFoundError:
+            raise ToolFailed("ffmpeg", command, None, f"{command[0]} not found") from None
+        assert process.stdin is not None
+        position = 0
+        try:
+            for stream in streams:
+                peak = 0
+                for chunk in stream:
+                    peak = max(peak, _peak(chunk))
+                    position += len(chunk) // 2
+                    process.stdin.write(chunk)
+                bounds.append(position)
+                peaks.append(peak)
+        except BrokenPipeError:
+            pass  # ffmpeg stopped reading: its exit code and stderr say why
+        finally:
+            with contextlib.suppress(BrokenPipeError):
+                process.stdin.close()
+            code = process.wait()
+        errors.seek(0)
+        log_text = errors.read()
+    if code != 0:
+        raise ToolFailed("ffmpeg", command, code, log_text.decode("utf-8", "replace")[-4000:])
+    per_stream: list[list[float]] = [[] for _ in bounds]
+    owner = 0
+    for match in _BLOCK_LINE.finditer(log_text):
+        # A block ends at t; it belongs to the stream that holds its middle.
+        middle = (float(match.group(1)) - 0.2) * sample_rate
+        while owner < len(bounds) - 1 and middle >= bounds[owner]:
+            owner += 1
+        value = match.group(2)
+        per_stream[owner].append(float(value) if value not in (b"-inf", b"nan") else -math.inf)
+    return [PieceLoudness(tuple(blocks), peak) for blocks, peak in zip(per_stream, peaks)]
+
+
+def _peak(chunk: bytes) -> int:
+    """Largest absolute sample of 16-bit little-endian PCM (audioop's C loop where there is one)."""
+    if _audioop is not None and sys.byteorder == "little":
+        return int(_audioop.max(chunk, 2))
+    samples = array.array("h")
+    samples.frombytes(chunk)
+    if sys.byteorder == "big":
+        samples.byteswap()
+    return max(max(samples, default=0), -min(samples, default=0))
+
+
+def _load_audioop() -> Any:
+    """audioop (audioop-lts from Python 3.13) computes a peak 20 times faster than a Python loop."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        try:
+            import audioop
+        except ImportError:
+            return None
+    return audioop
+
+
+_audioop = _load_audioop()
+
+
+def integrated(pieces: Sequence[PieceLoudness]) -> float | None:
+    """BS.1770 integrated loudness over all blocks: absolute gate, then relative gate. None for silence."""
+    loud = [b for piece in pieces for b in piece.blocks if b > ABSOLUTE_GATE]
+    if not loud:
+        return None
+    gate = _mean(loud) + RELATIVE_GATE
+    kept = [b for b in loud if b > gate]
+    return _mean(kept)
+
+
+def peak_db(pieces: Sequence[PieceLoudness]) -> float:
+    peak = max((piece.peak for piece in pieces), default=0)
+    return 20 * math.log10(peak / 32768) if peak else -math.inf
+
+
+def _mean(blocks: Sequence[float]) -> float:
+    return 10 * math.log10(sum(10 ** (b / 10) for b in blocks) / len(blocks))

@@ -1,0 +1,168 @@
+"""Cut the edition into pieces at chapter pauses, each encoded on its own: in parallel, and reused when unchanged."""
+from __future__ import annotations
+
+import hashlib
+import wave
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from .config import Pauses
+from .errors import ToolFailed
+from .mp3 import JOIN_DROP
+from .script import Script
+from .timeline import Timeline
+from .voice import Take
+
+# Silence kept before a chapter's first take at the start of its piece: 104 ms at 22.05 kHz,
+# a whole number of frames at every MP3 sample rate.
+LEAD = 2304
+_CHUNK = 1 << 16
+
+
+@dataclass(frozen=True)
+class PieceSpec:
+    start: int  # sample where the piece begins in the edition (a frame boundary)
+    end: int  # where the next piece begins (or the edition's end)
+    feed_end: int  # the encoder is fed [start, feed_end): JOIN_DROP before `end`, the last piece to the end
+    key: str  # hash of what the piece sounds like: its takes, silences and sample rate
+
+
+def plan(timeline: Timeline, takes: Sequence[Take], frame: int, split: float | None = None) -> list[PieceSpec]:
+    """One piece per chapter whose preceding pause is long enough to cut in, else chapters share a piece.
+
+    When the timeline starts chapters on frame boundaries (timeline.plan(align=frame)), a
+    piece begins LEAD samples before its chapter, so its samples do not depend on where it
+    falls in the edition: an unchanged chapter is an unchanged piece.
+
+    With `split` (seconds), a longer chapter is also cut at the first sentence pause past
+    that length, and so on: shorter pieces keep every encoder thread busy to the end. Those
+    cuts depend only on the chapter's own takes, so they too are the same in every rebuild.
+    """
+    chapter_starts = {span.start for span in timeline.chapters[1:]}
+    longest = int(split * timeline.sample_rate) if split else None
+    cuts = [0]
+    position = 0
+    for segment in timeline.segments:
+        end = position + segment.frames
+        if segment.take is None and (end in chapter_starts or (longest is not None and end - cuts[-1] >= longest)):
+            cut = (end - LEAD) // frame * frame
+            if cut - JOIN_DROP - frame >= position and cut > cuts[-1] + JOIN_DROP and end < timeline.total:
+                cuts.append(cut)
+        position = end
+    cuts.append(timeline.total)
+    take_ids = [_take_id(t) for t in takes]
+    specs = []
+    for i, (start, end) in enumerate(zip(cuts, cuts[1:])):
+        feed_end = end if i == len(cuts) - 2 else end - JOIN_DROP
+        spans = [(take_ids[t] if t is not None else None, o, n) for t, o, n in _spans(timeline, start, feed_end)]
+        specs.append(PieceSpec(start, end, feed_end, _key(timeline.sample_rate, spans)))
+    return specs
+
+
+def chapter_piece(
+    script: Script, chapter: int, takes: Sequence[Take], pauses: Pauses, sample_rate: int, frame: int
+) -> tuple[str, list[tuple[Take | None, int, int]]] | None:
+    """The piece of one chapter, from its own takes only: its key and its spans, as plan() will cut it
+    from the whole timeline (laid out with align=frame). None where the chapter would share a piece.
+
+    This lets loudness be measured while later chapters are still being spoken (audio/live.py).
+    """
+    def silence(ms: int) -> int:
+        return ms * sample_rate // 1000
+
+    def pause_before(c: int) -> int:
+        return silence(pauses.appeal if script.chapters[c].kind == "appeal" else pauses.paragraph)
+
+    smallest = LEAD + JOIN_DROP + frame
+    last = chapter == len(script.chapters) - 1
+    if (chapter > 0 and pause_before(chapter) < smallest) or (not last and pause_before(chapter + 1) < smallest):
+        return None
+    spans: list[tuple[Take | None, int, int]] = []
+    lead = LEAD if chapter > 0 else silence(pauses.lead_in)
+    if lead:
+        spans.append((None, 0, lead))
+    position = lead
+    for i, take in enumerate(takes):
+        if i and silence(pauses.sentence):
+            spans.append((None, 0, silence(pauses.sentence)))
+            position += silence(pauses.sentence)
+        spans.append((take, 0, take.frames))
+        position += take.frames
+    if last:
+        trailing = silence(pauses.tail)
+    else:  # the next chapter starts on a frame: this piece ends LEAD before it, fed up to JOIN_DROP before that
+        gap = pause_before(chapter + 1)
+        gap += -(position + gap) % frame
+        trailing = gap - LEAD - JOIN_DROP
+    if trailing:
+        spans.append((None, 0, trailing))
+    return _key(sample_rate, [(_take_id(t) if t is not None else None, o, n) for t, o, n in spans]), spans
+
+
+def spans_pcm(spans: Sequence[tuple[Take | None, int, int]], sample_rate: int) -> Iterator[bytes]:
+    """PCM of (take or None for silence, offset, frames) spans."""
+    return _pcm(((t.path if t is not None else None, o, n) for t, o, n in spans), sample_rate)
+
+
+def _key(sample_rate: int, spans: Sequence[tuple[str | None, int, int]]) -> str:
+    length = sum(n for _, _, n in spans)
+    described: list[int | str] = [sample_rate, length]
+    for take_id, offset, count in spans:
+        described.append(f"{take_id}:{offset}:{count}" if take_id is not None else count)
+    return hashlib.sha256(repr(described).encode()).hexdigest()
+
+
+def pcm(takes: Sequence[Take], timeline: Timeline, start: int = 0, end: int | None = None) -> Iterator[bytes]:
+    """The edition's 16-bit mono PCM from sample `start` to `end`, in chunks: memory stays flat."""
+    stop = timeline.total if end is None else end
+    spans = ((takes[t].path if t is not None else None, o, n) for t, o, n in _spans(timeline, start, stop))
+    return _pcm(spans, timeline.sample_rate)
+
+
+def _pcm(spans: Iterable[tuple[Path | None, int, int]], sample_rate: int) -> Iterator[bytes]:
+    zeros = bytes(_CHUNK * 2)
+    for path, offset, count in spans:
+        if path is None:
+            while count > 0:
+                n = min(count, _CHUNK)
+                yield zeros[: n * 2]
+                count -= n
+            continue
+        with wave.open(str(path), "rb") as wav:
+            if wav.getframerate() != sample_rate:
+                raise ToolFailed("speech engine", [str(path)], None, "takes differ in sample rate")
+            wav.setpos(min(offset, wav.getnframes()))
+            while count > 0:
+                data = wav.readframes(min(count, _CHUNK))
+                if not data:
+                    break
+                yield data
+                count -= len(data) // 2
+            if count > 0:  # a take shorter than its header said: keep the timeline exact
+                yield bytes(count * 2)
+
+
+def _spans(timeline: Timeline, start: int, end: int) -> Iterator[tuple[int | None, int, int]]:
+    """(take index or None for silence, offset into it, frames) for the part of each segment inside [start, end)."""
+    position = 0
+    for segment in timeline.segments:
+        seg_end = position + segment.frames
+        lo, hi = max(start, position), min(end, seg_end)
+        if lo < hi:
+            yield segment.take, lo - position, hi - lo
+        if seg_end >= end:
+            break
+        position = seg_end
+
+
+def _take_id(take: Take) -> str:
+    """A take in the cache is named by its key; any other is known by its content."""
+    name = take.path.stem
+    if take.path.parent.parent.name == "takes" and len(name) == 64:
+        return name
+    digest = hashlib.sha256()
+    with open(take.path, "rb") as handle:
+        while block := handle.read(1 << 20):
+            digest.update(block)
+    return digest.hexdigest()

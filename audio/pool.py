@@ -1,0 +1,186 @@
+"""Worker processes that speak takes, one engine each; a worker that hangs is replaced and its take retried once."""
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import multiprocessing.connection
+import os
+import sys
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .errors import AudioEditionError, BadInput, ToolFailed, ToolMissing
+
+log = logging.getLogger(__name__)
+
+DEFAULT_TIMEOUT = 120.0  # seconds one take may take before its worker is taken for hung
+# A task: (index, text, path to write the WAV to). A result: frames and sample rate of the take.
+Task = tuple[int, str, str]
+Speak = Callable[[Any, str, Path], tuple[int, int]]
+
+
+def speak(settings: Any, text: str, path: Path) -> tuple[int, int]:
+    """The default work of a worker: this process's own engine speaks one take."""
+    from . import voice
+
+    take = voice.engine_for(settings).take(text, path)
+    return take.frames, take.sample_rate
+
+
+@dataclass
+class _Worker:
+    process: Any
+    conn: Any
+    task: Task | None = None
+    started: float = 0.0
+
+
+class Pool:
+    """`jobs` worker processes; use as a context manager so that they always end."""
+
+    def __init__(self, settings: Any, jobs: int, timeout: float | None = None, work: Speak = speak) -> None:
+        self.settings = settings
+        self.jobs = max(1, jobs)
+        self.timeout = DEFAULT_TIMEOUT if timeout is None else timeout
+        self.work = work
+        self._context = context()
+        self._workers: list[_Worker] = []
+
+    def __enter__(self) -> Pool:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        for worker in self._workers:
+            try:
+                worker.conn.send(None)
+            except (OSError, ValueError):
+                pass
+        for worker in self._workers:
+            worker.process.join(timeout=2)
+            if worker.process.is_alive():
+                worker.process.kill()
+                worker.process.join()
+            worker.conn.close()
+        self._workers = []
+
+    def run(self, tasks: Sequence[Task], done: Callable[[int, int, int], None]) -> None:
+        """Speak every task; `done(index, frames, sample_rate)` is called in this thread as each take is ready."""
+        queue: deque[Task] = deque(tasks)
+        tries: dict[int, int] = {}
+        while len(self._workers) < min(self.jobs, len(tasks)):
+            self._workers.append(self._start())
+        busy = 0
+        while queue or busy:
+            for worker in self._workers:
+                if worker.task is None and queue:
+                    worker.task = queue.popleft()
+                    worker.started = time.monotonic()
+                    worker.conn.send(worker.task)
+                    busy += 1
+            waiting = [w for w in self._workers if w.task is not None]
+            deadline = min(w.started for w in waiting) + self.timeout
+            ready = multiprocessing.connection.wait([w.conn for w in waiting], max(0.0, deadline - time.monotonic()))
+            for worker in waiting:
+                task = worker.task
+                assert task is not None
+                if worker.conn in ready:
+                    try:
+                        reply = worker.conn.recv()
+                    except (EOFError, OSError):
+                        reply = None  # the worker died (killed, or crashed in the engine)
+                    if reply is not None:
+                        worker.task = None
+                        busy -= 1
+                        _raise_failure(reply)
+                        done(task[0], reply[1], reply[2])
+                        continue
+                elif time.monotonic() - worker.started < self.timeout:
+                    continue
+                # Hung or dead: replace the worker; the take gets one more try on another.
+                busy -= 1
+                worker.task = None
+                tries[task[0]] = tries.get(task[0], 0) + 1
+                log.warning("take %d: worker %s %s; retrying", task[0], worker.process.pid,
+                            "died" if worker.conn in ready else f"hung for {self.timeout:.0f} s")
+                self._replace(worker)
+                if tries[task[0]] > 1:
+                    raise ToolFailed("speech worker", [task[1][:60]], None, f"take {task[0]} failed twice (hung or died)")
+                queue.appendleft(task)
+
+    def _start(self) -> _Worker:
+        parent, child = self._context.Pipe()
+        process = self._context.Process(target=_serve, args=(child, self.settings, self.work), daemon=True)
+        process.start()
+        child.close()
+        return _Worker(process, parent)
+
+    def _replace(self, worker: _Worker) -> None:
+        worker.process.kill()  # a process this pool started, by its own handle
+        worker.process.join()
+        worker.conn.close()
+        fresh = self._start()
+        worker.process, worker.conn = fresh.process, fresh.conn
+
+
+def context() -> Any:
+    """fork where this process has no threads and no engine yet (cheapest); else a fork server.
+
+    eSpeak NG runs a synthesis thread once initialised: a forked copy of an initialised
+    process waits for that thread forever. The fork server is a clean process that never
+    speaks, so every worker initialises its own engine.
+    """
+    from . import voice
+
+    methods = multiprocessing.get_all_start_methods()
+    if "fork" in methods and not voice.engine_started() and threading.active_count() == 1:
+        return multiprocessing.get_context("fork")
+    if "forkserver" in methods:
+        context = multiprocessing.get_context("forkserver")
+        context.set_forkserver_preload(["audio.voice"])
+        return context
+    return multiprocessing.get_context("spawn")
+
+
+def _serve(conn: Any, settings: Any, work: Speak) -> None:
+    """A worker's loop: one take at a time until told to stop. Nothing it prints reaches the user."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 1)  # pyttsx3 prints from eSpeak's thread, outside any redirect
+    sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - for the life of the worker
+    while True:
+        try:
+            task = conn.recv()
+        except (EOFError, OSError, KeyboardInterrupt):
+            return
+        if task is None:
+            return
+        index, text, path = task
+        try:
+            frames, rate = work(settings, text, Path(path))
+            conn.send(("ok", frames, rate))
+        except OSError as exc:
+            conn.send(("oserror", exc.errno, exc.strerror, exc.filename))
+        except ToolFailed as exc:
+            conn.send(("tool", exc.program, exc.command, exc.returncode, exc.stderr))
+        except AudioEditionError as exc:
+            conn.send(("error", type(exc).__name__, str(exc)))
+        except Exception as exc:  # the engine's own errors: reported, never a traceback
+            conn.send(("tool", "speech engine", ["take"], None, f"{type(exc).__name__}: {exc}"))
+
+
+def _raise_failure(reply: tuple[Any, ...]) -> None:
+    if reply[0] == "ok":
+        return
+    if reply[0] == "oserror":
+        raise OSError(reply[1], reply[2], reply[3])
+    if reply[0] == "tool":
+        raise ToolFailed(reply[1], reply[2], reply[3], reply[4])
+    kind = {"BadInput": BadInput, "ToolMissing": ToolMissing}.get(reply[1], AudioEditionError)
+    raise kind(reply[2])

@@ -1,0 +1,115 @@
+"""Where takes come from: the take cache, this process, a pool of worker processes, or a Dask cluster."""
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from .cache import Cache, wav_frames
+from .errors import ToolFailed
+from .voice import Take, VoiceSettings, engine_for, engine_text, take_key
+
+log = logging.getLogger(__name__)
+
+# Fewer takes than this are spoken in this process: starting workers (and their engines) costs more.
+POOL_FROM = 6
+
+
+def run(
+    texts: Sequence[str],
+    settings: VoiceSettings,
+    workdir: Path,
+    cache: Cache | None,
+    jobs: int,
+    scheduler: str | None,
+    timeout: float | None,
+    on_take: Callable[[int, Take], None] | None,
+) -> tuple[Take, ...]:
+    """See voice.synthesize. Identical texts are spoken once; cached takes are never spoken again."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    takes: list[Take | None] = [None] * len(texts)
+
+    def ready(index: int, take: Take) -> None:
+        takes[index] = take
+        if on_take is not None:
+            on_take(index, take)
+
+    keys = [take_key(text, settings) for text in texts] if cache is not None else None
+    groups: dict[str, list[int]] = {}
+    for index, text in enumerate(texts):
+        if cache is not None and keys is not None:
+            hit = cache.take(keys[index])
+            if hit is not None:
+                ready(index, Take(*hit))
+                continue
+        # With a cache, the same sentence twice is one take; without, every sentence gets its own file.
+        groups.setdefault(keys[index] if keys is not None else str(index), []).append(index)
+
+    # One task a distinct text: (first index, engine text, cache key or "", where to write the WAV).
+    tasks: list[tuple[int, str, str, str]] = []
+    for entry, indexes in groups.items():
+        first = indexes[0]
+        if cache is not None:
+            path = str(cache.partial("takes", entry, ".wav"))
+        else:
+            path = str(workdir / f"take-{first:05d}.wav")
+        tasks.append((first, engine_text(texts[first], settings.lexicon), entry if cache is not None else "", path))
+    by_index = {task[0]: task for task in tasks}
+
+    def made(index: int, frames: int, sample_rate: int) -> None:
+        _, _, entry, path = by_index[index]
+        final = cache.commit(Path(path), "takes", entry, ".wav") if cache is not None else Path(path)
+        take = Take(final, frames, sample_rate)
+        for member in groups[entry if cache is not None else str(index)]:
+            ready(member, take)
+
+    try:
+        if not tasks:
+            pass
+        elif scheduler is not None:
+            _on_cluster(scheduler, settings, tasks, made, timeout)
+        elif jobs > 1 and len(tasks) >= POOL_FROM:
+            from .pool import Pool
+
+            with Pool(settings, jobs, timeout) as pool:
+                pool.run([(i, text, path) for i, text, _, path in tasks], made)
+        else:
+            engine = engine_for(settings)
+            for index, text, _, path in tasks:
+                take = engine.take(text, Path(path))
+                made(index, take.frames, take.sample_rate)
+    finally:
+        if cache is not None:  # what a failure left half-made is never an entry
+            for _, _, _, path in tasks:
+                with contextlib.suppress(FileNotFoundError):
+                    Path(path).unlink()
+    return tuple(t for t in takes if t is not None) if all(t is not None for t in takes) else _missing(takes)
+
+
+def _on_cluster(
+    scheduler: str,
+    settings: VoiceSettings,
+    tasks: list[tuple[int, str, str, str]],
+    made: Callable[[int, int, int], None],
+    timeout: float | None,
+) -> None:
+    from . import cluster
+
+    paths = {task[0]: Path(task[3]) for task in tasks}
+
+    def arrived(index: int, wav: bytes) -> None:
+        paths[index].write_bytes(wav)
+        found = wav_frames(paths[index])
+        if found is None:
+            raise ToolFailed("dask worker", ["remote_take"], None, f"take {index}: not a 16-bit mono WAV")
+        made(index, found[0], found[1])
+
+    # Texts go as the engine should say them; keys name the tasks (a take never made twice).
+    cluster.run(scheduler, settings, [(i, text, entry or f"{i}", str(path)) for i, text, entry, path in tasks],
+                arrived, timeout or 30.0)
+
+
+def _missing(takes: list[Take | None]) -> tuple[Take, ...]:
+    missing = [i for i, t in enumerate(takes) if t is None]
+    raise ToolFailed("speech engine", ["synthesize"], None, f"no take for sentences {missing[:5]}")

@@ -1,0 +1,162 @@
+#!/usr/bin/env python3
+"""Benchmarks for issue 6: rebuild after an edit, batch --jobs 2 vs 1, memory and time at 5k/20k/50k words.
+
+Every figure is a median of --runs runs taken in this one run (alternated where two things are
+compared, so both see the same machine noise); ratios are of medians from the same run.
+Usage: .venv/bin/python scripts/bench_scale.py [rebuild] [render] [batch] [size] [--runs 5] [--articles 100]
+"""
+from __future__ import annotations
+
+import argparse
+import random
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLE = ROOT / "samples" / "moscow-times-belarus.txt"
+OURS = str(Path(sys.executable).with_name("audio-edition"))
+WORDS = ("early", "late", "quietly", "again", "openly", "briefly", "firmly", "once", "still", "today")
+
+
+def body_paragraphs() -> list[str]:
+    text = SAMPLE.read_text(encoding="utf-8")
+    return [line for line in text.split("A Message from")[0].splitlines() if line.strip()]
+
+
+def appeal() -> str:
+    text = SAMPLE.read_text(encoding="utf-8")
+    return "A Message from" + text.split("A Message from", 1)[1]
+
+
+def vary(paragraph: str, n: int) -> str:
+    """The paragraph with a few words added, different for every n: every article speaks new takes."""
+    words = [WORDS[int(d)] for d in str(n)]
+    return re.sub(r"\b(said|says|told|called)\b", lambda m: f"{m.group(1)} {' '.join(words)}", paragraph, count=1) \
+        if re.search(r"\b(said|says|told|called)\b", paragraph) else f"{paragraph} It was {' '.join(words)}."
+
+
+def article(seed: int, paragraphs: int) -> str:
+    chooser = random.Random(seed)
+    body = body_paragraphs()
+    picked = [vary(chooser.choice(body), seed * 1000 + i) for i in range(paragraphs)]
+    return "\n\n".join(picked) + "\n\n" + appeal()
+
+
+def run(command: list[str]) -> float:
+    start = time.perf_counter()
+    subprocess.run(command, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    return time.perf_counter() - start
+
+
+def bench_rebuild(work: Path, runs: int, source: Path, label: str) -> None:
+    """Cold build (empty cache) vs rebuild after one body paragraph changed (warm cache, previous edition)."""
+    cold_times, rebuild_times = [], []
+    text = source.read_text(encoding="utf-8")
+    paragraphs = [p for p in text.split("\n") if p.strip()]
+    target = paragraphs[len(paragraphs) // 3]  # a body paragraph
+    for n in range(runs):
+        art = work / f"{label}.txt"
+        art.write_text(text, encoding="utf-8")
+        shutil.rmtree(work / "out", ignore_errors=True)
+        shutil.rmtree(work / "cache", ignore_errors=True)
+        build = [OURS, "build", str(art), "--out", str(work / "out"), "--cache", str(work / "cache")]
+        cold_times.append(run(build))
+        art.write_text(text.replace(target, vary(target, 7000 + n), 1), encoding="utf-8")
+        rebuild_times.append(run(build))
+    cold, rebuild = statistics.median(cold_times), statistics.median(rebuild_times)
+    print(f"[rebuild] {label}: cold median {cold:.3f} s, rebuild after one paragraph median {rebuild:.3f} s, "
+          f"ratio {rebuild / cold:.3f} ({runs} runs)")
+
+
+def bench_batch(work: Path, runs: int, count: int) -> None:
+    articles = work / "articles"
+    shutil.rmtree(articles, ignore_errors=True)
+    articles.mkdir()
+    for i in range(count):
+        (articles / f"a{i:03d}.txt").write_text(article(i + 1, 4), encoding="utf-8")
+    times: dict[int, list[float]] = {1: [], 2: []}
+    for n in range(runs):
+        for jobs in ((1, 2) if n % 2 == 0 else (2, 1)):
+            shutil.rmtree(work / "out", ignore_errors=True)
+            shutil.rmtree(work / "cache", ignore_errors=True)
+            times[jobs].append(run([OURS, "batch", str(articles), "--out", str(work / "out"), "--cache",
+                                    str(work / "cache"), "--jobs", str(jobs)]))
+    one, two = statistics.median(times[1]), statistics.median(times[2])
+    print(f"[batch] {count} articles: --jobs 1 median {one:.2f} s, --jobs 2 median {two:.2f} s, "
+          f"speed-up {one / two:.2f} ({runs} runs each, cold cache)")
+
+
+def bench_size(work: Path, runs: int, sizes: list[int]) -> None:
+    for words in sizes:
+        art = work / f"w{words}.txt"
+        paragraphs = max(1, words // 40)
+        for _ in range(3):  # aim at the word count: paragraphs are drawn at random, of unequal length
+            text = article(words, paragraphs)
+            counted = len(text.split())
+            paragraphs = max(1, round(paragraphs * words / counted))
+        art.write_text(text, encoding="utf-8")
+        seconds, peaks = [], []
+        for _ in range(runs):
+            shutil.rmtree(work / "out", ignore_errors=True)
+            shutil.rmtree(work / "cache", ignore_errors=True)
+            start = time.perf_counter()
+            done = subprocess.run(["/usr/bin/time", "-v", OURS, "build", str(art), "--out", str(work / "out"),
+                                   "--cache", str(work / "cache")], capture_output=True, text=True, check=True)
+            seconds.append(time.perf_counter() - start)
+            peaks.append(int(re.search(r"Maximum resident set size \(kbytes\): (\d+)", done.stderr).group(1)))
+        median = statistics.median(seconds)
+        print(f"[size] {counted} words: median {median:.1f} s, {median / counted * 1000:.2f} s per 1,000 words, "
+              f"peak RSS {max(peaks) / 1024:.0f} MB (largest of the build's processes, /usr/bin/time -v), {runs} runs")
+
+
+def bench_render(work: Path, runs: int) -> None:
+    """The render stage alone on one core and on two: warm takes, every MP3 piece and loudness measured again."""
+    art = work / "render.txt"
+    shutil.copy(SAMPLE, art)
+    shutil.rmtree(work / "cache", ignore_errors=True)
+    build = [OURS, "build", str(art), "--out", str(work / "out"), "--cache", str(work / "cache")]
+    run(build)  # the takes
+    times: dict[int, list[float]] = {1: [], 2: []}
+    for n in range(runs):
+        for jobs in ((1, 2) if n % 2 == 0 else (2, 1)):
+            shutil.rmtree(work / "cache" / "pieces", ignore_errors=True)
+            shutil.rmtree(work / "cache" / "loudness", ignore_errors=True)
+            shutil.rmtree(work / "out", ignore_errors=True)
+            times[jobs].append(run([*build, "--jobs", str(jobs)]))
+    one, two = statistics.median(times[1]), statistics.median(times[2])
+    print(f"[render] sample, takes cached, pieces encoded: --jobs 1 median {one:.3f} s, --jobs 2 median {two:.3f} s, "
+          f"speed-up {one / two:.2f} ({runs} runs each)")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("what", nargs="*", default=["rebuild", "batch", "size"])
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--articles", type=int, default=100)
+    parser.add_argument("--sizes", default="5000,20000,50000")
+    parser.add_argument("--size-runs", type=int, default=1)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="bench-scale-") as tmp:
+        work = Path(tmp)
+        if "rebuild" in args.what:
+            bench_rebuild(work, args.runs, SAMPLE, "sample")
+            big = work / "five-thousand.txt"
+            big.write_text(article(5, 200), encoding="utf-8")  # about 5,000 words
+            bench_rebuild(work, max(2, args.runs // 2), big, f"{len(big.read_text().split())}-word article")
+        if "render" in args.what:
+            bench_render(work, args.runs)
+        if "batch" in args.what:
+            bench_batch(work, args.runs, args.articles)
+        if "size" in args.what:
+            bench_size(work, args.size_runs, [int(s) for s in args.sizes.split(",")])
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

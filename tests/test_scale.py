@@ -1,0 +1,256 @@
+"""Issue 6: take cache, worker pool, MP3 pieces joined sample-exact, batch builds, a Dask cluster."""
+from __future__ import annotations
+
+import array
+import json
+import math
+import os
+import subprocess
+import sys
+import time
+import wave
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from audio import cache, edition, mp3, pool, render, voice
+from audio.cli import main
+from audio.config import Pauses
+from audio.errors import ToolFailed
+from audio.script import Chapter, Script, Sentence
+from audio.tagging import Tags
+from audio.timeline import plan
+
+from .conftest import SAMPLE, need_program
+
+RATE = 22050
+ARTICLE = """Minsk said on Tuesday that it would release fourteen prisoners.
+
+The announcement came after talks in the capital that lasted two days.
+
+Observers were cautious. Several said the gesture was symbolic.
+
+Exiled opposition leaders called for more releases."""
+
+
+def write_article(path: Path, text: str = ARTICLE) -> Path:
+    path.write_text(text + "\n", encoding="utf-8")
+    return path
+
+
+def decode(path: Path) -> array.array[int]:
+    need_program("ffmpeg")
+    raw = subprocess.run(["ffmpeg", "-v", "error", "-i", str(path), "-f", "s16le", "-"], capture_output=True, check=True)
+    samples = array.array("h")
+    samples.frombytes(raw.stdout)
+    return samples
+
+
+def tone_take(directory: Path, name: str, frames: int, frequency: float) -> voice.Take:
+    path = directory / f"{name}.wav"
+    with wave.open(str(path), "wb") as wav:
+        wav.setnchannels(1)
+        wav.setsampwidth(2)
+        wav.setframerate(RATE)
+        wav.writeframes(array.array("h", (int(6000 * math.sin(2 * math.pi * frequency * i / RATE)) for i in range(frames))).tobytes())
+    return voice.Take(path, frames, RATE)
+
+
+def test_take_key_covers_everything_that_changes_the_sound() -> None:
+    base = voice.VoiceSettings("en-us", 175, (("Makei", "mah-KAY"),))
+    key = voice.take_key("Makei spoke.", base)
+    assert voice.take_key("Makei spoke.", base) == key
+    assert voice.take_key("Makei spoke!", base) != key  # the text
+    assert voice.take_key("Makei spoke.", voice.VoiceSettings("en-gb", 175, base.lexicon)) != key  # the voice
+    assert voice.take_key("Makei spoke.", voice.VoiceSettings("en-us", 176, base.lexicon)) != key  # the rate
+    assert voice.take_key("Makei spoke.", voice.VoiceSettings("en-us", 175, (("Makei", "mah-KEY"),))) != key
+    # An entry the sentence does not use leaves its key alone: other takes stay cached when the lexicon grows.
+    grown = voice.VoiceSettings("en-us", 175, base.lexicon + (("Lukashenko", "loo-kah-SHEN-ko"),))
+    assert voice.take_key("Makei spoke.", grown) == key
+    assert voice.engine_name() in json.dumps(voice.engine_name())  # the engine and its version name the key too
+    assert voice.engine_text("makei and MAKEI, not Makeiev.", base.lexicon) == "mah-KAY and mah-KAY, not Makeiev."
+
+
+def test_cache_remakes_a_truncated_or_damaged_take(tmp_path: Path) -> None:
+    store = cache.Cache(tmp_path / "cache")
+    settings = voice.VoiceSettings()
+    texts = ["The first sentence is here.", "A second one follows it."] + [f"Then number {n}." for n in range(3, 8)]
+    first = voice.synthesize(texts, settings, tmp_path / "w", cache=store, jobs=2)  # two worker processes
+    assert all(store.take(voice.take_key(t, settings)) is not None for t in texts)
+    whole = first[0].path.read_bytes()
+    first[0].path.write_bytes(whole[: len(whole) // 2])  # truncated: header and size disagree
+    damaged = bytearray(first[1].path.read_bytes())
+    damaged[:4] = b"JUNK"
+    first[1].path.write_bytes(bytes(damaged))
+    assert store.take(voice.take_key(texts[0], settings)) is None
+    made: list[int] = []
+    again = voice.synthesize(texts, settings, tmp_path / "w", cache=store, on_take=lambda i, take: made.append(i))
+    assert all(cache.wav_frames(t.path) is not None for t in again)
+    assert sorted(made) == list(range(len(texts)))
+    assert not list((tmp_path / "cache").rglob("*.partial*"))
+
+
+def test_mp3_pieces_join_sample_exact_and_valid(tmp_path: Path) -> None:
+    """Two chapters of tones, cut in the pause between them: the joined MP3 decodes to the exact length,
+    the second chapter where the timeline says, and its Info tag's CRCs check."""
+    takes = [tone_take(tmp_path, "a", 30011, 3000.0), tone_take(tmp_path, "b", 25003, 2500.0)]
+    script = Script("Tones", "en", (
+        Chapter("intro", "A", (Sentence("a", "a"),)), Chapter("paragraph", "B", (Sentence("b", "b"),)),
+    ))
+    timeline = plan(script, [t.frames for t in takes], RATE, Pauses(), align=mp3.frame_samples(RATE))
+    out = tmp_path / "tones.mp3"
+    done = render.render(takes, timeline, {"mp3": out}, Tags("Tones", None, None, None, None), jobs=2)
+    assert done.pieces == 2
+    decoded = decode(out)
+    assert len(decoded) == timeline.total
+    start = timeline.chapters[1].start
+    assert start % mp3.frame_samples(RATE) == 0
+    # The decoded second chapter lines up with its source at lag 0, not a sample either side.
+    gain = 10 ** (done.gain_db / 20)
+    with wave.open(str(takes[1].path), "rb") as wav:
+        source = array.array("h", wav.readframes(4000))
+    window = range(1000, 3000)
+    residual = {lag: sum((decoded[start + i + lag] - gain * source[i]) ** 2 for i in window) for lag in (-2, -1, 0, 1, 2)}
+    assert min(residual, key=residual.__getitem__) == 0
+    # The join's Info/LAME tag: frame count, music CRC and tag CRC as a decoder checks them.
+    data = out.read_bytes()
+    audio_start = data.index(b"\xff\xf3")  # after the ID3 tag mutagen wrote
+    plain = tmp_path / "plain.mp3"
+    plain.write_bytes(data[audio_start:])
+    joined = mp3.read_piece(plain)
+    assert joined.crc == mp3.crc16(data[audio_start + joined.header_bytes :])
+    tag = bytearray(data[audio_start : audio_start + joined.header_bytes])
+    crc_at = tag.index(b"LAME") + 34 if b"LAME" in tag else tag.index(b"Lavc") + 34
+    stored = int.from_bytes(tag[crc_at : crc_at + 2], "big")
+    tag[crc_at : crc_at + 2] = b"\0\0"
+    assert stored == mp3.crc16(bytes(tag[:190]))
+
+
+def test_rebuild_after_editing_one_paragraph_speaks_and_encodes_only_it(tmp_path: Path) -> None:
+    store = tmp_path / "cache"
+    article = write_article(tmp_path / "story.txt")
+    options = edition.BuildOptions(out=tmp_path / "out", cache=store, jobs=2)
+    spoken: list[int] = []
+    first = edition.build(article, options, on_take=lambda i, take: spoken.append(i))
+    takes_before = cache.Cache(store).usage()[0].entries
+    write_article(article, ARTICLE.replace("Observers were cautious.", "Observers were wary of it."))
+    second = edition.build(article, options)
+    takes_after = cache.Cache(store).usage()[0].entries
+    assert takes_after - takes_before == 1  # the one changed sentence, nothing else spoken
+    assert second.manifest["render"]["pieces"] == first.manifest["render"]["pieces"] == 5
+    assert second.manifest["render"]["reused"] == 4  # every unchanged chapter's MP3 piece
+    # Every chapter's loudness was measured while later chapters were being spoken (audio/live.py),
+    # under the same key render cuts the piece with: nothing was left to measure after synthesis.
+    assert first.manifest["render"]["measured_after_synthesis"] == 0
+    assert second.manifest["render"]["measured_after_synthesis"] == 0
+    assert [c["title"] for c in second.manifest["chapters"]][3].startswith("Observers were wary")
+    # Chapter times in the file are the manifest's, sample-exact pieces or not.
+    from .test_build import ffprobe_chapters
+
+    assert [start for start, _, _ in ffprobe_chapters(second.audio)] == [
+        c["start_ms"] for c in second.manifest["chapters"]
+    ]
+    # A damaged MP3 piece in the cache (cut short) is found by its size and encoded again, never used.
+    damaged = max((store / "pieces").rglob("*.mp3"), key=lambda p: p.stat().st_mtime)
+    damaged.write_bytes(damaged.read_bytes()[:500])
+    third = edition.build(article, options)
+    assert third.manifest["render"]["reused"] == 4
+    assert len(decode(third.audio)) == len(decode(second.audio))
+
+
+def hang_first_time(settings: voice.VoiceSettings, text: str, path: Path) -> tuple[int, int]:
+    """A worker's work that hangs the first time it meets a text marked HANG (a marker file says so)."""
+    marker = path.parent / "hung-once"
+    if "HANG" in text and not marker.exists():
+        marker.touch()
+        time.sleep(3600)
+    return pool.speak(settings, text.replace("HANG", "then"), path)
+
+
+def always_hang(settings: voice.VoiceSettings, text: str, path: Path) -> tuple[int, int]:
+    time.sleep(3600)
+    return 0, 0
+
+
+def test_a_hung_worker_is_replaced_and_its_take_retried_once(tmp_path: Path) -> None:
+    tasks = [(i, f"Sentence {i} HANG and more." if i == 1 else f"Sentence {i}.", str(tmp_path / f"{i}.wav")) for i in range(4)]
+    made: dict[int, int] = {}
+    with pool.Pool(voice.VoiceSettings(), 2, timeout=2.0, work=hang_first_time) as workers:
+        workers.run(tasks, lambda index, frames, rate: made.__setitem__(index, frames))
+    assert (tmp_path / "hung-once").exists()
+    assert sorted(made) == [0, 1, 2, 3] and all(frames > 0 for frames in made.values())
+    with pool.Pool(voice.VoiceSettings(), 1, timeout=1.0, work=always_hang) as workers, pytest.raises(ToolFailed) as failed:
+        workers.run([(0, "Never.", str(tmp_path / "never.wav"))], lambda *done: None)
+    assert "failed twice" in str(failed.value)
+
+
+def test_batch_builds_skips_unchanged_and_reports_bad_articles(tmp_path: Path) -> None:
+    articles = tmp_path / "articles"
+    articles.mkdir()
+    write_article(articles / "one.txt")
+    write_article(articles / "two.md", "# Second story\n\nIt has one paragraph only, and it is short.")
+    (articles / "empty.txt").write_text("\n", encoding="utf-8")
+    (articles / "notes.json").write_text("{}", encoding="utf-8")  # not an article: never read
+    out = tmp_path / "out"
+    command = ["batch", str(articles), "--out", str(out), "--jobs", "2", "--cache", str(tmp_path / "cache")]
+    first = CliRunner().invoke(main, command)
+    assert first.exit_code == 1, first.output
+    assert f"{articles / 'empty.txt'}: is empty (no text to read)\n" in first.output
+    assert "2 built, 0 unchanged, 1 failed" in first.output
+    assert first.output.rstrip().endswith("Error: 1 of 3 articles failed")
+    assert "\r" not in first.output and "articles [" not in first.output  # no progress bar when not a terminal
+    assert sorted(p.name for p in out.iterdir() if p.is_dir()) == ["one", "two"]
+    import sqlite3
+
+    with sqlite3.connect(out / "catalogue.sqlite") as db:
+        assert db.execute("select count(*) from episode").fetchone()[0] == 2
+    write_article(articles / "two.md", "# Second story\n\nIt has one paragraph only, and now it is longer.")
+    second = CliRunner().invoke(main, command)
+    assert "1 built, 1 unchanged, 1 failed" in second.output, second.output
+
+
+def test_cache_info_and_prune(tmp_path: Path) -> None:
+    store = cache.Cache(tmp_path / "cache")
+    voice.synthesize(["Old words.", "New words."], voice.VoiceSettings(), tmp_path / "w", cache=store)
+    old = store.path("takes", voice.take_key("Old words.", voice.VoiceSettings()), ".wav")
+    long_ago = time.time() - 40 * 86400
+    os.utime(old, (long_ago, long_ago))
+    info = CliRunner().invoke(main, ["cache", "info", "--cache", str(tmp_path / "cache")])
+    assert info.exit_code == 0 and "takes           2 files" in info.output, info.output
+    pruned = CliRunner().invoke(main, ["cache", "prune", "--days", "30", "--cache", str(tmp_path / "cache")])
+    assert pruned.exit_code == 0 and pruned.output.startswith("removed 1 files"), pruned.output
+    assert not old.exists() and store.usage()[0].entries == 1
+
+
+def test_no_dask_is_imported_without_a_scheduler(tmp_path: Path) -> None:
+    article = write_article(tmp_path / "story.txt")
+    code = (
+        "import sys\nfrom pathlib import Path\nfrom audio import cli\n"
+        f"sys.argv = ['audio-edition', 'build', {str(article)!r}, '--out', {str(tmp_path / 'out')!r}, '--jobs', '2']\n"
+        "try:\n    cli.main()\nexcept SystemExit as stop:\n    assert stop.code == 0, stop.code\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('dask', 'distributed')))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().endswith("[]"), done.stdout
+
+
+def test_cluster_build_matches_local_build(tmp_path: Path) -> None:
+    distributed = pytest.importorskip("distributed", reason="the dask extra is not installed (scripts/setup installs it)")
+    article = write_article(tmp_path / "story.txt")
+    local = edition.build(article, edition.BuildOptions(out=tmp_path / "local", cache=tmp_path / "warm", jobs=1))
+    with distributed.LocalCluster(
+        n_workers=1, threads_per_worker=2, processes=False, protocol="tcp", host="127.0.0.1", dashboard_address=None
+    ) as cluster:
+        address = cluster.scheduler_address
+        assert address.startswith("tcp://127.0.0.1:")
+        cold = edition.build(article, edition.BuildOptions(out=tmp_path / "cold", cache=tmp_path / "empty", scheduler=address))
+        warm = edition.build(article, edition.BuildOptions(out=tmp_path / "warm", cache=tmp_path / "warm", scheduler=address))
+    spoken = {c["spoken"] for c in local.manifest["cues"]}
+    assert cache.Cache(tmp_path / "empty").usage()[0].entries == len(spoken)  # every distinct take came back
+    for built in (cold, warm):
+        assert [c["title"] for c in built.manifest["chapters"]] == [c["title"] for c in local.manifest["chapters"]]
+        assert [(c["id"], c["text"]) for c in built.manifest["cues"]] == [(c["id"], c["text"]) for c in local.manifest["cues"]]
+    assert warm.manifest["chapters"] == local.manifest["chapters"] and warm.manifest["cues"] == local.manifest["cues"]
+    assert decode(warm.audio) == decode(local.audio)
