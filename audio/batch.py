@@ -14,6 +14,8 @@ from typing import Any
 
 from . import article as article_stage
 from . import edition, site, source
+from .pool import adopt_environment
+from .pool import context as pool_context
 from .errors import AudioEditionError
 
 log = logging.getLogger(__name__)
@@ -92,8 +94,6 @@ def run(paths: Sequence[Path], options: edition.BuildOptions, report: Report | N
 
 def _in_workers(todo: list[Path], options: edition.BuildOptions, workers: int, result: BatchResult, tell: Report) -> None:
     """One article per worker process at a time, each speaking its takes itself (jobs=1 inside)."""
-    from .pool import context as pool_context
-
     context = pool_context()
     progress = context.Queue()
     inner = replace(options, jobs=1)
@@ -109,7 +109,7 @@ def _in_workers(todo: list[Path], options: edition.BuildOptions, workers: int, r
     relay_thread = threading.Thread(target=relay, daemon=True)
     relay_thread.start()
     try:
-        with ProcessPoolExecutor(workers, mp_context=context, initializer=_worker_init, initargs=(progress,)) as pool:
+        with ProcessPoolExecutor(workers, mp_context=context, initializer=_worker_init, initargs=(progress, dict(os.environ))) as pool:
             futures: dict[Future[tuple[str, str]], Path] = {pool.submit(_worker_build, p, inner): p for p in todo}
             for future in as_completed(futures):
                 path = futures[future]
@@ -127,9 +127,10 @@ def _in_workers(todo: list[Path], options: edition.BuildOptions, workers: int, r
 _progress: Any = None
 
 
-def _worker_init(progress: Any) -> None:
+def _worker_init(progress: Any, environ: dict[str, str]) -> None:
     global _progress
     _progress = progress
+    adopt_environment(environ)
 
 
 def _worker_build(path: Path, options: edition.BuildOptions) -> tuple[str, str]:

@@ -45,7 +45,7 @@ def _reported(func: F) -> F:
 @click.option("-v", "--verbose", is_flag=True, help="Log every step and external command.")
 def main(verbose: bool) -> None:
     """Turn a news article into a chaptered audio edition, offline."""
-    logging.basicConfig(level=logging.DEBUG if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(level=logging.DEBUG if verbose else logging.WARNING, format="%(relativeCreated)6.0fms %(levelname)s %(name)s: %(message)s")
 
 
 def _speed_options(func: F) -> F:

@@ -117,7 +117,7 @@ class Pool:
 
     def _start(self) -> _Worker:
         parent, child = self._context.Pipe()
-        process = self._context.Process(target=_serve, args=(child, self.settings, self.work), daemon=True)
+        process = self._context.Process(target=_serve, args=(child, self.settings, self.work, dict(os.environ)), daemon=True)
         process.start()
         child.close()
         return _Worker(process, parent)
@@ -149,8 +149,17 @@ def context() -> Any:
     return multiprocessing.get_context("spawn")
 
 
-def _serve(conn: Any, settings: Any, work: Speak) -> None:
+def adopt_environment(environ: dict[str, str]) -> None:
+    """Take the starting process's environment (its choice of eSpeak NG and ffmpeg). A fork server
+    keeps the environment it was started with, which may be older than the build's."""
+    if environ != os.environ:
+        os.environ.clear()
+        os.environ.update(environ)
+
+
+def _serve(conn: Any, settings: Any, work: Speak, environ: dict[str, str]) -> None:
     """A worker's loop: one take at a time until told to stop. Nothing it prints reaches the user."""
+    adopt_environment(environ)
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, 1)  # pyttsx3 prints from eSpeak's thread, outside any redirect
     sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - for the life of the worker

@@ -200,3 +200,25 @@ def test_a_missing_lexicon_named_in_the_config_exits_2(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["script", str(story), "--config", str(tmp_path / "paper.toml")])
     assert result.exit_code == 2
     assert result.output == f"Error: {tmp_path / 'missing.pls'}: lexicon file not found\n"
+
+
+def test_the_language_model_is_unpacked_once_and_classifies_as_packed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """py3langid's LZMA model is unpacked into the user cache once; the unpacked arrays give the same answers."""
+    from py3langid.langid import MODEL_FILE, LanguageIdentifier
+
+    from audio import language
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    language._identifier.cache_clear()
+    try:
+        unpacked = language._identifier()
+    finally:
+        language._identifier.cache_clear()
+    (made,) = (tmp_path / "audio-edition" / "models").iterdir()
+    assert sorted(p.name for p in made.iterdir()) == sorted(f"{name}.npy" for name in language._ARRAYS)
+    packed = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
+    texts = [article.parse(source.read(ROOT / "samples" / "moscow-times-belarus.txt"), config.Config()).paragraphs[0].text]
+    texts += [(ROOT / "tests" / "fixtures" / "html" / name).read_text(encoding="utf-8", errors="replace")
+              for name in ("french.html", "arabic-rtl.html", "wordpress.html")]
+    for text in texts:
+        assert unpacked.classify(text) == packed.classify(text)

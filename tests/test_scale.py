@@ -168,6 +168,27 @@ def hang_first_time(settings: voice.VoiceSettings, text: str, path: Path) -> tup
     return pool.speak(settings, text.replace("HANG", "then"), path)
 
 
+def report_probe(settings: voice.VoiceSettings, text: str, path: Path) -> tuple[int, int]:
+    """A worker's work that tells what it sees in $AUDIO_EDITION_PROBE (its length, as the take's frames)."""
+    return len(os.environ.get("AUDIO_EDITION_PROBE", "")), 1
+
+
+def test_workers_from_a_fork_server_see_the_environment_of_the_build(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A fork server keeps the environment it started with: a later build's (its ffmpeg, its eSpeak NG) must win."""
+    import multiprocessing
+
+    server = multiprocessing.get_context("forkserver")
+    early = server.Process(target=time.sleep, args=(0,))  # the fork server runs from here on, without the probe
+    early.start()
+    early.join()
+    monkeypatch.setattr(pool, "context", lambda: server)
+    monkeypatch.setenv("AUDIO_EDITION_PROBE", "seen")
+    seen: dict[int, int] = {}
+    with pool.Pool(voice.VoiceSettings(), 2, work=report_probe) as workers:
+        workers.run([(i, "Text.", f"/nonexistent/{i}.wav") for i in range(2)], lambda i, frames, rate: seen.__setitem__(i, frames))
+    assert seen == {0: 4, 1: 4}
+
+
 def always_hang(settings: voice.VoiceSettings, text: str, path: Path) -> tuple[int, int]:
     time.sleep(3600)
     return 0, 0

@@ -90,6 +90,59 @@ def test_a_dropped_take_is_retried_then_reported(tmp_path: Path, monkeypatch: py
         engine.take("Never written.", tmp_path / "b.wav")
 
 
+def test_voices_are_listed_without_starting_the_engine() -> None:
+    """A build looks its voice up before speaking: an engine started then would keep its workers from forking."""
+    code = (
+        "import json, sys; from audio import voice\n"
+        "listed = voice.voices(); started = voice.engine_started()\n"
+        "voice._Engine.shared()\n"
+        "json.dump({'started': started, 'count': len(listed), 'same': listed == voice.voices(),"
+        " 'fr': voice.voice_for_language('fr')}, sys.stderr)\n"
+    )
+    done = run_python(code)
+    assert done.returncode == 0, done.stderr
+    found = json.loads(done.stderr)
+    assert found["started"] is False and found["count"] > 50 and found["same"] is True
+    assert found["fr"].endswith("/fr")
+
+
+def test_a_rate_espeak_did_not_take_is_set_again(tmp_path: Path) -> None:
+    """eSpeak NG was seen to go on at the rate of earlier builds in the process: the take is spoken at the set rate."""
+    from pyttsx3.drivers import _espeak
+
+    engine = voice._Engine.shared()
+    text = "Two words here and more words."
+    slow = voice.synthesize([text], voice.VoiceSettings(rate=175), tmp_path / "slow")[0]
+    _espeak.SetParameter(_espeak.RATE, 450, 0)  # behind the wrapper's back: it still believes 175
+    _espeak.Synchronize()
+    assert engine._rate == 175 and _espeak.dll.espeak_GetParameter(_espeak.RATE, 1) == 450
+    again = voice.synthesize([text], voice.VoiceSettings(rate=175), tmp_path / "again")[0]
+    assert abs(again.seconds - slow.seconds) < 0.1 * slow.seconds
+
+
+def test_a_take_cut_short_once_is_spoken_again(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    engine = voice._Engine.shared()
+    engine.configure(None, voice.DEFAULT_RATE)
+    real_say = engine._say
+    calls: list[str] = []
+
+    def cut_once(text: str, path: Path) -> None:
+        calls.append(text)
+        real_say(text, path)
+        if text != voice._WARM_UP and len(calls) <= 2:  # the first real attempt keeps only a tenth of a second
+            write_wav(path, 0.1)
+
+    monkeypatch.setattr(engine, "_say", cut_once)
+    take = engine.take("A sentence that must not be cut short.", tmp_path / "a.wav")
+    assert take.seconds > 1.5
+
+
+def test_what_espeak_cannot_say_is_its_own_short_take(tmp_path: Path) -> None:
+    """A letter of a script eSpeak NG has no voice for: the same short take on every try is accepted, not an error."""
+    take = voice.synthesize(["\u13a0."], voice.VoiceSettings(rate=450), tmp_path)[0]  # CHEROKEE LETTER A
+    assert take.seconds < voice.SHORTEST * 60 / 450
+
+
 def test_bundled_espeak_and_ffmpeg_build_an_edition(tmp_path: Path) -> None:
     """The copies PyPI ships, as a machine without system eSpeak NG or ffmpeg would use them."""
     story = tmp_path / "story.txt"
