@@ -91,10 +91,11 @@ def _copy(out: Path, source: Path) -> str:
 
 
 def _existing_mark(path: Path) -> str | None:
+    """The mark of a cover made here: its text chunk comes before the pixels, so nothing is decoded."""
     try:
         with Image.open(path) as image:
-            text = getattr(image, "text", {})
-            return str(text.get(_MARK)) if _MARK in text else None
+            mark = image.info.get(_MARK)
+            return str(mark) if mark is not None else None
     except (FileNotFoundError, UnidentifiedImageError, OSError):
         return None
 
