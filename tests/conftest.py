@@ -7,9 +7,16 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 from audio import edition
 from audio.cache import CACHE_ENV
+
+# The generated cases are the same on every run (CI included), so that a red run can be run again and
+# its case shrunk here; HYPOTHESIS_PROFILE=explore draws new ones each time, to look for more.
+settings.register_profile("repeatable", derandomize=True, database=None)
+settings.register_profile("explore")
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "repeatable"))
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "samples" / "moscow-times-belarus.txt"
