@@ -268,8 +268,7 @@ def _encode_whole(
         meta.write_text(ffmetadata(timeline, tags), encoding="utf-8")
         command += ["-f", "ffmetadata", "-i", str(meta)]
     for fmt, path in outputs.items():
-        gain = loudness_filter(measured, ENCODER_LOSS[fmt])
-        command += ["-map", "0:a", "-af", gain, "-ac", "1", "-b:a", BITRATE]
+        command += ["-map", "0:a", "-af", _filter(*gain_for(measured, ENCODER_LOSS[fmt])), "-ac", "1", "-b:a", BITRATE]
         if fmt == "mp3":
             # Tags and chapters are written by mutagen afterwards (CTOC, nested tables).
             command += ["-map_metadata", "-1", "-map_chapters", "-1", "-c:a", "libmp3lame", "-f", "mp3"]
@@ -287,42 +286,6 @@ class Loudness:
 
 def _pcm_input(timeline: Timeline) -> list[str]:
     return ["-f", "s16le", "-ar", str(timeline.sample_rate), "-ac", "1", "-i", "pipe:0"]
-
-
-def measure(takes: Sequence[Take], timeline: Timeline) -> Loudness | None:
-    """BS.1770 integrated loudness and sample peak of the stream (ffmpeg ebur128); None for silence.
-
-    The sample peak costs a third of ffmpeg's 4x-oversampled true peak; the margin in
-    loudness_filter covers the inter-sample overshoot, and the tests measure the true peak
-    of the encoded file.
-    """
-    command = [tools.ffmpeg(), "-hide_banner", "-nostdin", "-nostats", "-loglevel", "info"]
-    command += _pcm_input(timeline) + ["-af", "ebur128=peak=sample:dualmono=true:framelog=verbose", "-f", "null", "-"]
-    return parse_ebur128(_stream(command, takes, timeline), command)
-
-
-def parse_ebur128(stderr: str, command: Sequence[str] = ("ffmpeg",)) -> Loudness | None:
-    summary = stderr[stderr.rfind("Summary:") :]
-    integrated = re.search(r"I:\s+(-?[\d.]+|-inf|nan) LUFS", summary)
-    peak = re.search(r"(?:Sample|True) peak:\s+Peak:\s+(-?[\d.]+|-inf|nan) dBFS", summary)
-    if not integrated or not peak:
-        raise ToolFailed("ffmpeg", command, 0, "ebur128 printed no summary:\n" + stderr[-2000:])
-    if integrated.group(1) in ("-inf", "nan") or float(integrated.group(1)) <= -70:
-        return None
-    return Loudness(float(integrated.group(1)), float(peak.group(1)))
-
-
-def loudness_filter(measured: Loudness | None, encoder_loss: float = 0.0) -> str:
-    """One linear gain to the target; a limiter only when that gain would push peaks over the ceiling."""
-    if measured is None:
-        return "anull"
-    gain = TARGET_I - measured.integrated + encoder_loss
-    # Samples kept 1 dB under the true-peak ceiling leave room for inter-sample peaks.
-    ceiling_db = TARGET_TP - PEAK_MARGIN
-    if measured.peak + gain <= ceiling_db:
-        return f"volume={gain:.2f}dB"
-    ceiling = 10 ** (ceiling_db / 20)
-    return f"volume={gain:.2f}dB,alimiter=limit={ceiling:.4f}:attack=1:release=50:level=false:latency=1"
 
 
 def _stream(command: list[str], takes: Sequence[Take], timeline: Timeline) -> str:
