@@ -53,9 +53,12 @@ def test_sigkill_at_random_moments_leaves_the_previous_edition(tmp_path: Path, c
     article.write_text("\n".join(SAMPLE.read_text(encoding="utf-8").splitlines()[:4]), encoding="utf-8")
     edition.build(article, edition.BuildOptions(out=out))
     before = digest(out / "story")
-    start = time.perf_counter()
-    subprocess.run(build_command(article, out), check=True, capture_output=True, timeout=120)
-    full = time.perf_counter() - start  # how long a build takes here: kill somewhere inside it
+    durations = []
+    for _ in range(3):  # how long a build takes here, at its quickest: kill somewhere inside it
+        start = time.perf_counter()
+        subprocess.run(build_command(article, out), check=True, capture_output=True, timeout=120)
+        durations.append(time.perf_counter() - start)
+    full = 0.9 * min(durations)
     chooser = random.Random(20261128)
     kills = 0
     for _ in range(20):
