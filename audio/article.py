@@ -145,6 +145,7 @@ def parse(doc: Document, config: Config, options: ArticleOptions = ArticleOption
             _language_option(options.language),
             page.meta.language if page else None,
             "\n".join(p.text for p in paragraphs),
+            configured=config.language,
         ),
         url=page.meta.url if page else None,
     )

@@ -9,6 +9,7 @@ from typing import Any
 from .errors import BadInput
 from .feedconfig import FeedConfig
 from .feedconfig import parse as parse_feed
+from .language import normalize_tag
 
 DEFAULT_APPEAL_MARKERS = (
     r"A Message from (?P<publisher>.+?)\s*[:.]?",
@@ -51,6 +52,7 @@ class Config:
     pauses: Pauses = field(default_factory=Pauses)
     feed: FeedConfig = field(default_factory=FeedConfig)  # [feed]: the podcast channel
     lexicon: str | None = None  # pronunciation lexicon (.pls or .toml), relative to the config file
+    language: str | None = None  # the articles' language where a page does not say: detection is skipped
 
 
 def load(path: Path | None) -> Config:
@@ -97,6 +99,11 @@ def from_mapping(raw: dict[str, Any], origin: str) -> Config:
                 raise BadInput(f"{origin}: '{key}' must be a list of patterns")
             # Publisher patterns extend the defaults: they never switch them off.
             changes[key] = tuple(value) + getattr(config, key)
+        elif key == "language":
+            tag = normalize_tag(value) if isinstance(value, str) else None
+            if tag is None:
+                raise BadInput(f"{origin}: 'language' must be a language tag such as en, fr or pt-br")
+            changes[key] = tag
         elif key == "rate":
             if not isinstance(value, int) or not 80 <= value <= 450:
                 raise BadInput(f"{origin}: 'rate' must be words per minute between 80 and 450")

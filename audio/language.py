@@ -24,9 +24,10 @@ def normalize_tag(value: str) -> str | None:
     return tag if _TAG.fullmatch(tag) and tag not in ("und", "mul", "zxx") else None
 
 
-def choose(given: str | None, page: str | None, text: str) -> str:
-    """--lang wins, then the page's own metadata, then what the text looks like, then English."""
-    return given or page or detect(text) or DEFAULT
+def choose(given: str | None, page: str | None, text: str, configured: str | None = None) -> str:
+    """--lang wins, then the page's own metadata, then the config's language, then what the text looks
+    like, then English."""
+    return given or page or configured or detect(text) or DEFAULT
 
 
 def detect(text: str) -> str | None:

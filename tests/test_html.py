@@ -47,6 +47,23 @@ def test_lang_option_wins_over_the_page() -> None:
     assert article.parse(doc, config.Config(), article.ArticleOptions(language="fr_CA")).language == "fr-ca"
 
 
+def test_config_language_stands_where_the_page_says_none_and_skips_detection(monkeypatch: pytest.MonkeyPatch) -> None:
+    from audio import language
+
+    def no_detection(text: str) -> str:
+        raise AssertionError("detection ran although the config gives the language")
+
+    monkeypatch.setattr(language, "detect", no_detection)
+    german = config.from_mapping({"language": "DE_at"}, "c.toml")
+    assert german.language == "de-at"
+    text = source.read(ROOT / "samples" / "moscow-times-belarus.txt")
+    assert article.parse(text, german).language == "de-at"
+    assert article.parse(source.read(PAGES / "french.html"), german).language.startswith("fr")  # the page's own wins
+    assert article.parse(text, german, article.ArticleOptions(language="en")).language == "en"  # and --lang over all
+    with pytest.raises(BadInput, match=r"c.toml: 'language' must be a language tag"):
+        config.from_mapping({"language": "German!"}, "c.toml")
+
+
 def page(body: str, head: str = "<meta charset='utf-8'>") -> bytes:
     return f"<!DOCTYPE html><html><head>{head}<title>T</title></head><body>{body}</body></html>".encode()
 
