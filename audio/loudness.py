@@ -9,20 +9,16 @@ end in silence, which the absolute gate (-70 LUFS) leaves out, so where a piece 
 from __future__ import annotations
 
 import array
-import contextlib
 import logging
 import math
 import re
-import subprocess
 import sys
-import tempfile
 import warnings
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from . import tools
-from .errors import ToolFailed
 
 log = logging.getLogger(__name__)
 
@@ -43,35 +39,21 @@ def measure(streams: Iterable[Iterable[bytes]], sample_rate: int) -> list[PieceL
     command = [tools.pcm_ffmpeg(), "-hide_banner", "-nostdin", "-nostats", "-loglevel", "verbose"]
     command += ["-f", "s16le", "-ar", str(sample_rate), "-ac", "1", "-i", "pipe:0"]
     command += ["-af", "ebur128=peak=none:dualmono=true:framelog=verbose", "-f", "null", "-"]
-    log.debug("run: %s", " ".join(command))
     bounds: list[int] = []
     peaks: list[int] = []
-    with tempfile.TemporaryFile() as errors:
-        try:
-            process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=errors)
-        except FileNotFoundError:
-            raise ToolFailed("ffmpeg", command, None, f"{command[0]} not found") from None
-        assert process.stdin is not None
+
+    def chunks() -> Iterator[bytes]:  # noting where each stream ends and its peak, as it passes
         position = 0
-        try:
-            for stream in streams:
-                peak = 0
-                for chunk in stream:
-                    peak = max(peak, _peak(chunk))
-                    position += len(chunk) // 2
-                    process.stdin.write(chunk)
-                bounds.append(position)
-                peaks.append(peak)
-        except BrokenPipeError:
-            pass  # ffmpeg stopped reading: its exit code and stderr say why
-        finally:
-            with contextlib.suppress(BrokenPipeError):
-                process.stdin.close()
-            code = process.wait()
-        errors.seek(0)
-        log_text = errors.read()
-    if code != 0:
-        raise ToolFailed("ffmpeg", command, code, log_text.decode("utf-8", "replace")[-4000:])
+        for stream in streams:
+            peak = 0
+            for chunk in stream:
+                peak = max(peak, _peak(chunk))
+                position += len(chunk) // 2
+                yield chunk
+            bounds.append(position)
+            peaks.append(peak)
+
+    log_text = tools.feed(command, chunks())
     per_stream: list[list[float]] = [[] for _ in bounds]
     owner = 0
     for match in _BLOCK_LINE.finditer(log_text):

@@ -131,12 +131,8 @@ def limit_then_encode(
     command = [tools.pcm_ffmpeg(), "-hide_banner", "-nostdin", "-nostats", "-loglevel", "error"]
     command += ["-f", "s16le", "-ar", str(sample_rate), "-ac", "1", "-i", "pipe:0", "-af", audio_filter]
     command += ["-f", "s16le", "-ar", str(sample_rate), "-ac", "1", "pipe:1"]
-    log.debug("run: %s", " ".join(command))
     with tempfile.TemporaryFile() as errors:
-        try:
-            process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=errors)
-        except FileNotFoundError:
-            raise ToolFailed("ffmpeg", command, None, f"{command[0]} not found") from None
+        process = tools.start(command, stdout=subprocess.PIPE, stderr=errors)
         assert process.stdin is not None and process.stdout is not None
         source, sink = process.stdin, process.stdout
 
@@ -208,22 +204,7 @@ def encode_with_ffmpeg(
     for i, path in enumerate(paths):
         command += ["-map", f"[o{i}]", "-ac", "1", "-b:a", f"{BITRATE_KBPS}k", "-c:a", "libmp3lame"]
         command += ["-map_metadata", "-1", "-id3v2_version", "0", "-write_xing", "1", "-f", "mp3", str(path)]
-    log.debug("run: %s", " ".join(command))
-    with tempfile.TemporaryFile() as errors:
-        try:
-            process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=errors)
-        except FileNotFoundError:
-            raise ToolFailed("ffmpeg", command, None, f"{command[0]} not found") from None
-        assert process.stdin is not None
-        with contextlib.suppress(BrokenPipeError):
-            for chunk in chunks:
-                process.stdin.write(chunk)
-        with contextlib.suppress(BrokenPipeError):
-            process.stdin.close()
-        code = process.wait()
-        if code != 0:
-            errors.seek(0)
-            raise ToolFailed("ffmpeg", command, code, errors.read().decode("utf-8", "replace"))
+    tools.feed(command, chunks)
     return [read_piece(path) for path in paths]
 
 

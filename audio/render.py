@@ -4,14 +4,11 @@ from __future__ import annotations
 import logging
 import os
 import re
-import subprocess
 import tempfile
-import wave
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
 
 from . import loudness, mp3, pieces, tools
 from .cache import Cache
@@ -39,7 +36,6 @@ GAIN_SLACK = 0.5  # dB: a rebuild keeps the previous gain while it is this close
 PIECE_SECONDS = 15.0  # MP3 pieces are also cut at sentences past this length
 PIECES_PER_RUN = 32  # one ffmpeg run encodes this many pieces at most (one encoder each)
 SPLIT_MEASURE_SECONDS = 120  # measure in several ffmpeg runs only past this much audio (each run costs a start)
-_CHUNK = 1 << 16
 
 
 def parse_formats(value: str) -> tuple[str, ...]:
@@ -173,37 +169,28 @@ def _mp3_pieces(
         chunks = pieces.pcm(takes, timeline, specs[i].start, specs[i].feed_end)
         found[i] = _keep(mp3.encode(chunks, timeline.sample_rate, gain, targets[i]), specs[i], entries[i], cache, timeline)
 
-    def encode_group(group: list[int]) -> None:
-        def chunks() -> Iterator[bytes]:
-            for i in group:
-                yield from pieces.pcm(takes, timeline, specs[i].start, specs[i].feed_end)
-
+    def through_ffmpeg(group: list[int], limiter_only: bool) -> None:
+        """Consecutive pieces in one ffmpeg run: its filter only (LAME here encodes), or filter and encoders."""
+        chunks = (chunk for i in group for chunk in pieces.pcm(takes, timeline, specs[i].start, specs[i].feed_end))
         lengths = [specs[i].feed_end - specs[i].start for i in group]
-        made = mp3.encode_with_ffmpeg(chunks(), timeline.sample_rate, _filter(gain, limited), lengths,
-                                      [targets[i] for i in group])
-        for i, piece in zip(group, made):
-            found[i] = _keep(piece, specs[i], entries[i], cache, timeline)
-
-    def limit_and_encode(group: list[int]) -> None:
-        def chunks() -> Iterator[bytes]:
-            for i in group:
-                yield from pieces.pcm(takes, timeline, specs[i].start, specs[i].feed_end)
-
-        lengths = [specs[i].feed_end - specs[i].start for i in group]
-        made = mp3.limit_then_encode(chunks(), timeline.sample_rate, _filter(gain, limited), lengths,
-                                     [targets[i] for i in group], jobs)
+        paths = [targets[i] for i in group]
+        if limiter_only:
+            made = mp3.limit_then_encode(chunks, timeline.sample_rate, _filter(gain, limited), lengths, paths, jobs)
+        else:
+            made = mp3.encode_with_ffmpeg(chunks, timeline.sample_rate, _filter(gain, limited), lengths, paths)
         for i, piece in zip(group, made):
             found[i] = _keep(piece, specs[i], entries[i], cache, timeline)
 
     try:
         if direct and limited and todo:  # one ffmpeg limiter pass, pieces encoded in `jobs` threads
-            limit_and_encode(todo)
+            through_ffmpeg(todo, limiter_only=True)
         elif direct:  # the gain is LAME's own scale: no ffmpeg at all
             with ThreadPoolExecutor(max(1, jobs)) as threads:
                 list(threads.map(encode_one, todo))
         else:  # one ffmpeg run (one start, one limiter pass) per group of about equal length
             with ThreadPoolExecutor(max(1, jobs)) as threads:
-                list(threads.map(encode_group, _groups(todo, [s.feed_end - s.start for s in specs], jobs)))
+                groups = _groups(todo, [s.feed_end - s.start for s in specs], jobs)
+                list(threads.map(lambda group: through_ffmpeg(group, limiter_only=False), groups))
     finally:
         if cache is not None:  # committed pieces were renamed away: what is left is half-made
             for path in targets.values():
@@ -275,7 +262,7 @@ def _encode_whole(
         else:
             command += ["-map_metadata", "1", "-map_chapters", "1", "-c:a", "aac", "-movflags", "+faststart", "-f", "mp4"]
         command.append(str(path))
-    _stream(command, takes, timeline)
+    tools.feed(command, pieces.pcm(takes, timeline))
 
 
 @dataclass(frozen=True)
@@ -286,58 +273,6 @@ class Loudness:
 
 def _pcm_input(timeline: Timeline) -> list[str]:
     return ["-f", "s16le", "-ar", str(timeline.sample_rate), "-ac", "1", "-i", "pipe:0"]
-
-
-def _stream(command: list[str], takes: Sequence[Take], timeline: Timeline) -> str:
-    """Run ffmpeg with the edition's PCM on its stdin; returns its stderr. Memory stays at one chunk."""
-    log.debug("run: %s", " ".join(command))
-    with tempfile.TemporaryFile() as errors:
-        try:
-            process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=errors)
-        except FileNotFoundError:
-            raise ToolFailed("ffmpeg", command, None, f"{command[0]} not found") from None
-        assert process.stdin is not None
-        try:
-            write_pcm(process.stdin, takes, timeline)
-        except BrokenPipeError:
-            pass  # ffmpeg stopped reading: its exit code and stderr say why
-        finally:
-            try:
-                process.stdin.close()
-            except BrokenPipeError:
-                pass
-            returncode = process.wait()
-        errors.seek(0)
-        stderr = errors.read().decode("utf-8", "replace")
-    if returncode != 0:
-        raise ToolFailed("ffmpeg", command, returncode, stderr)
-    return stderr
-
-
-def write_pcm(out: IO[bytes], takes: Sequence[Take], timeline: Timeline) -> None:
-    """The edition as raw 16-bit mono PCM: takes in timeline order, zeros for pauses."""
-    zeros = bytes(_CHUNK * 2)
-    for segment in timeline.segments:
-        if segment.take is None:
-            left = segment.frames
-            while left > 0:
-                n = min(left, _CHUNK)
-                out.write(zeros[: n * 2])
-                left -= n
-            continue
-        take = takes[segment.take]
-        with wave.open(str(take.path), "rb") as wav:
-            if wav.getframerate() != timeline.sample_rate:
-                raise ToolFailed("speech engine", [str(take.path)], None, "takes differ in sample rate")
-            left = segment.frames
-            while left > 0:
-                data = wav.readframes(min(left, _CHUNK))
-                if not data:
-                    break
-                out.write(data)
-                left -= len(data) // 2
-            if left > 0:  # a take shorter than its header said: keep the timeline exact
-                out.write(bytes(left * 2))
 
 
 def ffmetadata(timeline: Timeline, tags: Tags) -> str:

@@ -1,6 +1,7 @@
 """Find the external programs (ffmpeg, ffprobe, eSpeak NG) in one place, system copies first."""
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import ctypes.util
 import functools
@@ -8,9 +9,11 @@ import logging
 import os
 import shutil
 import subprocess
-from collections.abc import Sequence
+import tempfile
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO, Any
 
 from .errors import ToolFailed, ToolMissing
 
@@ -86,6 +89,43 @@ def run(command: Sequence[str], *, program: str, input: bytes | None = None) -> 
     if done.returncode != 0:
         raise ToolFailed(program, command, done.returncode, done.stderr.decode("utf-8", "replace"))
     return done
+
+
+def start(command: Sequence[str], *, stdout: Any, stderr: IO[bytes], program: str = "ffmpeg") -> subprocess.Popen[bytes]:
+    """Start a program that reads its stdin from us; a missing program is ToolFailed naming it."""
+    log.debug("run: %s", " ".join(command))
+    try:
+        return subprocess.Popen(list(command), stdin=subprocess.PIPE, stdout=stdout, stderr=stderr)
+    except FileNotFoundError:
+        raise ToolFailed(program, command, None, f"{command[0]} not found") from None
+
+
+def feed(command: Sequence[str], chunks: Iterable[bytes], *, program: str = "ffmpeg") -> bytes:
+    """Stream chunks into a program's stdin (memory stays at one chunk), its stdout discarded; returns
+    its stderr. A non-zero exit is ToolFailed with the end of that stderr; a program that stops
+    reading early is not an error by itself: its exit code and stderr say why."""
+    with tempfile.TemporaryFile() as errors:
+        process = start(command, stdout=subprocess.DEVNULL, stderr=errors, program=program)
+        assert process.stdin is not None
+        try:
+            for chunk in chunks:
+                process.stdin.write(chunk)
+        except BrokenPipeError:
+            pass
+        finally:
+            with contextlib.suppress(BrokenPipeError):
+                process.stdin.close()
+            code = process.wait()
+        errors.seek(0)
+        stderr = errors.read()
+    if code != 0:
+        raise failed(command, code, stderr, program)
+    return stderr
+
+
+def failed(command: Sequence[str], code: int | None, stderr: bytes, program: str = "ffmpeg") -> ToolFailed:
+    """The error for a program that failed, with the end of its stderr (a verbose log can be megabytes)."""
+    return ToolFailed(program, command, code, stderr.decode("utf-8", "replace")[-4000:])
 
 
 @dataclass(frozen=True)

@@ -339,15 +339,15 @@ class _Engine:
         )
 
     def _keep_rate(self) -> None:
-        """eSpeak NG takes a new rate through its command queue, and was seen (after builds at
-        another rate in the same process) to go on speaking at the old one: set it again then."""
+        """eSpeak NG was seen (after builds at another rate in the same process) to go on speaking at
+        the old rate although the new one had been set: where it reports another rate, set it again."""
         if self._rate is None or platform.system() != "Linux":
             return
         from pyttsx3.drivers import _espeak
 
-        if _espeak.dll.espeak_GetParameter(_espeak.RATE, 1) != self._rate:  # 1: the current value
-            log.debug("eSpeak NG speaks at %s wpm where %s was set: setting it again",
-                      _espeak.dll.espeak_GetParameter(_espeak.RATE, 1), self._rate)
+        current = _espeak.dll.espeak_GetParameter(_espeak.RATE, 1)  # 1: the current value, not the default
+        if current != self._rate:
+            log.debug("eSpeak NG speaks at %s wpm where %s was set: setting it again", current, self._rate)
             _espeak.SetParameter(_espeak.RATE, self._rate, 0)
             _espeak.Synchronize()
 

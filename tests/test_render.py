@@ -4,10 +4,12 @@ from __future__ import annotations
 import wave
 from pathlib import Path
 
+import pytest
+
 from pydub import AudioSegment
 from pydub.generators import Sine
 
-from audio import loudness, render
+from audio import loudness, mp3, render
 from audio.config import Pauses
 from audio.script import Chapter, Script, Sentence
 from audio.tagging import Tags
@@ -64,3 +66,12 @@ def test_silence_is_left_alone() -> None:
     silence = loudness.measure([[bytes(RATE * 2 * 2)]], RATE)  # two seconds of zeros
     assert loudness.integrated(silence) is None and loudness.peak_db(silence) == float("-inf")
     assert render.gain_for(None, render.ENCODER_LOSS["mp3"]) == (0.0, False)
+
+
+def test_without_libmp3lame_in_this_process_ffmpeg_encodes_the_pieces(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Where libmp3lame cannot be loaded here, ffmpeg's own encoder makes the pieces: times and loudness hold."""
+    monkeypatch.setattr(mp3, "lame_available", lambda: False)
+    tone = Sine(440, sample_rate=RATE).to_audio_segment(duration=3000, volume=-30.0)
+    integrated, true_peak = measured_loudness(render_takes(tmp_path, [tone, tone, tone]))
+    assert -17.0 <= integrated <= -15.0
+    assert true_peak <= -1.0
