@@ -1,4 +1,4 @@
 """`python -m audio`: the same command line as `audio-edition`."""
-from .cli import main
+from .cli import run
 
-main(prog_name="audio-edition")
+run()

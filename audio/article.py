@@ -6,12 +6,15 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from . import html
 from . import language as languages
 from .config import Config
 from .errors import BadInput
 from .source import STDIN, Document, without_controls
+
+if TYPE_CHECKING:
+    from . import html
 
 TITLE_LIMIT = 80
 _WORD = re.compile(r"\w")
@@ -166,6 +169,8 @@ def _slug_source(doc: Document, title: str | None) -> str:
 
 
 def _page(doc: Document, markers: _Patterns, residue: _Patterns) -> html.Page:
+    from . import html  # lxml and trafilatura: only for pages
+
     return html.extract(
         doc.text, str(doc.path), lambda text: markers.fullmatch(text) is not None,
         lambda text: residue.fullmatch(text) is not None,

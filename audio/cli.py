@@ -5,6 +5,8 @@ import contextlib
 import functools
 import json
 import logging
+import os
+import sys
 from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
@@ -38,6 +40,29 @@ def _reported(func: F) -> F:
             raise _Failure(f"{where}{exc.strerror or exc}", 1) from None
 
     return wrapper  # type: ignore[return-value]
+
+
+def run() -> None:
+    """The console script (and `python -m audio`): the command line, then an exit without Python's teardown.
+
+    Freeing a build's modules and objects one by one at exit takes 50 ms, 4% of building the sample,
+    and achieves nothing: every file is closed, every worker joined and every temporary directory
+    removed by then (context managers), so output is flushed and the process ends at once.
+    """
+    try:
+        main(prog_name="audio-edition")  # standalone: always ends in SystemExit
+    except SystemExit as done:
+        code = done.code
+    else:
+        code = 0
+    if isinstance(code, str):  # sys.exit("message"): printed, as Python would
+        print(code, file=sys.stderr)
+        code = 1
+    logging.shutdown()
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError, ValueError):
+            stream.flush()
+    os._exit(code if isinstance(code, int) else 0)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})

@@ -1,26 +1,28 @@
 """Build one article into an edition in out/<slug>/, and describe it in edition.json."""
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import json
 import logging
 import os
 import tempfile
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from . import article as article_stage
-from . import __version__, lexicon, live, lock, player, publish, render, sidecars, site, source, timeline, voice
+from . import __version__, lexicon, live, lock, publish, render, sidecars, source, timeline, voice
 from .cache import Cache
 from .cache import default_dir as default_cache_dir
 from .cache import key as cache_key
 from .config import Config
 from .errors import BadInput
 from .lexicon import Lexicon
-from .mp3 import frame_samples
+from .mp3 import frame_samples, lame_available
 from .script import Script, make_script
 from .tagging import Tags
 
@@ -110,10 +112,28 @@ def build(
     with tempfile.TemporaryDirectory(prefix="audio-edition-takes-") as work:
         jobs = options.jobs or os.cpu_count() or 1
         cache = Cache(options.cache or default_cache_dir())
-        # Chapters' loudness is measured while the later ones are still being spoken.
-        with live.measuring(script, options.config.pauses, cache, "mp3" in options.formats, on_take) as taken:
+        previous_gain = _previous_gain(final)
+        # Chapters are measured, and their MP3 pieces encoded, while the later ones are still being spoken.
+        # (With --jobs 1 nothing is encoded beside the speaking: one job at a time.)
+        early = live.Live(script, options.config.pauses, cache, encode_jobs=jobs if jobs > 1 and lame_available() else 0,
+                          previous_gain=previous_gain)
+
+        first_take = threading.Event()
+
+        def taken(index: int, take: voice.Take) -> None:
+            if not first_take.is_set():
+                first_take.set()
+                _import_later()
+            if "mp3" in options.formats:
+                early.taken(index, take)
+            if on_take is not None:
+                on_take(index, take)
+
+        with early:
             takes = voice.synthesize([s.spoken for s in script.sentences], settings, Path(work), cache=cache,
                                      jobs=jobs, scheduler=options.scheduler, on_take=taken)
+        if early.gain is not None:
+            previous_gain = early.gain[0]  # kept by render while it fits: the pieces made early are then used
         sample_rate = takes[0].sample_rate if takes else 22050
         # Chapters start on MP3 frames, so an unchanged chapter is an unchanged, reusable MP3 piece.
         plan = timeline.plan(script, [t.frames for t in takes], sample_rate, options.config.pauses,
@@ -128,13 +148,18 @@ def build(
                 date=art.date or dt.date.today().isoformat(),
                 comment=f"Read by {voice.engine_name()} from {_shown(doc.path.name)}",
             )
-            rendered = render.render(takes, plan, outputs, tags, cache=cache, jobs=jobs, previous_gain=_previous_gain(final))
+            rendered = render.render(takes, plan, outputs, tags, cache=cache, jobs=jobs, previous_gain=previous_gain)
             (staging / "chapters.json").write_text(sidecars.chapters_json(plan, art.title), encoding="utf-8")
             (staging / "transcript.vtt").write_text(sidecars.transcript_vtt(plan), encoding="utf-8")
             manifest = _manifest(doc, art, script, plan, staging, options, voice_id or voice.current_voice(), settings)
             manifest["build_key"] = build_key(doc, options)
-            manifest["render"] = {"gain_db": rendered.gain_db, "pieces": rendered.pieces, "reused": rendered.reused,
+            made_early = early.encoded if early.gain == (rendered.gain_db, rendered.limited) else 0
+            manifest["render"] = {"gain_db": rendered.gain_db, "pieces": rendered.pieces,
+                                  "reused": rendered.reused - made_early,  # made by earlier builds
+                                  "encoded_during_synthesis": made_early,
                                   "measured_after_synthesis": rendered.measured}
+            from . import player  # jinja2: imported while the takes were spoken, see _import_later
+
             manifest["files"].append(player.write_page(staging, manifest))  # published with the edition
             (staging / MANIFEST).write_text(json.dumps(manifest, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
             with lock.locked(options.out):
@@ -144,8 +169,25 @@ def build(
             raise
     built = Edition(art.slug, final, manifest)
     if refresh_site:
+        from . import site
+
         site.refresh(options.out, options.config, [built])  # catalogue, feed.xml: after the lock above is released
     return built
+
+
+def _import_later() -> None:
+    """Import what publishing needs (jinja2 for the page, mutagen for the tags, the catalogue and the
+    feed) in a thread while the takes are spoken, rather than after the last one (60 ms). Started with
+    the first take: the speech workers are forked by then (a process with threads forks none)."""
+
+    def load() -> None:
+        with contextlib.suppress(Exception):  # an import that fails fails again where it is needed
+            from . import player, site  # noqa: F401
+            from .tagging import _chapter_order_id3
+
+            _chapter_order_id3()
+
+    threading.Thread(target=load, name="import-later", daemon=True).start()
 
 
 def build_key(doc: source.Document, options: BuildOptions) -> str:

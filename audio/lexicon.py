@@ -12,7 +12,6 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-import lxml.etree
 
 from .errors import BadInput
 
@@ -123,6 +122,8 @@ def _from_toml(data: bytes, path: Path) -> list[Entry]:
 
 
 def _from_pls(data: bytes, path: Path) -> list[Entry]:
+    import lxml.etree  # only where a PLS lexicon is given
+
     try:
         root = lxml.etree.fromstring(data, parser=lxml.etree.XMLParser(resolve_entities=False, no_network=True))
     except lxml.etree.XMLSyntaxError as exc:

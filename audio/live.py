@@ -1,20 +1,31 @@
-"""Measure each chapter's loudness while later chapters are still being spoken, into the cache.
+"""Work on each chapter as soon as its takes are spoken, while later chapters are still being spoken.
 
-A chapter's MP3 piece depends on its own takes only (audio/pieces.py), so as soon as its takes
-are ready its loudness can be measured, by one ffmpeg run fed chapter after chapter beside the
-speaking workers. The results go into the cache under the piece's key, where render finds
-them; a piece measured here that render does not cut the same way is simply measured again.
+A chapter's MP3 pieces depend on its own takes only (audio/pieces.py), so as soon as its takes
+are ready:
+- its loudness is measured, by one ffmpeg run fed chapter after chapter beside the speaking
+  workers, into the cache under the piece's key, where render finds it;
+- its MP3 pieces are encoded (with --jobs above 1), at a provisional gain: the one the first
+  PROVISIONAL_SECONDS of finished chapters call for (eSpeak NG's loudness varies little from
+  chapter to chapter: 0.2 dB on the sample), or the previous edition's where that still fits.
+  They go into the cache under the entry render looks for. Render keeps the provisional gain
+  when the whole edition's measured gain is within GAIN_SLACK of it, as a rebuild keeps the
+  previous edition's, and then finds every piece made; otherwise it encodes them all again.
+A piece made here that render does not cut the same way is simply made again: the cache keys
+say what a piece sounds like, so nothing here can change the edition, only how soon it is done.
 """
 from __future__ import annotations
 
-import contextlib
+import itertools
 import logging
 import queue
 import threading
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
-from . import loudness, pieces
+from . import loudness, mp3, pieces, render
 from .cache import Cache
 from .config import Pauses
 from .script import Script
@@ -22,87 +33,200 @@ from .voice import Take
 
 log = logging.getLogger(__name__)
 
+PROVISIONAL_SECONDS = 20.0  # of finished chapters, whose loudness sets the gain pieces are encoded at
 
-class LiveLoudness:
-    """Feed with add(index, take) as takes arrive (voice.synthesize's on_take); then finish()."""
+Spans = list[tuple[Take | None, int, int]]
 
-    def __init__(self, script: Script, pauses: Pauses, cache: Cache, frame_of: Any) -> None:
-        self.script = script
-        self.pauses = pauses
-        self.cache = cache
-        self.frame_of = frame_of  # sample rate -> MP3 frame size
-        self.takes: dict[int, Take] = {}
+
+@dataclass
+class _Chapter:
+    key: str  # the chapter's loudness key (the chapter as one piece)
+    length: int  # its samples, as one piece
+    spans: Spans
+    parts: list[pieces.Part]  # its MP3 pieces
+    sample_rate: int
+
+
+@dataclass
+class Live:
+    """Feed with taken(index, take) as takes arrive (voice.synthesize's on_take); then finish()."""
+
+    script: Script
+    pauses: Pauses
+    cache: Cache
+    encode_jobs: int  # threads encoding MP3 pieces; 0: none are encoded here (only measured)
+    previous_gain: float | None
+    takes: dict[int, Take] = field(default_factory=dict)
+    gain: tuple[float, bool] | None = None  # the provisional gain and limiter pieces were encoded at
+    encoded: int = 0  # MP3 pieces encoded here
+    _stream: _Stream | None = None
+
+    def __post_init__(self) -> None:
         self.chapter_of: list[int] = []
         self.first: list[int] = []
-        for c, chapter in enumerate(script.chapters):
+        for c, chapter in enumerate(self.script.chapters):
             self.first.append(len(self.chapter_of))
             self.chapter_of += [c] * len(chapter.sentences)
         self.first.append(len(self.chapter_of))
-        self.missing = [len(chapter.sentences) for chapter in script.chapters]
-        self.ready: queue.Queue[tuple[str, list[Any]] | None] = queue.Queue()
-        self.thread: threading.Thread | None = None
-        self.failed: BaseException | None = None
+        self.missing = [len(chapter.sentences) for chapter in self.script.chapters]
 
-    def add(self, index: int, take: Take) -> None:
+    def __enter__(self) -> Live:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.finish()
+
+    def taken(self, index: int, take: Take) -> None:
         if index in self.takes:
             return
         self.takes[index] = take
         c = self.chapter_of[index]
         self.missing[c] -= 1
-        if self.missing[c] == 0:
-            chapter_takes = [self.takes[i] for i in range(self.first[c], self.first[c + 1])]
-            rate = chapter_takes[0].sample_rate
-            piece = pieces.chapter_piece(self.script, c, chapter_takes, self.pauses, rate, self.frame_of(rate))
-            if piece is None or self.cache.read_json("loudness", piece[0]) is not None:
-                return
-            if self.thread is None:
-                self.thread = threading.Thread(target=self._measure, args=(rate,), daemon=True)
-                self.thread.start()
-            self.ready.put(piece)
+        if self.missing[c]:
+            return
+        chapter_takes = [self.takes[i] for i in range(self.first[c], self.first[c + 1])]
+        rate = chapter_takes[0].sample_rate
+        frame = mp3.frame_samples(rate)
+        whole = pieces.chapter_pieces(self.script, c, chapter_takes, self.pauses, rate, frame)
+        if whole is None:
+            return
+        if self.encode_jobs:
+            parts = pieces.chapter_pieces(self.script, c, chapter_takes, self.pauses, rate, frame,
+                                          split=render.PIECE_SECONDS)
+            if parts:
+                self._put(self._encode, _Chapter(whole[0].key, whole[0].length, whole[0].spans, parts, rate))
+        elif self.cache.read_json("loudness", whole[0].key) is None:
+            self._put(self._measure, _Chapter(whole[0].key, whole[0].length, whole[0].spans, [], rate))
 
     def finish(self) -> None:
-        """Wait for the measuring to end; its failures are left to render's own measuring."""
-        self.ready.put(None)
-        if self.thread is not None:
-            self.thread.join()
-        if self.failed is not None:
-            log.debug("live loudness measuring failed: %s", self.failed)
+        """Wait for the work to end; its failures are left to render, which makes whatever is missing."""
+        if self._stream is not None:
+            self._stream.finish()
 
-    def _measure(self, sample_rate: int) -> None:
-        keys: list[str] = []
+    def _put(self, work: Callable[[Iterator[_Chapter]], None], chapter: _Chapter) -> None:
+        if self._stream is None:
+            self._stream = _Stream(work, work.__name__.strip("_"))
+        self._stream.put(chapter)
+
+    def _measure(self, items: Iterator[_Chapter]) -> None:
+        """Loudness only (--jobs 1): one ffmpeg run fed chapter after chapter."""
+        first = next(items, None)
+        if first is None:
+            return
+        rate = first.sample_rate
+        chapters: list[_Chapter] = []
 
         def streams() -> Iterator[Iterator[bytes]]:
-            while (item := self.ready.get()) is not None:
-                keys.append(item[0])
-                yield pieces.spans_pcm(item[1], sample_rate)
+            for chapter in itertools.chain([first], items):
+                if chapter.sample_rate == rate:  # (else render reports it)
+                    chapters.append(chapter)
+                    yield pieces.spans_pcm(chapter.spans, rate)
 
+        self._remember(chapters, loudness.measure(streams(), rate))
+
+    def _encode(self, items: Iterator[_Chapter]) -> None:
+        """MP3 pieces at a provisional gain, and loudness, in one ffmpeg run fed chapter after chapter: its
+        limiter's output is cut into the chapters' pieces, which LAME encodes in `encode_jobs` threads."""
+        first: list[_Chapter] = []
+        seconds = 0.0
+        for chapter in items:
+            first.append(chapter)
+            seconds += chapter.length / chapter.sample_rate
+            if seconds >= PROVISIONAL_SECONDS:
+                break
+        if not first:
+            return
+        rate = first[0].sample_rate
+        self.gain = gain = self._provisional(first, rate)
+        if gain is None:
+            return
+        made: list[tuple[str, int, Path]] = []  # entry, samples fed, where the encoder writes
+        measured: list[_Chapter] = []
+        tracked = loudness.Tracked()
+
+        def stretches() -> Iterator[mp3.Stretch]:
+            for chapter in itertools.chain(first, items):
+                if chapter.sample_rate != rate:
+                    continue
+                cuts = []
+                for part in chapter.parts:
+                    entry = render.piece_entry(part.key, gain[0], gain[1], direct=True)
+                    if render.cached_piece(self.cache, entry) is None:
+                        target = self.cache.partial("pieces", entry, ".mp3")
+                        made.append((entry, part.length, target))
+                        cuts.append((part.start, part.length, target))
+                if not cuts and self.cache.read_json("loudness", chapter.key) is not None:
+                    continue
+                measured.append(chapter)
+                yield tracked.stream(pieces.spans_pcm(chapter.spans, rate)), chapter.length, cuts
+
+        frame = mp3.frame_samples(rate)
         try:
-            results = loudness.measure(streams(), sample_rate)
-            for key, value in zip(keys, results):
-                self.cache.write_json("loudness", key, {"blocks": list(value.blocks), "peak": value.peak})
-        except Exception as exc:  # noqa: BLE001 - render measures whatever is missing
+            audio_filter = render.audio_filter(*gain) if gain[1] else "anull"  # unlimited: the gain is LAME's scale
+            encoded, log_text = mp3.limit_then_encode(stretches(), rate, audio_filter, self.encode_jobs,
+                                                      measure=loudness.EBUR128, gain_db=0.0 if gain[1] else gain[0])
+            for (entry, length, _), piece in zip(made, encoded):
+                render.keep(piece, length, frame, entry, self.cache)
+                self.encoded += 1
+            self._remember(measured, tracked.results(log_text, rate))
+        finally:
+            for _, _, target in made:  # what was not committed is half-made
+                target.unlink(missing_ok=True)
+
+    def _remember(self, chapters: list[_Chapter], values: list[loudness.PieceLoudness]) -> None:
+        for chapter, value in zip(chapters, values):
+            self.cache.write_json("loudness", chapter.key, {"blocks": list(value.blocks), "peak": value.peak})
+
+    def _provisional(self, chapters: list[_Chapter], rate: int) -> tuple[float, bool] | None:
+        """The gain (and whether the limiter is needed) the first finished chapters call for."""
+        values: list[loudness.PieceLoudness | None] = []
+        for chapter in chapters:
+            known = self.cache.read_json("loudness", chapter.key)
+            ok = isinstance(known, dict) and isinstance(known.get("blocks"), list)
+            values.append(loudness.PieceLoudness(tuple(known["blocks"]), int(known["peak"])) if ok else None)
+        missing = [i for i, value in enumerate(values) if value is None and chapters[i].sample_rate == rate]
+        if missing:
+            fresh = loudness.measure([pieces.spans_pcm(chapters[i].spans, rate) for i in missing], rate)
+            self._remember([chapters[i] for i in missing], fresh)
+            for i, value in zip(missing, fresh):
+                values[i] = value
+        found = [value for value in values if value is not None]
+        level = loudness.integrated(found)
+        if level is None:
+            return None
+        return render.gain_for(render.Loudness(level, loudness.peak_db(found)), render.ENCODER_LOSS["mp3"],
+                               self.previous_gain)
+
+
+class _Stream:
+    """A thread that works through items as they are put, until finish()."""
+
+    def __init__(self, work: Callable[[Iterator[Any]], None], name: str) -> None:
+        self.name = name
+        self.queue: queue.Queue[Any] = queue.Queue()
+        self.failed: BaseException | None = None
+        self.thread = threading.Thread(target=self._run, args=(work,), name=f"live-{name}", daemon=True)
+        self.thread.start()
+
+    def put(self, item: Any) -> None:
+        self.queue.put(item)
+
+    def finish(self) -> None:
+        self.queue.put(None)
+        self.thread.join()
+        if self.failed is not None:
+            log.debug("live %s failed: %s", self.name, self.failed)
+
+    def _items(self) -> Iterator[Any]:
+        while (item := self.queue.get()) is not None:
+            yield item
+
+    def _run(self, work: Callable[[Iterator[Any]], None]) -> None:
+        items = self._items()
+        try:
+            work(items)
+        except Exception as exc:  # noqa: BLE001 - render makes whatever is missing
             self.failed = exc
-            while self.ready.get() is not None:  # let finish() return
+        finally:
+            for _ in items:  # until finish(): put() never blocks
                 pass
-
-
-@contextlib.contextmanager
-def measuring(
-    script: Script, pauses: Pauses, cache: Cache, enabled: bool, on_take: Callable[[int, Take], None] | None
-) -> Iterator[Callable[[int, Take], None]]:
-    """A take callback for voice.synthesize that also measures finished chapters (when enabled)."""
-    from .mp3 import frame_samples
-
-    live = LiveLoudness(script, pauses, cache, frame_samples) if enabled else None
-
-    def taken(index: int, take: Take) -> None:
-        if live is not None:
-            live.add(index, take)
-        if on_take is not None:
-            on_take(index, take)
-
-    try:
-        yield taken
-    finally:
-        if live is not None:
-            live.finish()

@@ -33,37 +33,49 @@ class PieceLoudness:
     peak: int  # largest absolute sample value, 0..32768
 
 
+EBUR128 = "ebur128=peak=none:dualmono=true:framelog=verbose"  # logs every 400 ms block's momentary loudness
+
+
 def measure(streams: Iterable[Iterable[bytes]], sample_rate: int) -> list[PieceLoudness]:
     """Measure each stream of 16-bit mono PCM, in one ffmpeg run over them all, one after another
     (streams may still be arriving: audio/live.py feeds chapters as they are spoken)."""
     command = [tools.pcm_ffmpeg(), "-hide_banner", "-nostdin", "-nostats", "-loglevel", "verbose"]
     command += ["-f", "s16le", "-ar", str(sample_rate), "-ac", "1", "-i", "pipe:0"]
-    command += ["-af", "ebur128=peak=none:dualmono=true:framelog=verbose", "-f", "null", "-"]
-    bounds: list[int] = []
-    peaks: list[int] = []
+    command += ["-af", EBUR128, "-f", "null", "-"]
+    tracked = Tracked()
+    log_text = tools.feed(command, (chunk for stream in streams for chunk in tracked.stream(stream)))
+    return tracked.results(log_text, sample_rate)
 
-    def chunks() -> Iterator[bytes]:  # noting where each stream ends and its peak, as it passes
-        position = 0
-        for stream in streams:
-            peak = 0
-            for chunk in stream:
-                peak = max(peak, _peak(chunk))
-                position += len(chunk) // 2
-                yield chunk
-            bounds.append(position)
-            peaks.append(peak)
 
-    log_text = tools.feed(command, chunks())
-    per_stream: list[list[float]] = [[] for _ in bounds]
-    owner = 0
-    for match in _BLOCK_LINE.finditer(log_text):
-        # A block ends at t; it belongs to the stream that holds its middle.
-        middle = (float(match.group(1)) - 0.2) * sample_rate
-        while owner < len(bounds) - 1 and middle >= bounds[owner]:
-            owner += 1
-        value = match.group(2)
-        per_stream[owner].append(float(value) if value not in (b"-inf", b"nan") else -math.inf)
-    return [PieceLoudness(tuple(blocks), peak) for blocks, peak in zip(per_stream, peaks)]
+class Tracked:
+    """Notes where each stream ends, and its peak, as its chunks pass on their way into an ffmpeg run with
+    EBUR128 in its filters; then gives each stream its blocks from that run's log."""
+
+    def __init__(self) -> None:
+        self.bounds: list[int] = []
+        self.peaks: list[int] = []
+        self.position = 0
+
+    def stream(self, chunks: Iterable[bytes]) -> Iterator[bytes]:
+        peak = 0
+        for chunk in chunks:
+            peak = max(peak, _peak(chunk))
+            self.position += len(chunk) // 2
+            yield chunk
+        self.bounds.append(self.position)
+        self.peaks.append(peak)
+
+    def results(self, log_text: bytes, sample_rate: int) -> list[PieceLoudness]:
+        per_stream: list[list[float]] = [[] for _ in self.bounds]
+        owner = 0
+        for match in _BLOCK_LINE.finditer(log_text):
+            # A block ends at t; it belongs to the stream that holds its middle.
+            middle = (float(match.group(1)) - 0.2) * sample_rate
+            while owner < len(self.bounds) - 1 and middle >= self.bounds[owner]:
+                owner += 1
+            value = match.group(2)
+            per_stream[owner].append(float(value) if value not in (b"-inf", b"nan") else -math.inf)
+        return [PieceLoudness(tuple(blocks), peak) for blocks, peak in zip(per_stream, self.peaks)]
 
 
 def _peak(chunk: bytes) -> int:

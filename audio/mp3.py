@@ -15,6 +15,7 @@ import ctypes.util
 import functools
 import logging
 import os
+import queue
 import struct
 import subprocess
 import tempfile
@@ -23,6 +24,7 @@ from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 from . import tools
 from .errors import ToolFailed
@@ -122,26 +124,56 @@ def encode(chunks: Iterable[bytes], sample_rate: int, gain_db: float, path: Path
     return read_piece(path)
 
 
+Stretch = tuple[Iterable[bytes], int, Sequence[tuple[int, int, Path]]]  # see limit_then_encode
+
+
 def limit_then_encode(
-    chunks: Iterable[bytes], sample_rate: int, audio_filter: str, lengths: Sequence[int], paths: Sequence[Path],
-    jobs: int,
-) -> list[Piece]:
-    """One ffmpeg run applies the filter (gain, limiter) to consecutive stretches of PCM (`lengths`
-    samples each); libmp3lame encodes each stretch in one of `jobs` threads as soon as it has come out."""
-    command = [tools.pcm_ffmpeg(), "-hide_banner", "-nostdin", "-nostats", "-loglevel", "error"]
-    command += ["-f", "s16le", "-ar", str(sample_rate), "-ac", "1", "-i", "pipe:0", "-af", audio_filter]
+    items: Iterable[Stretch], sample_rate: int, audio_filter: str, jobs: int, measure: str | None = None,
+    gain_db: float = 0.0,
+) -> tuple[list[Piece], bytes]:
+    """One ffmpeg run applies the filter (gain, limiter) to consecutive stretches of PCM, each given as
+    (its chunks, its length in samples, the pieces to cut from it: (offset, length, MP3 to write) in
+    order); libmp3lame encodes each piece in one of `jobs` threads as soon as it has come out. `items`
+    may still be arriving (audio/live.py). With `measure`, a filter that logs (loudness.EBUR128) also
+    hears the unfiltered stream; the log is returned. `gain_db` is LAME's own (for a filter that has none)."""
+    command = [tools.pcm_ffmpeg(), "-hide_banner", "-nostdin", "-nostats", "-loglevel", "verbose" if measure else "error"]
+    command += ["-f", "s16le", "-ar", str(sample_rate), "-ac", "1", "-i", "pipe:0"]
+    if measure:
+        command += ["-filter_complex", f"[0:a]asplit=2[heard][made];[heard]{measure},anullsink;[made]{audio_filter}[out]",
+                    "-map", "[out]"]
+    else:
+        command += ["-af", audio_filter]
     command += ["-f", "s16le", "-ar", str(sample_rate), "-ac", "1", "pipe:1"]
+    wanted: queue.Queue[tuple[int, Sequence[tuple[int, int, Path]]] | None] = queue.Queue()  # what comes out next
+    spools: list[Path] = []
+    failures: list[BaseException] = []
     with tempfile.TemporaryFile() as errors:
         process = tools.start(command, stdout=subprocess.PIPE, stderr=errors)
         assert process.stdin is not None and process.stdout is not None
         source, sink = process.stdin, process.stdout
 
         def feed() -> None:
-            with contextlib.suppress(BrokenPipeError, ValueError):
-                for chunk in chunks:
-                    source.write(chunk)
-            with contextlib.suppress(BrokenPipeError):
-                source.close()
+            try:
+                with contextlib.suppress(BrokenPipeError, ValueError):
+                    for chunks, total, cuts in items:
+                        wanted.put((total, cuts))
+                        for chunk in chunks:
+                            source.write(chunk)
+            except BaseException as exc:  # noqa: BLE001 - raised in the calling thread below
+                failures.append(exc)
+            finally:
+                wanted.put(None)
+                with contextlib.suppress(BrokenPipeError):
+                    source.close()
+
+        def copy(count: int, out: BinaryIO | None) -> bool:
+            """Move `count` samples of the filtered stream into out (None: drop them); False if it ended."""
+            left = count * 2
+            while left > 0 and (block := sink.read(min(left, 1 << 20))):
+                if out is not None:
+                    out.write(block)
+                left -= len(block)
+            return left == 0
 
         feeder = threading.Thread(target=feed, daemon=True)
         feeder.start()
@@ -149,38 +181,46 @@ def limit_then_encode(
         short = False
         try:
             with ThreadPoolExecutor(max(1, jobs)) as encoders:
-                for length, path in zip(lengths, paths):
-                    spool = path.with_name(path.name + ".pcm")
-                    left = length * 2
-                    with open(spool, "wb") as out:
-                        while left > 0 and (block := sink.read(min(left, 1 << 20))):
-                            out.write(block)
-                            left -= len(block)
-                    if left > 0:
-                        short = True
-                        break
-                    futures.append(encoders.submit(_encode_spool, spool, sample_rate, path))
+                while not short and (item := wanted.get()) is not None:
+                    total, cuts = item
+                    position = 0
+                    for offset, length, path in cuts:
+                        spool = path.with_name(path.name + ".pcm")
+                        spools.append(spool)
+                        with open(spool, "wb") as out:
+                            short = not copy(offset - position, None) or not copy(length, out)
+                        if short:
+                            break
+                        position = offset + length
+                        futures.append(encoders.submit(_encode_spool, spool, sample_rate, gain_db, path))
+                    short = short or not copy(total - position, None)
                 pieces = [future.result() for future in futures]
         finally:
+            sink.close()  # a feeder blocked on a full pipe gets a broken pipe
             feeder.join()
-            sink.close()
             code = process.wait()
-            for path in paths:
-                path.with_name(path.name + ".pcm").unlink(missing_ok=True)
+            for spool in spools:
+                spool.unlink(missing_ok=True)
+        errors.seek(0)
+        log_text = errors.read()
+        if failures:
+            raise failures[0]
         if code != 0 or short:
-            errors.seek(0)
-            raise ToolFailed("ffmpeg", command, code, errors.read().decode("utf-8", "replace") or "output ended early")
-    return pieces
+            shown = log_text.decode("utf-8", "replace")
+            if measure:  # the log holds every block: show its errors only
+                shown = "\n".join(line for line in shown.splitlines() if "Parsed_ebur128" not in line and "t:" not in line)
+            raise ToolFailed("ffmpeg", command, code, shown.strip() or "output ended early")
+    return pieces, log_text
 
 
-def _encode_spool(spool: Path, sample_rate: int, path: Path) -> Piece:
+def _encode_spool(spool: Path, sample_rate: int, gain_db: float, path: Path) -> Piece:
     def chunks() -> Iterable[bytes]:
         with open(spool, "rb") as handle:
             while block := handle.read(1 << 20):
                 yield block
 
     try:
-        return encode(chunks(), sample_rate, 0.0, path)
+        return encode(chunks(), sample_rate, gain_db, path)
     finally:
         spool.unlink(missing_ok=True)
 

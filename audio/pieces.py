@@ -11,7 +11,7 @@ from .config import Pauses
 from .errors import ToolFailed
 from .mp3 import JOIN_DROP
 from .script import Script
-from .timeline import Timeline
+from .timeline import Segment, Timeline
 from .voice import Take
 
 # Silence kept before a chapter's first take at the start of its piece: 104 ms at 22.05 kHz,
@@ -41,32 +41,64 @@ def plan(timeline: Timeline, takes: Sequence[Take], frame: int, split: float | N
     """
     chapter_starts = {span.start for span in timeline.chapters[1:]}
     longest = int(split * timeline.sample_rate) if split else None
+    cuts = _cuts(timeline.segments, timeline.total, chapter_starts, frame, longest) + [timeline.total]
+    take_ids = [_take_id(t) for t in takes]
+    return [spec for spec, _ in _specs(cuts, timeline.segments, take_ids, timeline.sample_rate, to_the_end=True)]
+
+
+def _cuts(segments: Sequence[Segment], total: int, chapter_starts: set[int], frame: int, longest: int | None) -> list[int]:
+    """Where pieces begin: in the pause before each chapter (LEAD before it, on a frame), and with
+    `longest`, at the first sentence pause past that length from the last cut."""
     cuts = [0]
     position = 0
-    for segment in timeline.segments:
+    for segment in segments:
         end = position + segment.frames
         if segment.take is None and (end in chapter_starts or (longest is not None and end - cuts[-1] >= longest)):
             cut = (end - LEAD) // frame * frame
-            if cut - JOIN_DROP - frame >= position and cut > cuts[-1] + JOIN_DROP and end < timeline.total:
+            if cut - JOIN_DROP - frame >= position and cut > cuts[-1] + JOIN_DROP and end < total:
                 cuts.append(cut)
         position = end
-    cuts.append(timeline.total)
-    take_ids = [_take_id(t) for t in takes]
-    specs = []
+    return cuts
+
+
+Span = tuple[int | None, int, int]  # (take index or None for silence, offset into it, frames)
+
+
+def _specs(
+    cuts: Sequence[int], segments: Sequence[Segment], take_ids: Sequence[str], sample_rate: int, to_the_end: bool
+) -> list[tuple[PieceSpec, list[Span]]]:
+    """The pieces between consecutive cuts, each with its spans; every piece is fed up to JOIN_DROP
+    before the next one's start, but the last when it ends the edition (`to_the_end`)."""
+    found = []
     for i, (start, end) in enumerate(zip(cuts, cuts[1:])):
-        feed_end = end if i == len(cuts) - 2 else end - JOIN_DROP
-        spans = [(take_ids[t] if t is not None else None, o, n) for t, o, n in _spans(timeline, start, feed_end)]
-        specs.append(PieceSpec(start, end, feed_end, _key(timeline.sample_rate, spans)))
-    return specs
+        feed_end = end if to_the_end and i == len(cuts) - 2 else end - JOIN_DROP
+        spans = list(_spans(segments, start, feed_end))
+        key = _key(sample_rate, [(take_ids[t] if t is not None else None, o, n) for t, o, n in spans])
+        found.append((PieceSpec(start, end, feed_end, key), spans))
+    return found
 
 
-def chapter_piece(
-    script: Script, chapter: int, takes: Sequence[Take], pauses: Pauses, sample_rate: int, frame: int
-) -> tuple[str, list[tuple[Take | None, int, int]]] | None:
-    """The piece of one chapter, from its own takes only: its key and its spans, as plan() will cut it
-    from the whole timeline (laid out with align=frame). None where the chapter would share a piece.
+@dataclass(frozen=True)
+class Part:
+    """A piece of one chapter (chapter_pieces), placed from the start of the chapter's first piece."""
 
-    This lets loudness be measured while later chapters are still being spoken (audio/live.py).
+    key: str
+    start: int
+    length: int  # samples fed to the encoder
+    spans: list[tuple[Take | None, int, int]]
+
+
+def chapter_pieces(
+    script: Script, chapter: int, takes: Sequence[Take], pauses: Pauses, sample_rate: int, frame: int,
+    split: float | None = None,
+) -> list[Part] | None:
+    """The pieces of one chapter, from its own takes only, as plan() will cut them from the whole
+    timeline (laid out with align=frame, with the same `split`). None where the chapter would share
+    a piece with a neighbour.
+
+    This lets loudness be measured, and MP3 pieces encoded, while later chapters are still being
+    spoken (audio/live.py). Positions here count from the chapter's first piece's start, which is
+    on a frame in the whole edition too, so the cuts and keys come out the same.
     """
     def silence(ms: int) -> int:
         return ms * sample_rate // 1000
@@ -78,26 +110,36 @@ def chapter_piece(
     last = chapter == len(script.chapters) - 1
     if (chapter > 0 and pause_before(chapter) < smallest) or (not last and pause_before(chapter + 1) < smallest):
         return None
-    spans: list[tuple[Take | None, int, int]] = []
+    segments: list[Segment] = []
     lead = LEAD if chapter > 0 else silence(pauses.lead_in)
     if lead:
-        spans.append((None, 0, lead))
-    position = lead
+        segments.append(Segment(None, lead))
     for i, take in enumerate(takes):
         if i and silence(pauses.sentence):
-            spans.append((None, 0, silence(pauses.sentence)))
-            position += silence(pauses.sentence)
-        spans.append((take, 0, take.frames))
-        position += take.frames
+            segments.append(Segment(None, silence(pauses.sentence)))
+        segments.append(Segment(i, take.frames))
+    position = sum(s.frames for s in segments)
     if last:
-        trailing = silence(pauses.tail)
-    else:  # the next chapter starts on a frame: this piece ends LEAD before it, fed up to JOIN_DROP before that
+        if silence(pauses.tail):
+            segments.append(Segment(None, silence(pauses.tail)))
+        total = position + silence(pauses.tail)
+        next_start = None
+    else:  # the pause before the next chapter, grown so that it starts on a frame, and a little of that chapter
         gap = pause_before(chapter + 1)
         gap += -(position + gap) % frame
-        trailing = gap - LEAD - JOIN_DROP
-    if trailing:
-        spans.append((None, 0, trailing))
-    return _key(sample_rate, [(_take_id(t) if t is not None else None, o, n) for t, o, n in spans]), spans
+        segments.append(Segment(None, gap))
+        next_start = position + gap
+        total = next_start + 1
+    longest = int(split * sample_rate) if split else None
+    cuts = _cuts(segments, total, {next_start} if next_start is not None else set(), frame, longest)
+    if next_start is None:
+        cuts.append(total)
+    elif cuts[-1] != next_start - LEAD:
+        return None
+    take_ids = [_take_id(t) for t in takes]
+    return [Part(spec.key, spec.start, spec.feed_end - spec.start,
+                 [(takes[t] if t is not None else None, o, n) for t, o, n in spans])
+            for spec, spans in _specs(cuts, segments, take_ids, sample_rate, to_the_end=last)]
 
 
 def spans_pcm(spans: Sequence[tuple[Take | None, int, int]], sample_rate: int) -> Iterator[bytes]:
@@ -116,7 +158,7 @@ def _key(sample_rate: int, spans: Sequence[tuple[str | None, int, int]]) -> str:
 def pcm(takes: Sequence[Take], timeline: Timeline, start: int = 0, end: int | None = None) -> Iterator[bytes]:
     """The edition's 16-bit mono PCM from sample `start` to `end`, in chunks: memory stays flat."""
     stop = timeline.total if end is None else end
-    spans = ((takes[t].path if t is not None else None, o, n) for t, o, n in _spans(timeline, start, stop))
+    spans = ((takes[t].path if t is not None else None, o, n) for t, o, n in _spans(timeline.segments, start, stop))
     return _pcm(spans, timeline.sample_rate)
 
 
@@ -143,10 +185,10 @@ def _pcm(spans: Iterable[tuple[Path | None, int, int]], sample_rate: int) -> Ite
                 yield bytes(count * 2)
 
 
-def _spans(timeline: Timeline, start: int, end: int) -> Iterator[tuple[int | None, int, int]]:
+def _spans(segments: Sequence[Segment], start: int, end: int) -> Iterator[Span]:
     """(take index or None for silence, offset into it, frames) for the part of each segment inside [start, end)."""
     position = 0
-    for segment in timeline.segments:
+    for segment in segments:
         seg_end = position + segment.frames
         lo, hi = max(start, position), min(end, seg_end)
         if lo < hi:

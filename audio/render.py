@@ -5,7 +5,7 @@ import logging
 import os
 import re
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -53,6 +53,7 @@ class Rendered:
 
     loudness: Loudness | None
     gain_db: float  # the MP3's gain
+    limited: bool  # whether the MP3 went through the limiter
     pieces: int
     reused: int  # MP3 pieces taken from the cache
     measured: int  # pieces whose loudness was measured here (not found in the cache)
@@ -97,7 +98,7 @@ def render(
             tag_mp3(outputs["mp3"], timeline, tags)
         if whole is not None:
             whole.result()
-    return Rendered(measured, gain, len(specs), reused, measured_now)
+    return Rendered(measured, gain, limited, len(specs), reused, measured_now)
 
 
 def gain_for(measured: Loudness | None, encoder_loss: float, previous: float | None = None) -> tuple[float, bool]:
@@ -148,38 +149,40 @@ def _mp3_pieces(
     """Every piece's MP3 frames: from the cache when its sound, gain and encoder are the same, else encoded
     (in `jobs` threads or ffmpeg runs). Returns the pieces and how many came from the cache."""
     direct = mp3.lame_available()  # libmp3lame here: limited or not, the frames come from it
+    frame = mp3.frame_samples(timeline.sample_rate)
     found: list[mp3.Piece | None] = [None] * len(specs)
-    entries = [cache_key(piece=spec.key, gain=gain, limited=limited, kbps=mp3.BITRATE_KBPS,
-                         encoder="lame" if direct else "ffmpeg") for spec in specs]
+    entries = [piece_entry(spec.key, gain, limited, direct) for spec in specs]
     targets: dict[int, Path] = {}
     for i, entry in enumerate(entries):
         if cache is not None:
-            known = cache.read_json("pieces", entry)
-            path = cache.path("pieces", entry, ".mp3")
-            if isinstance(known, dict) and _intact(path, known):
-                found[i] = mp3.Piece(path, known["frames"], known["header_bytes"], known["audio_bytes"], known["crc"])
-                continue
-            targets[i] = cache.partial("pieces", entry, ".mp3")
+            found[i] = cached_piece(cache, entry)
+            if found[i] is None:
+                targets[i] = cache.partial("pieces", entry, ".mp3")
         else:
             targets[i] = tmp / f"piece-{i:05d}.mp3"
     reused = len(specs) - len(targets)
     todo = sorted(targets)
 
+    def length(i: int) -> int:
+        return specs[i].feed_end - specs[i].start
+
+    def pcm(i: int) -> Iterator[bytes]:
+        return pieces.pcm(takes, timeline, specs[i].start, specs[i].feed_end)
+
     def encode_one(i: int) -> None:
-        chunks = pieces.pcm(takes, timeline, specs[i].start, specs[i].feed_end)
-        found[i] = _keep(mp3.encode(chunks, timeline.sample_rate, gain, targets[i]), specs[i], entries[i], cache, timeline)
+        found[i] = keep(mp3.encode(pcm(i), timeline.sample_rate, gain, targets[i]), length(i), frame, entries[i], cache)
 
     def through_ffmpeg(group: list[int], limiter_only: bool) -> None:
         """Consecutive pieces in one ffmpeg run: its filter only (LAME here encodes), or filter and encoders."""
-        chunks = (chunk for i in group for chunk in pieces.pcm(takes, timeline, specs[i].start, specs[i].feed_end))
-        lengths = [specs[i].feed_end - specs[i].start for i in group]
-        paths = [targets[i] for i in group]
         if limiter_only:
-            made = mp3.limit_then_encode(chunks, timeline.sample_rate, _filter(gain, limited), lengths, paths, jobs)
+            made, _ = mp3.limit_then_encode([(pcm(i), length(i), [(0, length(i), targets[i])]) for i in group],
+                                            timeline.sample_rate, audio_filter(gain, limited), jobs)
         else:
-            made = mp3.encode_with_ffmpeg(chunks, timeline.sample_rate, _filter(gain, limited), lengths, paths)
+            chunks = (chunk for i in group for chunk in pcm(i))
+            made = mp3.encode_with_ffmpeg(chunks, timeline.sample_rate, audio_filter(gain, limited),
+                                          [length(i) for i in group], [targets[i] for i in group])
         for i, piece in zip(group, made):
-            found[i] = _keep(piece, specs[i], entries[i], cache, timeline)
+            found[i] = keep(piece, length(i), frame, entries[i], cache)
 
     try:
         if direct and limited and todo:  # one ffmpeg limiter pass, pieces encoded in `jobs` threads
@@ -198,6 +201,20 @@ def _mp3_pieces(
     return [piece for piece in found if piece is not None], reused
 
 
+def piece_entry(key: str, gain: float, limited: bool, direct: bool) -> str:
+    """The cache entry of an MP3 piece: its sound (the piece's key), its gain and limiter, the encoder."""
+    return cache_key(piece=key, gain=gain, limited=limited, kbps=mp3.BITRATE_KBPS, encoder="lame" if direct else "ffmpeg")
+
+
+def cached_piece(cache: Cache, entry: str) -> mp3.Piece | None:
+    """An MP3 piece from the cache, if its entry is there and intact."""
+    known = cache.read_json("pieces", entry)
+    path = cache.path("pieces", entry, ".mp3")
+    if isinstance(known, dict) and _intact(path, known):
+        return mp3.Piece(path, known["frames"], known["header_bytes"], known["audio_bytes"], known["crc"])
+    return None
+
+
 def _groups(todo: Sequence[int], lengths: Sequence[int], jobs: int, per_run: int = PIECES_PER_RUN) -> list[list[int]]:
     """Contiguous groups of about equal length: one a job, and at most `per_run` pieces in one ffmpeg run."""
     total = sum(lengths[i] for i in todo)
@@ -210,10 +227,9 @@ def _groups(todo: Sequence[int], lengths: Sequence[int], jobs: int, per_run: int
     return [g for g in groups if g]
 
 
-def _keep(piece: mp3.Piece, spec: pieces.PieceSpec, entry: str, cache: Cache | None, timeline: Timeline) -> mp3.Piece:
-    """Check a fresh piece has the frames that keep times exact, then put it in the cache."""
-    frame = mp3.frame_samples(timeline.sample_rate)
-    wanted = -(-(spec.feed_end - spec.start + mp3.JOIN_DROP) // frame)
+def keep(piece: mp3.Piece, length: int, frame: int, entry: str, cache: Cache | None) -> mp3.Piece:
+    """Check a fresh piece (fed `length` samples) has the frames that keep times exact, then put it in the cache."""
+    wanted = -(-(length + mp3.JOIN_DROP) // frame)
     if piece.frames != wanted:
         raise ToolFailed("MP3 encoder", [str(piece.path)], None, f"{piece.frames} frames where {wanted} keep times exact")
     if cache is None:
@@ -237,7 +253,8 @@ def _intact(path: Path, known: dict[str, int]) -> bool:
     return size == known.get("size") == known.get("header_bytes", -1) + known.get("audio_bytes", -1) and head[:1] == b"\xff"
 
 
-def _filter(gain: float, limited: bool) -> str:
+def audio_filter(gain: float, limited: bool) -> str:
+    """ffmpeg's filter for the gain, and the limiter where peaks need it."""
     if not limited:
         return f"volume={gain:.2f}dB"
     ceiling = 10 ** ((TARGET_TP - PEAK_MARGIN) / 20)
@@ -255,7 +272,7 @@ def _encode_whole(
         meta.write_text(ffmetadata(timeline, tags), encoding="utf-8")
         command += ["-f", "ffmetadata", "-i", str(meta)]
     for fmt, path in outputs.items():
-        command += ["-map", "0:a", "-af", _filter(*gain_for(measured, ENCODER_LOSS[fmt])), "-ac", "1", "-b:a", BITRATE]
+        command += ["-map", "0:a", "-af", audio_filter(*gain_for(measured, ENCODER_LOSS[fmt])), "-ac", "1", "-b:a", BITRATE]
         if fmt == "mp3":
             # Tags and chapters are written by mutagen afterwards (CTOC, nested tables).
             command += ["-map_metadata", "-1", "-map_chapters", "-1", "-c:a", "libmp3lame", "-f", "mp3"]

@@ -1,15 +1,16 @@
 """ID3 tags and chapters for the MP3: CHAP frames under an ordered, top-level CTOC (nested past 255)."""
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from pathlib import Path
-
-from typing import Any
-
-from mutagen.id3 import CHAP, COMM, CTOC, ID3, TALB, TDRC, TIT2, TPE1, CTOCFlags
-from mutagen.id3._tags import save_frame
+from typing import TYPE_CHECKING, Any
 
 from .timeline import Timeline
+
+if TYPE_CHECKING:
+    from mutagen.id3 import CTOC, ID3
+# mutagen is imported where tags are written, after the takes are spoken: not while a build starts.
 
 CTOC_LIMIT = 255  # a CTOC's entry count is one byte
 
@@ -23,23 +24,32 @@ class Tags:
     comment: str | None
 
 
-class _ChapterOrderID3(ID3):
-    """mutagen sorts frames by size; ffprobe and some players list CHAP frames in file order: keep ours."""
+@functools.cache
+def _chapter_order_id3() -> type[ID3]:
+    from mutagen.id3 import ID3
+    from mutagen.id3._tags import save_frame
 
-    def _write(self, config: Any) -> bytes:
-        tables = [f for f in self.values() if f.FrameID in ("CTOC", "CHAP")]
-        for frame in tables:
-            del self[frame.HashKey]
-        try:
-            head = super()._write(config)
-            return bytes(head) + b"".join(save_frame(f, config=config) for f in tables)
-        finally:
+    class _ChapterOrderID3(ID3):
+        """mutagen sorts frames by size; ffprobe and some players list CHAP frames in file order: keep ours."""
+
+        def _write(self, config: Any) -> bytes:
+            tables = [f for f in self.values() if f.FrameID in ("CTOC", "CHAP")]
             for frame in tables:
-                self.add(frame)
+                del self[frame.HashKey]
+            try:
+                head = super()._write(config)
+                return bytes(head) + b"".join(save_frame(f, config=config) for f in tables)
+            finally:
+                for frame in tables:
+                    self.add(frame)
+
+    return _ChapterOrderID3
 
 
 def tag_mp3(path: Path, timeline: Timeline, tags: Tags) -> None:
-    id3 = _ChapterOrderID3()
+    from mutagen.id3 import CHAP, COMM, TALB, TDRC, TIT2, TPE1
+
+    id3 = _chapter_order_id3()()
     id3.add(TIT2(encoding=3, text=[tags.title]))
     if tags.artist:
         id3.add(TPE1(encoding=3, text=[tags.artist]))
@@ -68,6 +78,8 @@ def tag_mp3(path: Path, timeline: Timeline, tags: Tags) -> None:
 
 def tables_of_contents(chapter_ids: list[str], title: str) -> list[CTOC]:
     """One ordered top-level CTOC; past 255 chapters it lists child CTOCs of at most 255 each."""
+    from mutagen.id3 import CTOC, TIT2, CTOCFlags
+
     top = CTOCFlags.TOP_LEVEL | CTOCFlags.ORDERED
     name = [TIT2(encoding=3, text=[title])]
     if len(chapter_ids) <= CTOC_LIMIT:

@@ -254,7 +254,7 @@ def _allow_phoneme_input() -> None:
 
 def _engine(settings: VoiceSettings) -> _Engine:
     engine = _Engine.shared()
-    engine.configure(resolve_voice(settings.voice), settings.rate)
+    engine.configure(engine.resolve(settings.voice), settings.rate)
     return engine
 
 
@@ -292,6 +292,7 @@ class _Engine:
         self._voice: str | None = self._default_voice
         self._rate: int | None = None
         self._warm = False
+        self._resolved: dict[str | None, str | None] = {}
 
     def configure(self, voice: str | None, rate: int) -> None:
         voice = voice if voice is not None else self._default_voice
@@ -305,6 +306,13 @@ class _Engine:
 
     def voices(self) -> tuple[VoiceInfo, ...]:
         return _voice_infos(self._pyttsx3.getProperty("voices"))
+
+    def resolve(self, wanted: str | None) -> str | None:
+        """resolve_voice, once a name for this engine: listing the voices reads every voice file
+        (6 ms), which a worker would otherwise do for every take."""
+        if wanted not in self._resolved:
+            self._resolved[wanted] = resolve_voice(wanted)
+        return self._resolved[wanted]
 
     def take(self, text: str, path: Path) -> Take:
         """One runAndWait per file (queued saves write only the last), verified, retried."""

@@ -220,7 +220,7 @@ def test_a_missing_lexicon_named_in_the_config_exits_2(tmp_path: Path) -> None:
 
 
 def test_the_language_model_is_unpacked_once_and_classifies_as_packed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """py3langid's LZMA model is unpacked into the user cache once; the unpacked arrays give the same answers."""
+    """py3langid's LZMA model is unpacked into the user cache once; scored from there without NumPy, it gives py3langid's answers."""
     from py3langid.langid import MODEL_FILE, LanguageIdentifier
 
     from audio import language
@@ -237,5 +237,11 @@ def test_the_language_model_is_unpacked_once_and_classifies_as_packed(tmp_path: 
     texts = [article.parse(source.read(ROOT / "samples" / "moscow-times-belarus.txt"), config.Config()).paragraphs[0].text]
     texts += [(ROOT / "tests" / "fixtures" / "html" / name).read_text(encoding="utf-8", errors="replace")
               for name in ("french.html", "arabic-rtl.html", "wordpress.html")]
+    texts += ["Москва и Минск подписали новое соглашение о сотрудничестве.", "北京今天宣布了新的经济政策。",
+              "Η κυβέρνηση ανακοίνωσε νέα μέτρα για την οικονομία.", "Die Regierung hat heute neue Maßnahmen angekündigt.",
+              "THE GOVERNMENT ANNOUNCED NEW MEASURES TODAY.", "12345 !!!"]
+    assert type(unpacked).__name__ == "_MappedModel"  # scored over the mapped arrays, without NumPy
     for text in texts:
-        assert unpacked.classify(text) == packed.classify(text)
+        code, confidence = unpacked.classify(text)
+        assert code == packed.classify(text)[0]
+        assert confidence == pytest.approx(packed.classify(text)[1], abs=1e-5)  # float64 here, float32 in NumPy

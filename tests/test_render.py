@@ -56,7 +56,7 @@ def test_peaks_are_limited_when_the_gain_would_clip(tmp_path: Path) -> None:
     level = loudness.integrated(measured)
     assert level is not None
     gain, limited = render.gain_for(render.Loudness(level, loudness.peak_db(measured)), render.ENCODER_LOSS["mp3"])
-    assert limited and "alimiter" in render._filter(gain, limited)
+    assert limited and "alimiter" in render.audio_filter(gain, limited)
     integrated, true_peak = measured_loudness(render_takes(tmp_path, [spiky]))
     assert -17.0 <= integrated <= -15.0
     assert true_peak <= -1.0
