@@ -2,19 +2,22 @@
 from __future__ import annotations
 
 import array
+import dataclasses
 import json
 import math
 import os
+import shutil
 import subprocess
 import sys
 import time
 import wave
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
 
-from audio import cache, edition, mp3, pool, render, voice
+from audio import cache, edition, live, mp3, pool, render, voice
 from audio.cli import main
 from audio.config import Pauses
 from audio.errors import ToolFailed
@@ -140,6 +143,10 @@ def test_rebuild_after_editing_one_paragraph_speaks_and_encodes_only_it(tmp_path
     assert takes_after - takes_before == 1  # the one changed sentence, nothing else spoken
     assert second.manifest["render"]["pieces"] == first.manifest["render"]["pieces"] == 5
     assert second.manifest["render"]["reused"] == 4  # every unchanged chapter's MP3 piece
+    # The pieces were encoded while later chapters were still being spoken (audio/live.py): all of
+    # them in the cold build, the one changed chapter's in the rebuild.
+    assert first.manifest["render"]["encoded_during_synthesis"] == 5
+    assert second.manifest["render"]["encoded_during_synthesis"] == 1
     # Every chapter's loudness was measured while later chapters were being spoken (audio/live.py),
     # under the same key render cuts the piece with: nothing was left to measure after synthesis.
     assert first.manifest["render"]["measured_after_synthesis"] == 0
@@ -171,6 +178,53 @@ def hang_first_time(settings: voice.VoiceSettings, text: str, path: Path) -> tup
 def report_probe(settings: voice.VoiceSettings, text: str, path: Path) -> tuple[int, int]:
     """A worker's work that tells what it sees in $AUDIO_EDITION_PROBE (its length, as the take's frames)."""
     return len(os.environ.get("AUDIO_EDITION_PROBE", "")), 1
+
+
+def test_pieces_encoded_while_speaking_decode_to_the_same_samples_as_pieces_encoded_after(tmp_path: Path) -> None:
+    """audio/live.py feeds whole chapters through one limiter and cuts the pieces out; render feeds each
+    piece on its own. At the same gain, from the same takes, the decoded editions are the same."""
+    store = tmp_path / "cache"
+    article = write_article(tmp_path / "story.txt")
+    options = edition.BuildOptions(out=tmp_path / "out", cache=store, jobs=2)
+    early = edition.build(article, options)
+    assert early.manifest["render"]["encoded_during_synthesis"] == early.manifest["render"]["pieces"]
+    spoken_early = decode(early.audio)
+    for kind in ("pieces", "loudness"):  # the takes stay: the same sound to encode again
+        shutil.rmtree(store / kind)
+    # --jobs 1 encodes nothing while speaking; the previous edition's gain fits and is kept.
+    after = edition.build(article, dataclasses.replace(options, jobs=1))
+    assert after.manifest["render"]["encoded_during_synthesis"] == 0
+    assert after.manifest["render"]["gain_db"] == early.manifest["render"]["gain_db"]
+    assert decode(after.audio) == spoken_early
+
+
+def test_a_provisional_gain_that_does_not_fit_is_dropped(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Pieces encoded at a gain the whole edition turns out not to want are not used: every piece is
+    encoded again at the measured gain, and the edition is as loud as the standard says."""
+    wrong: list[float] = []
+    provisional = live.Live._provisional
+
+    def three_db_off(self: live.Live, chapters: list[Any], rate: int) -> tuple[float, bool] | None:
+        found = provisional(self, chapters, rate)
+        assert found is not None
+        wrong.append(found[0] + 3.0)
+        return wrong[-1], True
+
+    monkeypatch.setattr(live.Live, "_provisional", three_db_off)
+    built = edition.build(write_article(tmp_path / "story.txt"), edition.BuildOptions(out=tmp_path / "out",
+                                                                                      cache=tmp_path / "cache", jobs=2))
+    done = built.manifest["render"]
+    assert wrong and abs(done["gain_db"] - wrong[0]) > render.GAIN_SLACK
+    assert done["encoded_during_synthesis"] == 0 and done["reused"] == 0
+    integrated = loudness_of(built.audio)
+    assert -17.0 <= integrated <= -15.0
+
+
+def loudness_of(path: Path) -> float:
+    need_program("ffmpeg")
+    report = subprocess.run(["ffmpeg", "-hide_banner", "-nostats", "-i", str(path), "-af", "ebur128=dualmono=true",
+                             "-f", "null", "-"], capture_output=True, text=True, check=True).stderr
+    return float(report.rsplit("I:", 1)[1].split("LUFS")[0])
 
 
 def test_workers_from_a_fork_server_see_the_environment_of_the_build(monkeypatch: pytest.MonkeyPatch) -> None:
