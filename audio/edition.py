@@ -186,6 +186,7 @@ def _import_later() -> None:
             from .tagging import _chapter_order_id3
 
             _chapter_order_id3()
+            player.prepare()
 
     threading.Thread(target=load, name="import-later", daemon=True).start()
 

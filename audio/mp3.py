@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
-import ctypes.util
 import functools
 import logging
 import os
@@ -24,7 +23,6 @@ from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
 
 from . import tools
 from .errors import ToolFailed
@@ -63,12 +61,8 @@ class Piece:
 @functools.cache
 def _lame() -> ctypes.CDLL | None:
     """The system's libmp3lame (it comes with Debian's ffmpeg), or None."""
-    name = ctypes.util.find_library("mp3lame")
-    if not name:
-        return None
-    try:
-        lib = ctypes.CDLL(name)
-    except OSError:
+    lib = tools.shared_library("libmp3lame.so.0", "mp3lame")
+    if lib is None:
         return None
     lib.lame_init.restype = ctypes.c_void_p
     for fn in ("lame_init_params", "lame_close", "lame_encode_flush", "lame_encode_buffer"):
@@ -101,27 +95,31 @@ def encode(chunks: Iterable[bytes], sample_rate: int, gain_db: float, path: Path
         lib.lame_set_scale(gfp, ctypes.c_float(10 ** (gain_db / 20)))
         if lib.lame_init_params(gfp) < 0:
             raise ToolFailed("libmp3lame", ["lame_init_params"], None, f"cannot encode {sample_rate} Hz mono")
-        body = path.with_name(path.name + ".body")
-        with open(body, "wb") as out:
-            buffer = ctypes.create_string_buffer(1 << 18)
-            for chunk in chunks:
-                for start in range(0, len(chunk), 1 << 17):
-                    part = chunk[start : start + (1 << 17)]
-                    n = lib.lame_encode_buffer(gfp, part, part, len(part) // 2, buffer, len(buffer))
-                    if n < 0:
-                        raise ToolFailed("libmp3lame", ["lame_encode_buffer"], n, "encoding failed")
-                    out.write(buffer.raw[:n])
-            n = lib.lame_encode_flush(gfp, buffer, len(buffer))
-            out.write(buffer.raw[: max(n, 0)])
+        out = bytearray()  # a piece is small (64 kbit/s): written once, whole
+        buffer = ctypes.create_string_buffer(1 << 18)
+        for chunk in chunks:
+            for start in range(0, len(chunk), 1 << 17):
+                part = chunk[start : start + (1 << 17)]
+                n = lib.lame_encode_buffer(gfp, part, part, len(part) // 2, buffer, len(buffer))
+                if n < 0:
+                    raise ToolFailed("libmp3lame", ["lame_encode_buffer"], n, "encoding failed")
+                out += memoryview(buffer)[:n]
+        n = lib.lame_encode_flush(gfp, buffer, len(buffer))
+        out += memoryview(buffer)[: max(n, 0)]
         size = lib.lame_get_lametag_frame(gfp, buffer, len(buffer))
-        tag = buffer.raw[:size]
+        tag = bytes(memoryview(buffer)[:size])
     finally:
         lib.lame_close(gfp)
     # The stream starts with a placeholder as long as the tag frame: put the real tag there.
-    with open(body, "r+b") as out:
-        out.write(tag)
-    os.replace(body, path)
-    return read_piece(path)
+    if not tag or len(out) < len(tag):
+        raise ToolFailed("libmp3lame", ["lame_get_lametag_frame"], None, "no Info frame")
+    out[: len(tag)] = tag
+    path.write_bytes(out)
+    layout = _tag_layout(tag)
+    lame = layout["lame"]
+    frames = struct.unpack(">I", tag[layout["frames"] : layout["frames"] + 4])[0]  # LAME's own count
+    crc = struct.unpack(">H", tag[lame + 32 : lame + 34])[0]
+    return Piece(path, frames, len(tag), len(out) - len(tag), crc)
 
 
 Stretch = tuple[Iterable[bytes], int, Sequence[tuple[int, int, Path]]]  # see limit_then_encode
@@ -145,7 +143,6 @@ def limit_then_encode(
         command += ["-af", audio_filter]
     command += ["-f", "s16le", "-ar", str(sample_rate), "-ac", "1", "pipe:1"]
     wanted: queue.Queue[tuple[int, Sequence[tuple[int, int, Path]]] | None] = queue.Queue()  # what comes out next
-    spools: list[Path] = []
     failures: list[BaseException] = []
     with tempfile.TemporaryFile() as errors:
         process = tools.start(command, stdout=subprocess.PIPE, stderr=errors)
@@ -166,12 +163,12 @@ def limit_then_encode(
                 with contextlib.suppress(BrokenPipeError):
                     source.close()
 
-        def copy(count: int, out: BinaryIO | None) -> bool:
+        def copy(count: int, out: bytearray | None) -> bool:
             """Move `count` samples of the filtered stream into out (None: drop them); False if it ended."""
             left = count * 2
             while left > 0 and (block := sink.read(min(left, 1 << 20))):
                 if out is not None:
-                    out.write(block)
+                    out += block
                 left -= len(block)
             return left == 0
 
@@ -179,28 +176,34 @@ def limit_then_encode(
         feeder.start()
         futures = []
         short = False
+        # Pieces wait in memory for an encoder (15 s of PCM is 660 kB): a few at most, whatever the length.
+        room = threading.BoundedSemaphore(2 * max(1, jobs))
+
+        def encode_held(held: bytearray, path: Path) -> Piece:
+            try:
+                return encode([bytes(held)], sample_rate, gain_db, path)
+            finally:
+                room.release()
+
         try:
             with ThreadPoolExecutor(max(1, jobs)) as encoders:
                 while not short and (item := wanted.get()) is not None:
                     total, cuts = item
                     position = 0
                     for offset, length, path in cuts:
-                        spool = path.with_name(path.name + ".pcm")
-                        spools.append(spool)
-                        with open(spool, "wb") as out:
-                            short = not copy(offset - position, None) or not copy(length, out)
+                        held = bytearray()
+                        short = not copy(offset - position, None) or not copy(length, held)
                         if short:
                             break
                         position = offset + length
-                        futures.append(encoders.submit(_encode_spool, spool, sample_rate, gain_db, path))
+                        room.acquire()
+                        futures.append(encoders.submit(encode_held, held, path))
                     short = short or not copy(total - position, None)
                 pieces = [future.result() for future in futures]
         finally:
             sink.close()  # a feeder blocked on a full pipe gets a broken pipe
             feeder.join()
             code = process.wait()
-            for spool in spools:
-                spool.unlink(missing_ok=True)
         errors.seek(0)
         log_text = errors.read()
         if failures:
@@ -211,18 +214,6 @@ def limit_then_encode(
                 shown = "\n".join(line for line in shown.splitlines() if "Parsed_ebur128" not in line and "t:" not in line)
             raise ToolFailed("ffmpeg", command, code, shown.strip() or "output ended early")
     return pieces, log_text
-
-
-def _encode_spool(spool: Path, sample_rate: int, gain_db: float, path: Path) -> Piece:
-    def chunks() -> Iterable[bytes]:
-        with open(spool, "rb") as handle:
-            while block := handle.read(1 << 20):
-                yield block
-
-    try:
-        return encode(chunks(), sample_rate, gain_db, path)
-    finally:
-        spool.unlink(missing_ok=True)
 
 
 def encode_with_ffmpeg(

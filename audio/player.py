@@ -152,6 +152,15 @@ def _environment() -> jinja2.Environment:
     )
 
 
+def prepare() -> None:
+    """Compile the templates and read the assets ahead of use (edition.build does it while the takes
+    are spoken: 20 ms less after the last one)."""
+    for template in ("edition.html.j2", "index.html.j2"):
+        _environment().get_template(template)
+    for asset in ("player.css", "player.js"):
+        _asset(asset)
+
+
 @functools.cache
 def _asset(name: str) -> str:
     text = resources.files("audio").joinpath("templates", name).read_text(encoding="utf-8")

@@ -2,8 +2,6 @@
 from __future__ import annotations
 
 import contextlib
-import ctypes
-import ctypes.util
 import glob
 import os
 import shutil
@@ -99,10 +97,11 @@ def discard(path: Path) -> None:
 
 def _exchange(a: Path, b: Path) -> bool:
     """Linux renameat2(RENAME_EXCHANGE): both names swap in one step. False where unsupported."""
-    libc_name = ctypes.util.find_library("c")
-    if not libc_name:
+    from .tools import shared_library
+
+    libc = shared_library("libc.so.6", "c", use_errno=True)
+    if libc is None:
         return False
-    libc = ctypes.CDLL(libc_name, use_errno=True)
     renameat2 = getattr(libc, "renameat2", None)
     if renameat2 is None:
         return False

@@ -152,13 +152,9 @@ def load_espeak() -> EspeakLibrary:
             raise ToolMissing(f"eSpeak NG library not loadable at {chosen} (set by {ESPEAK_LIB_ENV}): {exc}") from None
         return EspeakLibrary(chosen, os.environ.get("ESPEAK_DATA_PATH"), bundled=False)
     if chosen != "bundled":
-        system = ctypes.util.find_library("espeak-ng")
-        if system:
-            try:
-                ctypes.CDLL("libespeak-ng.so.1", mode=ctypes.RTLD_GLOBAL)
-                return EspeakLibrary(system, None, bundled=False)
-            except OSError:
-                log.debug("system libespeak-ng did not load; trying the bundled one")
+        if shared_library("libespeak-ng.so.1", "espeak-ng", mode=ctypes.RTLD_GLOBAL) is not None:
+            return EspeakLibrary("libespeak-ng.so.1", None, bundled=False)
+        log.debug("no system libespeak-ng loads; trying the bundled one")
     try:
         import espeakng_loader
     except ImportError:
@@ -175,3 +171,16 @@ def load_espeak() -> EspeakLibrary:
     os.environ["ESPEAK_DATA_PATH"] = data
     return EspeakLibrary(path, data, bundled=True)
 
+
+
+def shared_library(soname: str, name: str, **options: Any) -> ctypes.CDLL | None:
+    """A system library by its soname, else as ctypes finds it by name, else None. The soname first:
+    ctypes.util.find_library runs `ldconfig -p` in a new process at every call."""
+    for candidate in (soname, None):
+        path = candidate or ctypes.util.find_library(name)
+        if path:
+            try:
+                return ctypes.CDLL(path, **options)
+            except OSError:
+                continue
+    return None
