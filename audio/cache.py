@@ -76,6 +76,10 @@ class Cache:
         _touch(path)
         return path, found[0], found[1]
 
+    def touch(self, path: Path) -> None:
+        """Mark an entry used now (prune removes the ones unused longest)."""
+        _touch(path)
+
     def read_json(self, kind: str, entry: str) -> Any:
         path = self.path(kind, entry, ".json")
         try:

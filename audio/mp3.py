@@ -318,6 +318,28 @@ def read_piece(path: Path) -> Piece:
     return Piece(path, frames, header.size, audio, crc)
 
 
+def describe(path: Path) -> Piece:
+    """A piece from its Info frame alone (frames, CRC, and the bytes it should have): what the cache
+    keeps of a piece. One cut short, or damaged at its start, raises ValueError."""
+    with open(path, "rb") as handle:
+        first = handle.read(4)
+        header = _header(first)
+        if header is None:
+            raise ValueError(f"{path}: does not start with an MP3 frame")
+        frame = first + handle.read(header.size - 4)
+        size = os.fstat(handle.fileno()).st_size
+    layout = _tag_layout(frame)
+    if "frames" not in layout or "bytes" not in layout:
+        raise ValueError(f"{path}: its Info frame does not count frames and bytes")
+    frames = struct.unpack(">I", frame[layout["frames"] : layout["frames"] + 4])[0]
+    declared = struct.unpack(">I", frame[layout["bytes"] : layout["bytes"] + 4])[0]
+    if declared != size:
+        raise ValueError(f"{path}: {size} bytes where its Info frame says {declared}")
+    lame = layout["lame"]
+    crc = struct.unpack(">H", frame[lame + 32 : lame + 34])[0]
+    return Piece(path, frames, header.size, size - header.size, crc)
+
+
 def join(pieces: Sequence[Piece], total_samples: int, out: Path) -> None:
     """Write the pieces' audio frames one after another under one Info/LAME frame for the whole."""
     template = bytearray(pieces[0].path.read_bytes()[: pieces[0].header_bytes])

@@ -207,12 +207,14 @@ def piece_entry(key: str, gain: float, limited: bool, direct: bool) -> str:
 
 
 def cached_piece(cache: Cache, entry: str) -> mp3.Piece | None:
-    """An MP3 piece from the cache, if its entry is there and intact."""
-    known = cache.read_json("pieces", entry)
+    """An MP3 piece from the cache, if it is there and whole: its Info frame says how many bytes it has."""
     path = cache.path("pieces", entry, ".mp3")
-    if isinstance(known, dict) and _intact(path, known):
-        return mp3.Piece(path, known["frames"], known["header_bytes"], known["audio_bytes"], known["crc"])
-    return None
+    try:
+        piece = mp3.describe(path)
+    except (OSError, ValueError):
+        return None
+    cache.touch(path)
+    return piece
 
 
 def _groups(todo: Sequence[int], lengths: Sequence[int], jobs: int, per_run: int = PIECES_PER_RUN) -> list[list[int]]:
@@ -235,22 +237,7 @@ def keep(piece: mp3.Piece, length: int, frame: int, entry: str, cache: Cache | N
     if cache is None:
         return piece
     final = cache.commit(piece.path, "pieces", entry, ".mp3")
-    cache.write_json("pieces", entry, {
-        "frames": piece.frames, "header_bytes": piece.header_bytes, "audio_bytes": piece.audio_bytes,
-        "crc": piece.crc, "size": final.stat().st_size,
-    })
     return mp3.Piece(final, piece.frames, piece.header_bytes, piece.audio_bytes, piece.crc)
-
-
-def _intact(path: Path, known: dict[str, int]) -> bool:
-    """Size and first-frame check of a cached piece: a truncated or damaged one is made again."""
-    try:
-        with open(path, "rb") as handle:
-            head = handle.read(4)
-            size = os.fstat(handle.fileno()).st_size
-    except OSError:
-        return False
-    return size == known.get("size") == known.get("header_bytes", -1) + known.get("audio_bytes", -1) and head[:1] == b"\xff"
 
 
 def audio_filter(gain: float, limited: bool) -> str:
