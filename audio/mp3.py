@@ -419,7 +419,7 @@ def crc16(data: bytes, crc: int = 0) -> int:
     return crc
 
 
-def _apply(matrix: list[int], vector: int) -> int:
+def _apply(matrix: Sequence[int], vector: int) -> int:
     result = 0
     bit = 0
     while vector:
@@ -432,13 +432,19 @@ def _apply(matrix: list[int], vector: int) -> int:
 
 def crc16_combine(crc_a: int, crc_b: int, length_b: int) -> int:
     """CRC of A+B from the CRCs of A and B: run A's register through len(B) zero bytes (as zlib does)."""
-    # The register after one zero byte, as a linear map: column i is the image of bit i.
-    step = [(1 << i >> 8) ^ _CRC_TABLE[(1 << i) & 0xFF] for i in range(16)]
-    power = step
-    n = length_b
-    while n:
-        if n & 1:
-            crc_a = _apply(power, crc_a)
-        power = [_apply(power, column) for column in power]
-        n >>= 1
+    bit = 0
+    while length_b:
+        if length_b & 1:
+            crc_a = _apply(_zeros_operator(bit), crc_a)
+        length_b >>= 1
+        bit += 1
     return crc_a ^ crc_b
+
+
+@functools.cache
+def _zeros_operator(bit: int) -> tuple[int, ...]:
+    """The register after 2**bit zero bytes, as a linear map (column i: the image of bit i)."""
+    if bit == 0:
+        return tuple((1 << i >> 8) ^ _CRC_TABLE[(1 << i) & 0xFF] for i in range(16))
+    half = _zeros_operator(bit - 1)
+    return tuple(_apply(half, column) for column in half)

@@ -293,6 +293,7 @@ class _Engine:
         self._rate: int | None = None
         self._warm = False
         self._resolved: dict[str | None, str | None] = {}
+        self._voices: tuple[VoiceInfo, ...] | None = None
 
     def configure(self, voice: str | None, rate: int) -> None:
         voice = voice if voice is not None else self._default_voice
@@ -305,7 +306,10 @@ class _Engine:
             self._rate = rate
 
     def voices(self) -> tuple[VoiceInfo, ...]:
-        return _voice_infos(self._pyttsx3.getProperty("voices"))
+        """The engine's voices, listed once (listing reads every voice file: 4 ms)."""
+        if self._voices is None:
+            self._voices = _voice_infos(self._pyttsx3.getProperty("voices"))
+        return self._voices
 
     def resolve(self, wanted: str | None) -> str | None:
         """resolve_voice, once a name for this engine: listing the voices reads every voice file
