@@ -114,17 +114,17 @@ def build(
         cache = Cache(options.cache or default_cache_dir())
         previous_gain = _previous_gain(final)
         # Chapters are measured, and their MP3 pieces encoded, while the later ones are still being spoken.
-        # (With --jobs 1 nothing is encoded beside the speaking: one job at a time.)
-        early = live.Live(script, options.config.pauses, cache, encode_jobs=jobs if jobs > 1 and lame_available() else 0,
+        # --jobs 1 is one thing at a time: nothing runs beside the speaking, render does it all after.
+        beside = jobs > 1 and "mp3" in options.formats
+        early = live.Live(script, options.config.pauses, cache, encode_jobs=jobs if lame_available() else 0,
                           previous_gain=previous_gain)
-
         first_take = threading.Event()
 
         def taken(index: int, take: voice.Take) -> None:
-            if not first_take.is_set():
-                first_take.set()
-                _import_later()
-            if "mp3" in options.formats:
+            if beside:
+                if not first_take.is_set():
+                    first_take.set()
+                    _import_later()
                 early.taken(index, take)
             if on_take is not None:
                 on_take(index, take)

@@ -19,7 +19,7 @@ import itertools
 import logging
 import queue
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,7 +40,8 @@ Spans = list[tuple[Take | None, int, int]]
 
 @dataclass
 class _Chapter:
-    key: str  # the chapter's loudness key (the chapter as one piece)
+    index: int
+    key: str  # the chapter's loudness key (the chapter as one piece); "": it shares a piece, nothing to do here
     length: int  # its samples, as one piece
     spans: Spans
     parts: list[pieces.Part]  # its MP3 pieces
@@ -88,15 +89,15 @@ class Live:
         rate = chapter_takes[0].sample_rate
         frame = mp3.frame_samples(rate)
         whole = pieces.chapter_pieces(self.script, c, chapter_takes, self.pauses, rate, frame)
-        if whole is None:
-            return
         if self.encode_jobs:
             parts = pieces.chapter_pieces(self.script, c, chapter_takes, self.pauses, rate, frame,
                                           split=render.PIECE_SECONDS)
-            if parts:
-                self._put(self._encode, _Chapter(whole[0].key, whole[0].length, whole[0].spans, parts, rate))
-        elif self.cache.read_json("loudness", whole[0].key) is None:
-            self._put(self._measure, _Chapter(whole[0].key, whole[0].length, whole[0].spans, [], rate))
+            if whole and parts:
+                self._put(self._encode, _Chapter(c, whole[0].key, whole[0].length, whole[0].spans, parts, rate))
+            else:  # told all the same: the provisional gain waits for the chapters in their order
+                self._put(self._encode, _Chapter(c, "", 0, [], [], rate))
+        elif whole is not None and self.cache.read_json("loudness", whole[0].key) is None:
+            self._put(self._measure, _Chapter(c, whole[0].key, whole[0].length, whole[0].spans, [], rate))
 
     def finish(self) -> None:
         """Wait for the work to end; its failures are left to render, which makes whatever is missing."""
@@ -127,13 +128,25 @@ class Live:
     def _encode(self, items: Iterator[_Chapter]) -> None:
         """MP3 pieces at a provisional gain, and loudness, in one ffmpeg run fed chapter after chapter: its
         limiter's output is cut into the chapters' pieces, which LAME encodes in `encode_jobs` threads."""
+        # The provisional gain is the one the first chapters in the script's order call for, whatever order
+        # they were spoken in: a build from the same takes gets the same gain (local or on a cluster).
         first: list[_Chapter] = []
+        early: dict[int, _Chapter] = {}  # finished before a chapter ahead of them
         seconds = 0.0
+        following = 0
         for chapter in items:
-            first.append(chapter)
-            seconds += chapter.length / chapter.sample_rate
+            early[chapter.index] = chapter
+            while following in early and seconds < PROVISIONAL_SECONDS:
+                done = early.pop(following)
+                following += 1
+                if done.key:
+                    first.append(done)
+                    seconds += done.length / done.sample_rate
             if seconds >= PROVISIONAL_SECONDS:
                 break
+        later = list(early.values())  # (all there is, if the speaking ended early: a build that fails)
+        if seconds < PROVISIONAL_SECONDS:
+            first, later = first + [chapter for chapter in later if chapter.key], []
         if not first:
             return
         rate = first[0].sample_rate
@@ -141,12 +154,12 @@ class Live:
         if gain is None:
             return
         made: list[tuple[str, int, Path]] = []  # entry, samples fed, where the encoder writes
-        measured: list[_Chapter] = []
-        tracked = loudness.Tracked()
+        measured: list[_Chapter | None] = []  # per chapter fed: the one whose loudness is still to be kept
+        tracked = loudness.Tracked(rate)
 
         def stretches() -> Iterator[mp3.Stretch]:
-            for chapter in itertools.chain(first, items):
-                if chapter.sample_rate != rate:
+            for chapter in itertools.chain(first, later, items):
+                if not chapter.key or chapter.sample_rate != rate:
                     continue
                 cuts = []
                 for part in chapter.parts:
@@ -157,8 +170,9 @@ class Live:
                         cuts.append((part.start, part.length, target))
                 if not cuts and self.cache.read_json("loudness", chapter.key) is not None:
                     continue
-                measured.append(chapter)
-                yield tracked.stream(pieces.spans_pcm(chapter.spans, rate)), chapter.length, cuts
+                known = self.cache.read_json("loudness", chapter.key) is not None
+                measured.append(None if known else chapter)
+                yield tracked.stream(pieces.spans_pcm(chapter.spans, rate)), tracked.padded(chapter.length), cuts
 
         frame = mp3.frame_samples(rate)
         try:
@@ -173,9 +187,10 @@ class Live:
             for _, _, target in made:  # what was not committed is half-made
                 target.unlink(missing_ok=True)
 
-    def _remember(self, chapters: list[_Chapter], values: list[loudness.PieceLoudness]) -> None:
+    def _remember(self, chapters: Sequence[_Chapter | None], values: list[loudness.PieceLoudness]) -> None:
         for chapter, value in zip(chapters, values):
-            self.cache.write_json("loudness", chapter.key, {"blocks": list(value.blocks), "peak": value.peak})
+            if chapter is not None:
+                self.cache.write_json("loudness", chapter.key, {"blocks": list(value.blocks), "peak": value.peak})
 
     def _provisional(self, chapters: list[_Chapter], rate: int) -> tuple[float, bool] | None:
         """The gain (and whether the limiter is needed) the first finished chapters call for."""

@@ -42,26 +42,40 @@ def measure(streams: Iterable[Iterable[bytes]], sample_rate: int) -> list[PieceL
     command = [tools.pcm_ffmpeg(), "-hide_banner", "-nostdin", "-nostats", "-loglevel", "verbose"]
     command += ["-f", "s16le", "-ar", str(sample_rate), "-ac", "1", "-i", "pipe:0"]
     command += ["-af", EBUR128, "-f", "null", "-"]
-    tracked = Tracked()
+    tracked = Tracked(sample_rate)
     log_text = tools.feed(command, (chunk for stream in streams for chunk in tracked.stream(stream)))
     return tracked.results(log_text, sample_rate)
 
 
 class Tracked:
     """Notes where each stream ends, and its peak, as its chunks pass on their way into an ffmpeg run with
-    EBUR128 in its filters; then gives each stream its blocks from that run's log."""
+    EBUR128 in its filters; then gives each stream its blocks from that run's log.
 
-    def __init__(self) -> None:
+    Each stream is followed by silence up to a whole number of 100 ms hops, so that every stream starts
+    on the grid of blocks ebur128 measures: a piece gets the same blocks wherever it was measured,
+    alone or after others, and so a build gets the same gain whatever order its chapters came in."""
+
+    def __init__(self, sample_rate: int) -> None:
+        self.hop = max(1, sample_rate // 10)  # ebur128 steps its 400 ms blocks by a tenth of a second
         self.bounds: list[int] = []
         self.peaks: list[int] = []
         self.position = 0
 
+    def padded(self, samples: int) -> int:
+        """How many samples a stream of `samples` is fed as."""
+        return samples + -samples % self.hop
+
     def stream(self, chunks: Iterable[bytes]) -> Iterator[bytes]:
         peak = 0
+        start = self.position
         for chunk in chunks:
             peak = max(peak, _peak(chunk))
             self.position += len(chunk) // 2
             yield chunk
+        fill = self.padded(self.position - start) - (self.position - start)
+        if fill:
+            yield bytes(2 * fill)
+            self.position += fill
         self.bounds.append(self.position)
         self.peaks.append(peak)
 
