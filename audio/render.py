@@ -10,7 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import loudness, mp3, pieces, tools
+from . import loudness, mp3, mp3frames, pieces, tools
 from .cache import Cache
 from .cache import key as cache_key
 from .errors import BadInput, ToolFailed
@@ -94,7 +94,7 @@ def render(
             whole = threads.submit(_encode_whole, takes, timeline, {"m4a": outputs["m4a"]}, tags, measured, Path(tmp))
         if "mp3" in outputs:
             encoded, reused = _mp3_pieces(specs, takes, timeline, gain, limited, cache, jobs, Path(tmp))
-            mp3.join(encoded, timeline.total, outputs["mp3"])
+            mp3frames.join(encoded, timeline.total, outputs["mp3"])
             tag_mp3(outputs["mp3"], timeline, tags)
         if whole is not None:
             whole.result()
@@ -210,7 +210,7 @@ def cached_piece(cache: Cache, entry: str) -> mp3.Piece | None:
     """An MP3 piece from the cache, if it is there and whole: its Info frame says how many bytes it has."""
     path = cache.path("pieces", entry, ".mp3")
     try:
-        piece = mp3.describe(path)
+        piece = mp3frames.describe(path)
     except (OSError, ValueError):
         return None
     cache.touch(path)

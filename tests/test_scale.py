@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from audio import cache, edition, live, mp3, pool, render, voice
+from audio import cache, edition, live, mp3, mp3frames, pool, render, voice
 from audio.cli import main
 from audio.config import Pauses
 from audio.errors import ToolFailed
@@ -121,13 +121,22 @@ def test_mp3_pieces_join_sample_exact_and_valid(tmp_path: Path) -> None:
     audio_start = data.index(b"\xff\xf3")  # after the ID3 tag mutagen wrote
     plain = tmp_path / "plain.mp3"
     plain.write_bytes(data[audio_start:])
-    joined = mp3.read_piece(plain)
-    assert joined.crc == mp3.crc16(data[audio_start + joined.header_bytes :])
+    joined = mp3frames.read_piece(plain)
+    assert joined.crc == mp3frames.crc16(data[audio_start + joined.header_bytes :])
     tag = bytearray(data[audio_start : audio_start + joined.header_bytes])
     crc_at = tag.index(b"LAME") + 34 if b"LAME" in tag else tag.index(b"Lavc") + 34
     stored = int.from_bytes(tag[crc_at : crc_at + 2], "big")
     tag[crc_at : crc_at + 2] = b"\0\0"
-    assert stored == mp3.crc16(bytes(tag[:190]))
+    assert stored == mp3frames.crc16(bytes(tag[:190]))
+
+
+def test_crc16_of_a_join_is_the_crc16_of_its_parts_combined() -> None:
+    """The joined file's music CRC is combined from the pieces' CRCs, not computed over the whole again."""
+    parts = [bytes(range(256)) * 3, b"", b"\xff" * 1000, bytes(5000), b"audio-edition"]
+    crc = 0
+    for part in parts:
+        crc = mp3frames.crc16_combine(crc, mp3frames.crc16(part), len(part))
+    assert crc == mp3frames.crc16(b"".join(parts))
 
 
 def test_rebuild_after_editing_one_paragraph_speaks_and_encodes_only_it(tmp_path: Path) -> None:
