@@ -176,9 +176,14 @@ class Live:
 
         frame = mp3.frame_samples(rate)
         try:
+            todo = stretches()
+            ahead = next(todo, None)  # no ffmpeg run where every piece and loudness is in the cache already
+            if ahead is None:
+                return
             audio_filter = render.audio_filter(*gain) if gain[1] else "anull"  # unlimited: the gain is LAME's scale
-            encoded, log_text = mp3.limit_then_encode(stretches(), rate, audio_filter, self.encode_jobs,
-                                                      measure=loudness.EBUR128, gain_db=0.0 if gain[1] else gain[0])
+            encoded, log_text = mp3.limit_then_encode(itertools.chain([ahead], todo), rate, audio_filter,
+                                                      self.encode_jobs, measure=loudness.EBUR128,
+                                                      gain_db=0.0 if gain[1] else gain[0])
             for (entry, length, _), piece in zip(made, encoded):
                 render.keep(piece, length, frame, entry, self.cache)
                 self.encoded += 1

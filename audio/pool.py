@@ -71,12 +71,16 @@ class Pool:
             worker.conn.close()
         self._workers = []
 
+    def start(self, tasks: int) -> None:
+        """Start the workers that many tasks need (run() starts them if this was not called)."""
+        while len(self._workers) < min(self.jobs, tasks):
+            self._workers.append(self._start())
+
     def run(self, tasks: Sequence[Task], done: Callable[[int, int, int], None]) -> None:
         """Speak every task; `done(index, frames, sample_rate)` is called in this thread as each take is ready."""
         queue: deque[Task] = deque(tasks)
         tries: dict[int, int] = {}
-        while len(self._workers) < min(self.jobs, len(tasks)):
-            self._workers.append(self._start())
+        self.start(len(tasks))
         busy = 0
         while queue or busy:
             for worker in self._workers:

@@ -37,11 +37,12 @@ def run(
 
     keys = [take_key(text, settings) for text in texts] if cache is not None else None
     groups: dict[str, list[int]] = {}
+    hits: list[tuple[int, Take]] = []  # reported once the workers are started (on_take may start threads)
     for index, text in enumerate(texts):
         if cache is not None and keys is not None:
             hit = cache.take(keys[index])
             if hit is not None:
-                ready(index, Take(*hit))
+                hits.append((index, Take(*hit)))
                 continue
         # With a cache, the same sentence twice is one take; without, every sentence gets its own file.
         groups.setdefault(keys[index] if keys is not None else str(index), []).append(index)
@@ -64,17 +65,25 @@ def run(
         for member in groups[entry if cache is not None else str(index)]:
             ready(member, take)
 
+    def report_hits() -> None:
+        for index, take in hits:
+            ready(index, take)
+
     try:
         if not tasks:
-            pass
+            report_hits()
         elif scheduler is not None:
+            report_hits()
             _on_cluster(scheduler, settings, tasks, made, timeout)
         elif jobs > 1 and len(tasks) >= POOL_FROM:
             from .pool import Pool
 
             with Pool(settings, jobs, timeout) as pool:
+                pool.start(len(tasks))  # forked while this process has no threads: see pool.context
+                report_hits()
                 pool.run([(i, text, path) for i, text, _, path in tasks], made)
         else:
+            report_hits()
             engine = engine_for(settings)
             for index, text, _, path in tasks:
                 take = engine.take(text, Path(path))

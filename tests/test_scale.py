@@ -236,6 +236,33 @@ def loudness_of(path: Path) -> float:
     return float(report.rsplit("I:", 1)[1].split("LUFS")[0])
 
 
+def test_a_rebuild_forks_its_speech_workers(tmp_path: Path) -> None:
+    """Cached takes finish chapters before anything is spoken, and a finished chapter starts work on threads;
+    the workers are forked before that (a process with threads would start them from a fork server: 0.35 s).
+    In a fresh process, as the command line runs: this one may have started an engine of its own."""
+    article = write_article(tmp_path / "story.txt")
+    build = ["build", str(article), "--out", str(tmp_path / "out"), "--cache", str(tmp_path / "cache"), "--jobs", "2"]
+    assert CliRunner().invoke(main, build).exit_code == 0
+    write_article(article, ARTICLE + "\n\n" + " ".join(f"Sentence number {word} was added." for word in WORDS))
+    code = (
+        "import sys, threading\nfrom audio import cli, pool\nmethods = []\nstarted = pool.Pool.start\n"
+        "def noting(self, tasks):\n"
+        "    if not self._workers:\n"
+        "        methods.append((self._context.get_start_method(), threading.active_count()))\n"
+        "    started(self, tasks)\n"
+        "pool.Pool.start = noting\n"
+        f"sys.argv = ['audio-edition', *{build!r}]\n"
+        "try:\n    cli.main()\nexcept SystemExit as stop:\n    assert stop.code == 0, stop.code\n"
+        "print(methods)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().endswith("[('fork', 1)]"), done.stdout
+
+
+WORDS = ("one", "two", "three", "four", "five", "six", "seven")
+
+
 def test_workers_from_a_fork_server_see_the_environment_of_the_build(monkeypatch: pytest.MonkeyPatch) -> None:
     """A fork server keeps the environment it started with: a later build's (its ffmpeg, its eSpeak NG) must win."""
     import multiprocessing
