@@ -7,7 +7,6 @@ import ctypes
 import functools
 import logging
 import queue
-import struct
 import subprocess
 import tempfile
 import threading
@@ -17,7 +16,7 @@ from pathlib import Path
 
 from . import tools
 from .errors import ToolFailed
-from .mp3frames import JOIN_DROP, Piece, tag_layout, frame_samples, read_piece
+from .mp3frames import JOIN_DROP, Piece, frame_samples, read_piece, tag_values
 
 __all__ = ["BITRATE_KBPS", "JOIN_DROP", "Piece", "encode", "encode_with_ffmpeg", "frame_samples", "lame_available",
            "limit_then_encode"]
@@ -87,10 +86,9 @@ def encode(chunks: Iterable[bytes], sample_rate: int, gain_db: float, path: Path
         raise ToolFailed("libmp3lame", ["lame_get_lametag_frame"], None, "no Info frame")
     out[: len(tag)] = tag
     path.write_bytes(out)
-    layout = tag_layout(tag)
-    lame = layout["lame"]
-    frames = struct.unpack(">I", tag[layout["frames"] : layout["frames"] + 4])[0]  # LAME's own count
-    crc = struct.unpack(">H", tag[lame + 32 : lame + 34])[0]
+    frames, _, crc = tag_values(tag)  # LAME's own count
+    if frames is None:
+        raise ToolFailed("libmp3lame", ["lame_get_lametag_frame"], None, "no frame count in the Info frame")
     return Piece(path, frames, len(tag), len(out) - len(tag), crc)
 
 

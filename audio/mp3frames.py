@@ -15,6 +15,7 @@ import struct
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 JOIN_DROP = 1152  # LAME writes ceil((samples + 1152) / frame) frames, in MPEG-1 and MPEG-2 alike
 _TAG_CRC_SPAN = 190  # the LAME tag's CRC covers the first 190 bytes of its frame
@@ -70,7 +71,7 @@ def _header(raw: bytes) -> _Header | None:
     return _Header(version, sample_rate, size, side)
 
 
-def tag_layout(frame: bytes) -> dict[str, int]:
+def _tag_layout(frame: bytes) -> dict[str, int]:
     """Offsets of the Info frame's fields, from its flags (frames, bytes, TOC, quality), then the LAME tag."""
     header = _header(frame)
     if header is None:
@@ -92,14 +93,8 @@ def tag_layout(frame: bytes) -> dict[str, int]:
 def read_piece(path: Path) -> Piece:
     """Check an encoded piece frame by frame; a truncated or damaged one raises ValueError."""
     with open(path, "rb") as handle:
-        first = handle.read(4)
-        header = _header(first)
-        if header is None:
-            raise ValueError(f"{path}: does not start with an MP3 frame")
-        frame = first + handle.read(header.size - 4)
-        layout = tag_layout(frame)
-        lame = layout["lame"]
-        crc = struct.unpack(">H", frame[lame + 32 : lame + 34])[0]
+        header, frame = _first_frame(handle, path)
+        declared, _, crc = tag_values(frame)
         frames = 0
         audio = 0
         while True:
@@ -114,8 +109,7 @@ def read_piece(path: Path) -> Piece:
                 raise ValueError(f"{path}: truncated")
             frames += 1
             audio += this.size
-    declared = struct.unpack(">I", frame[layout["frames"] : layout["frames"] + 4])[0] if "frames" in layout else frames
-    if declared != frames:
+    if declared is not None and declared != frames:
         raise ValueError(f"{path}: {frames} frames where its header says {declared}")
     return Piece(path, frames, header.size, audio, crc)
 
@@ -124,22 +118,33 @@ def describe(path: Path) -> Piece:
     """A piece from its Info frame alone (frames, CRC, and the bytes it should have): what the cache
     keeps of a piece. One cut short, or damaged at its start, raises ValueError."""
     with open(path, "rb") as handle:
-        first = handle.read(4)
-        header = _header(first)
-        if header is None:
-            raise ValueError(f"{path}: does not start with an MP3 frame")
-        frame = first + handle.read(header.size - 4)
+        header, frame = _first_frame(handle, path)
         size = os.fstat(handle.fileno()).st_size
-    layout = tag_layout(frame)
-    if "frames" not in layout or "bytes" not in layout:
+    frames, declared, crc = tag_values(frame)
+    if frames is None or declared is None:
         raise ValueError(f"{path}: its Info frame does not count frames and bytes")
-    frames = struct.unpack(">I", frame[layout["frames"] : layout["frames"] + 4])[0]
-    declared = struct.unpack(">I", frame[layout["bytes"] : layout["bytes"] + 4])[0]
     if declared != size:
         raise ValueError(f"{path}: {size} bytes where its Info frame says {declared}")
-    lame = layout["lame"]
-    crc = struct.unpack(">H", frame[lame + 32 : lame + 34])[0]
     return Piece(path, frames, header.size, size - header.size, crc)
+
+
+def tag_values(frame: bytes) -> tuple[int | None, int | None, int]:
+    """(audio frames, bytes, music CRC) from an Info frame with its LAME tag; None for a count it has not."""
+    layout = _tag_layout(frame)
+
+    def count(name: str) -> int | None:
+        return struct.unpack(">I", frame[layout[name] : layout[name] + 4])[0] if name in layout else None
+
+    lame = layout["lame"]
+    return count("frames"), count("bytes"), struct.unpack(">H", frame[lame + 32 : lame + 34])[0]
+
+
+def _first_frame(handle: BinaryIO, path: Path) -> tuple[_Header, bytes]:
+    first = handle.read(4)
+    header = _header(first)
+    if header is None:
+        raise ValueError(f"{path}: does not start with an MP3 frame")
+    return header, first + handle.read(header.size - 4)
 
 
 def join(pieces: Sequence[Piece], total_samples: int, out: Path) -> None:
@@ -148,7 +153,7 @@ def join(pieces: Sequence[Piece], total_samples: int, out: Path) -> None:
     header = _header(bytes(template))
     assert header is not None
     spf = 1152 if header.version == 1 else 576
-    layout = tag_layout(bytes(template))
+    layout = _tag_layout(bytes(template))
     frames = sum(p.frames for p in pieces)
     audio = sum(p.audio_bytes for p in pieces)
     size = len(template) + audio
