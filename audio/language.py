@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import math
 import os
 import re
 import struct
@@ -92,8 +93,6 @@ class _MappedModel:
                 first[label] = i
 
     def classify(self, text: str) -> tuple[str, float]:
-        import math
-
         if text.isupper():
             text = text.lower()
         data = unicodedata.normalize("NFC", text).encode("utf-8", errors="surrogatepass")

@@ -1,13 +1,12 @@
 """Work on each chapter as soon as its takes are spoken, while later chapters are still being spoken.
 
 A chapter's MP3 pieces depend on its own takes only (audio/pieces.py), so as soon as its takes
-are ready:
-- its loudness is measured, by one ffmpeg run fed chapter after chapter beside the speaking
-  workers, into the cache under the piece's key, where render finds it;
-- its MP3 pieces are encoded (with --jobs above 1), at a provisional gain: the one the first
-  PROVISIONAL_SECONDS of finished chapters call for (eSpeak NG's loudness varies little from
-  chapter to chapter: 0.2 dB on the sample), or the previous edition's where that still fits.
-  They go into the cache under the entry render looks for. Render keeps the provisional gain
+are ready (edition.build does this with --jobs above 1 only):
+- its loudness is measured, into the cache under the piece's key, where render finds it;
+- its MP3 pieces are encoded, in the same ffmpeg run, at a provisional gain: the one the first
+  PROVISIONAL_SECONDS of chapters in the script's order call for (eSpeak NG's loudness varies
+  little from chapter to chapter: 0.2 dB on the sample), or the previous edition's where that
+  still fits. They go into the cache under the entry render looks for. Render keeps the provisional gain
   when the whole edition's measured gain is within GAIN_SLACK of it, as a rebuild keeps the
   previous edition's, and then finds every piece made; otherwise it encodes them all again.
 A piece made here that render does not cut the same way is simply made again: the cache keys
@@ -20,7 +19,6 @@ import logging
 import queue
 import threading
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -110,7 +108,7 @@ class Live:
         self._stream.put(chapter)
 
     def _measure(self, items: Iterator[_Chapter]) -> None:
-        """Loudness only (--jobs 1): one ffmpeg run fed chapter after chapter."""
+        """Loudness only (no libmp3lame to encode with here): one ffmpeg run fed chapter after chapter."""
         first = next(items, None)
         if first is None:
             return
@@ -168,9 +166,9 @@ class Live:
                         target = self.cache.partial("pieces", entry, ".mp3")
                         made.append((entry, part.length, target))
                         cuts.append((part.start, part.length, target))
-                if not cuts and self.cache.read_json("loudness", chapter.key) is not None:
-                    continue
                 known = self.cache.read_json("loudness", chapter.key) is not None
+                if known and not cuts:
+                    continue
                 measured.append(None if known else chapter)
                 yield tracked.stream(pieces.spans_pcm(chapter.spans, rate)), tracked.padded(chapter.length), cuts
 

@@ -65,29 +65,27 @@ def run(
         for member in groups[entry if cache is not None else str(index)]:
             ready(member, take)
 
-    def report_hits() -> None:
-        for index, take in hits:
-            ready(index, take)
-
     try:
-        if not tasks:
-            report_hits()
-        elif scheduler is not None:
-            report_hits()
-            _on_cluster(scheduler, settings, tasks, made, timeout)
-        elif jobs > 1 and len(tasks) >= POOL_FROM:
-            from .pool import Pool
+        with contextlib.ExitStack() as stack:
+            pool = None
+            if tasks and scheduler is None and jobs > 1 and len(tasks) >= POOL_FROM:
+                from .pool import Pool
 
-            with Pool(settings, jobs, timeout) as pool:
+                pool = stack.enter_context(Pool(settings, jobs, timeout))
                 pool.start(len(tasks))  # forked while this process has no threads: see pool.context
-                report_hits()
+            for index, take in hits:
+                ready(index, take)
+            if not tasks:
+                pass
+            elif scheduler is not None:
+                _on_cluster(scheduler, settings, tasks, made, timeout)
+            elif pool is not None:
                 pool.run([(i, text, path) for i, text, _, path in tasks], made)
-        else:
-            report_hits()
-            engine = engine_for(settings)
-            for index, text, _, path in tasks:
-                take = engine.take(text, Path(path))
-                made(index, take.frames, take.sample_rate)
+            else:
+                engine = engine_for(settings)
+                for index, text, _, path in tasks:
+                    take = engine.take(text, Path(path))
+                    made(index, take.frames, take.sample_rate)
     finally:
         if cache is not None:  # what a failure left half-made is never an entry
             for _, _, _, path in tasks:

@@ -25,7 +25,7 @@ from audio.script import Chapter, Script, Sentence
 from audio.tagging import Tags
 from audio.timeline import plan
 
-from .conftest import SAMPLE, need_program
+from .conftest import need_program
 
 RATE = 22050
 ARTICLE = """Minsk said on Tuesday that it would release fourteen prisoners.
@@ -243,24 +243,17 @@ def test_a_rebuild_forks_its_speech_workers(tmp_path: Path) -> None:
     article = write_article(tmp_path / "story.txt")
     build = ["build", str(article), "--out", str(tmp_path / "out"), "--cache", str(tmp_path / "cache"), "--jobs", "2"]
     assert CliRunner().invoke(main, build).exit_code == 0
-    write_article(article, ARTICLE + "\n\n" + " ".join(f"Sentence number {word} was added." for word in WORDS))
-    code = (
-        "import sys, threading\nfrom audio import cli, pool\nmethods = []\nstarted = pool.Pool.start\n"
+    added = ("one", "two", "three", "four", "five", "six", "seven")  # takes enough for the worker pool
+    write_article(article, ARTICLE + "\n\n" + " ".join(f"Sentence number {word} was added." for word in added))
+    noting = (
+        "import threading\nfrom audio import pool\nmethods = []\nstarted = pool.Pool.start\n"
         "def noting(self, tasks):\n"
         "    if not self._workers:\n"
         "        methods.append((self._context.get_start_method(), threading.active_count()))\n"
         "    started(self, tasks)\n"
         "pool.Pool.start = noting\n"
-        f"sys.argv = ['audio-edition', *{build!r}]\n"
-        "try:\n    cli.main()\nexcept SystemExit as stop:\n    assert stop.code == 0, stop.code\n"
-        "print(methods)\n"
     )
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.strip().endswith("[('fork', 1)]"), done.stdout
-
-
-WORDS = ("one", "two", "three", "four", "five", "six", "seven")
+    assert fresh_build(build, before=noting, after="print(methods)\n") == "[('fork', 1)]"
 
 
 def test_workers_from_a_fork_server_see_the_environment_of_the_build(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -336,15 +329,21 @@ def test_cache_info_and_prune(tmp_path: Path) -> None:
 
 def test_no_dask_is_imported_without_a_scheduler(tmp_path: Path) -> None:
     article = write_article(tmp_path / "story.txt")
+    build = ["build", str(article), "--out", str(tmp_path / "out"), "--jobs", "2"]
+    report = "print(sorted(m for m in sys.modules if m.split('.')[0] in ('dask', 'distributed')))\n"
+    assert fresh_build(build, before="", after=report) == "[]"
+
+
+def fresh_build(arguments: list[str], before: str, after: str) -> str:
+    """Run the command line in a new interpreter, with Python code before it and after it (which prints
+    what the test looks at); it must exit 0. Returns the last line printed."""
     code = (
-        "import sys\nfrom pathlib import Path\nfrom audio import cli\n"
-        f"sys.argv = ['audio-edition', 'build', {str(article)!r}, '--out', {str(tmp_path / 'out')!r}, '--jobs', '2']\n"
-        "try:\n    cli.main()\nexcept SystemExit as stop:\n    assert stop.code == 0, stop.code\n"
-        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('dask', 'distributed')))\n"
+        f"import sys\nfrom audio import cli\n{before}sys.argv = ['audio-edition', *{arguments!r}]\n"
+        f"try:\n    cli.main()\nexcept SystemExit as stop:\n    assert stop.code == 0, stop.code\n{after}"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
-    assert done.stdout.strip().endswith("[]"), done.stdout
+    return done.stdout.strip().splitlines()[-1]
 
 
 def test_cluster_build_matches_local_build(tmp_path: Path) -> None:
