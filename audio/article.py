@@ -136,7 +136,7 @@ def parse(doc: Document, config: Config, options: ArticleOptions = ArticleOption
     return Article(
         title=_clean(without_controls(title)) if title and _clean(without_controls(title)) else lede_title(paragraphs[0].text),
         title_given=given,
-        slug=slugify(options.slug if options.slug is not None else _slug_source(doc, title), doc.sha256),
+        slug=file_slug(doc, options.slug) or slugify(title or "article", doc.sha256),  # standard input: its title
         paragraphs=tuple(paragraphs),
         appeal=appeal,
         residue=tuple(residue),
@@ -162,9 +162,12 @@ def _language_option(value: str | None) -> str | None:
     return tag
 
 
-def _slug_source(doc: Document, title: str | None) -> str:
-    """The file's name; for standard input, the title."""
-    return title or "article" if doc.path == STDIN else doc.path.stem
+def file_slug(doc: Document, slug: str | None = None) -> str | None:
+    """--slug, else the file's name: the slug of an article read from a file, known without parsing it
+    (None for standard input, whose slug comes from its title). A batch finds built editions by it."""
+    if slug is None and doc.path == STDIN:
+        return None
+    return slugify(slug if slug is not None else doc.path.stem, doc.sha256)
 
 
 def _page(doc: Document, markers: _Patterns, residue: _Patterns) -> html.Page:

@@ -49,12 +49,14 @@ def articles(paths: Sequence[Path]) -> list[Path]:
 def up_to_date(path: Path, options: edition.BuildOptions) -> bool:
     """Whether out/<slug>/edition.json was built from this very source with these very settings."""
     doc = source.read(path)
-    appeal = source.read(options.appeal_file) if options.appeal_file else None
-    art = article_stage.parse(
-        doc, options.config, article_stage.ArticleOptions(options.title, options.slug, appeal, options.no_appeal)
-    )
+    slug = article_stage.file_slug(doc, options.slug)  # the article is parsed (its language detected) only when built
+    if slug is None:
+        appeal = source.read(options.appeal_file) if options.appeal_file else None
+        slug = article_stage.parse(
+            doc, options.config, article_stage.ArticleOptions(options.title, options.slug, appeal, options.no_appeal)
+        ).slug
     try:
-        manifest = json.loads((options.out / art.slug / edition.MANIFEST).read_text(encoding="utf-8"))
+        manifest = json.loads((options.out / slug / edition.MANIFEST).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return False
     return isinstance(manifest, dict) and manifest.get("build_key") == edition.build_key(doc, options)
@@ -131,6 +133,7 @@ def _worker_init(progress: Any, environ: dict[str, str]) -> None:
     global _progress
     _progress = progress
     adopt_environment(environ)
+    logging.getLogger("audio.lock").setLevel(logging.ERROR)  # the batch's own workers take turns to publish: no news
 
 
 def _worker_build(path: Path, options: edition.BuildOptions) -> tuple[str, str]:

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 CACHE_ENV = "AUDIO_EDITION_CACHE"  # a directory: overrides the platform's user cache directory
-KINDS = ("takes", "pieces", "loudness")
+KINDS = ("takes", "pieces", "loudness", "script")
 _WAV_HEADER = 44  # the RIFF header pyttsx3 (Python's wave module) writes: no extra chunks
 
 

@@ -62,8 +62,11 @@ class Edition:
         return self.directory / str(self.manifest["files"][0]["name"])
 
 
-def prepare(path: Path, options: BuildOptions) -> tuple[source.Document, article_stage.Article, Script]:
-    """Everything before synthesis: pure, fast, and where every bad input is caught."""
+def prepare(
+    path: Path, options: BuildOptions, memo: Cache | None = None
+) -> tuple[source.Document, article_stage.Article, Script]:
+    """Everything before synthesis: fast, and where every bad input is caught. Pure without `memo`
+    (the take cache, where a build keeps every paragraph's sentences, see script.make_script)."""
     doc = source.read(path, options.format_in)
     appeal_doc = source.read(options.appeal_file) if options.appeal_file else None
     art = article_stage.parse(
@@ -71,7 +74,7 @@ def prepare(path: Path, options: BuildOptions) -> tuple[source.Document, article
         options.config,
         article_stage.ArticleOptions(options.title, options.slug, appeal_doc, options.no_appeal, options.language),
     )
-    return doc, art, make_script(art, load_lexicon(options.config))
+    return doc, art, make_script(art, load_lexicon(options.config), memo)
 
 
 def load_lexicon(config: Config) -> Lexicon | None:
@@ -100,7 +103,8 @@ def build(
 
     refresh_site=False leaves the catalogue and feed to the caller (a batch refreshes them once).
     """
-    doc, art, script = prepare(path, options)
+    cache = Cache(options.cache or default_cache_dir())
+    doc, art, script = prepare(path, options, cache)
     settings = voice.VoiceSettings(voice_for(art, options), options.rate or options.config.rate)
     voice_id = voice.resolve_voice(settings.voice)
     if options.out.exists() and not options.out.is_dir():
@@ -111,7 +115,6 @@ def build(
 
     with tempfile.TemporaryDirectory(prefix="audio-edition-takes-") as work:
         jobs = options.jobs or os.cpu_count() or 1
-        cache = Cache(options.cache or default_cache_dir())
         previous_gain = _previous_gain(final)
         # Chapters are measured, and their MP3 pieces encoded, while the later ones are still being spoken.
         # --jobs 1 is one thing at a time: nothing runs beside the speaking, render does it all after.
@@ -162,6 +165,7 @@ def build(
 
             manifest["files"].append(player.write_page(staging, manifest))  # published with the edition
             (staging / MANIFEST).write_text(json.dumps(manifest, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+            publish.flush_dir(staging)  # before the lock: another build waits for the swap only
             with lock.locked(options.out):
                 publish.replace_dir(staging, final)
         except BaseException:

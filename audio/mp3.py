@@ -5,14 +5,16 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import functools
+import io
 import logging
 import queue
 import subprocess
 import tempfile
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import cast
 
 from . import tools
 from .errors import ToolFailed
@@ -117,7 +119,7 @@ def limit_then_encode(
     with tempfile.TemporaryFile() as errors:
         process = tools.start(command, stdout=subprocess.PIPE, stderr=errors)
         assert process.stdin is not None and process.stdout is not None
-        source, sink = process.stdin, process.stdout
+        source, sink = process.stdin, cast(io.BufferedReader, process.stdout)  # (Popen's default buffering)
 
         def feed() -> None:
             try:
@@ -133,25 +135,34 @@ def limit_then_encode(
                 with contextlib.suppress(BrokenPipeError):
                     source.close()
 
-        def copy(count: int, out: bytearray | None) -> bool:
-            """Move `count` samples of the filtered stream into out (None: drop them); False if it ended."""
+        def copy(count: int, out: queue.SimpleQueue[bytes | None] | None) -> bool:
+            """Move `count` samples of the filtered stream to out as they come (None: drop them); False if it ended."""
             left = count * 2
-            while left > 0 and (block := sink.read(min(left, 1 << 20))):
-                if out is not None:
-                    out += block
+            odd = b""  # a pipe may split a sample: the encoder gets whole ones
+            while left > 0 and (block := sink.read1(min(left, 1 << 16))):
                 left -= len(block)
+                if out is not None:
+                    block = odd + block
+                    whole = len(block) & ~1
+                    odd = block[whole:]
+                    out.put(block[:whole])
             return left == 0
 
         feeder = threading.Thread(target=feed, daemon=True)
         feeder.start()
         futures = []
         short = False
-        # Pieces wait in memory for an encoder (15 s of PCM is 660 kB): a few at most, whatever the length.
+        # A piece is encoded while it comes out of ffmpeg; pieces waiting for an encoder wait in memory
+        # (15 s of PCM is 660 kB): a few at most, whatever the length.
         room = threading.BoundedSemaphore(2 * max(1, jobs))
 
-        def encode_held(held: bytearray, path: Path) -> Piece:
+        def arriving(blocks: queue.SimpleQueue[bytes | None]) -> Iterator[bytes]:
+            while (block := blocks.get()) is not None:
+                yield block
+
+        def encode_arriving(blocks: queue.SimpleQueue[bytes | None], path: Path) -> Piece:
             try:
-                return encode([bytes(held)], sample_rate, gain_db, path)
+                return encode(arriving(blocks), sample_rate, gain_db, path)
             finally:
                 room.release()
 
@@ -161,13 +172,19 @@ def limit_then_encode(
                     total, cuts = item
                     position = 0
                     for offset, length, path in cuts:
-                        held = bytearray()
-                        short = not copy(offset - position, None) or not copy(length, held)
+                        short = not copy(offset - position, None)
+                        if short:
+                            break
+                        room.acquire()
+                        blocks: queue.SimpleQueue[bytes | None] = queue.SimpleQueue()
+                        futures.append(encoders.submit(encode_arriving, blocks, path))
+                        try:
+                            short = not copy(length, blocks)
+                        finally:
+                            blocks.put(None)  # (a piece cut short fails below: its file is never committed)
                         if short:
                             break
                         position = offset + length
-                        room.acquire()
-                        futures.append(encoders.submit(encode_held, held, path))
                     short = short or not copy(total - position, None)
                 pieces = [future.result() for future in futures]
         finally:

@@ -66,11 +66,15 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def replace_dir(new: Path, final: Path) -> None:
-    """Swap a finished directory into place; readers see the old edition or the new, never a mix."""
+def flush_dir(new: Path) -> None:
+    """Put a finished directory's files on disk, before replace_dir swaps it in (outside its lock)."""
     for entry in new.iterdir():
         with open(entry, "rb") as handle:
             os.fsync(handle.fileno())
+
+
+def replace_dir(new: Path, final: Path) -> None:
+    """Swap a finished, flushed directory into place; readers see the old edition or the new, never a mix."""
     if not final.exists():
         os.rename(new, final)
         return

@@ -2,13 +2,20 @@
 from __future__ import annotations
 
 import functools
+import hashlib
+import importlib.util
+import os
 import re
+import sys
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import normalize
 from .article import Article, cut_words, lede_title
 from .lexicon import Lexicon
+
+if TYPE_CHECKING:
+    from .cache import Cache
 
 CHAPTER_TITLE_LIMIT = 48
 # A take longer than this is split at a clause, then a word: eSpeak and the cue list both want short ones.
@@ -42,16 +49,24 @@ class Script:
         return tuple(s for chapter in self.chapters for s in chapter.sentences)
 
 
-def make_script(article: Article, lexicon: Lexicon | None = None) -> Script:
-    """Chapters: the intro, one per body paragraph, the appeal last; spoken forms through the normalizer and lexicon."""
+def make_script(article: Article, lexicon: Lexicon | None = None, memo: Cache | None = None) -> Script:
+    """Chapters: the intro, one per body paragraph, the appeal last; spoken forms through the normalizer and lexicon.
+
+    With `memo` (the take cache), a paragraph's sentences are remembered: a rebuild after an edit
+    splits and normalizes the paragraphs that changed only."""
+    remembered = _Memo(memo, article.language, lexicon) if memo is not None else None
+
+    def paragraph_sentences(text: str) -> tuple[Sentence, ...]:
+        return remembered.sentences(text) if remembered else _sentences(text, article.language, lexicon)
+
     chapters = [_intro(article, lexicon)]
     for paragraph in article.paragraphs:
-        sentences = _sentences(paragraph.text, article.language, lexicon)
+        sentences = paragraph_sentences(paragraph.text)
         if sentences:
             title = paragraph.heading or cut_words(paragraph.text, CHAPTER_TITLE_LIMIT)
             chapters.append(Chapter("paragraph", title, sentences, line=paragraph.line))
     if article.appeal is not None:
-        sentences = tuple(s for p in article.appeal.paragraphs for s in _sentences(p.text, article.language, lexicon))
+        sentences = tuple(s for p in article.appeal.paragraphs for s in paragraph_sentences(p.text))
         if sentences:
             first_line = article.appeal.paragraphs[0].line if article.appeal.paragraphs else None
             chapters.append(Chapter("appeal", article.appeal.title, sentences, article.appeal.url, first_line))
@@ -92,6 +107,50 @@ def _sentences(text: str, language: str, lexicon: Lexicon | None = None) -> tupl
             if _SPEAKABLE.search(bounded):
                 out.append(Sentence(bounded, _speech(bounded, language, lexicon)))
     return tuple(out)
+
+
+class _Memo:
+    """A paragraph's sentences (shown and spoken) in the take cache, under a key of the paragraph, the
+    language, the lexicon's entries and the code that makes them (this module, the normalizer, pysbd,
+    num2words: any change to them is a new key)."""
+
+    def __init__(self, cache: Cache, language: str, lexicon: Lexicon | None) -> None:
+        self.cache = cache
+        self.language = language
+        self.lexicon = lexicon
+        entries = hashlib.sha256(repr(lexicon.entries).encode()).hexdigest() if lexicon is not None else ""
+        self.base = {"language": language, "lexicon": entries, "code": _code_version()}
+
+    def sentences(self, text: str) -> tuple[Sentence, ...]:
+        from .cache import key
+
+        entry = key(paragraph=text, **self.base)
+        found = self.cache.read_json("script", entry)
+        if isinstance(found, list) and all(
+            isinstance(pair, list) and len(pair) == 2 and all(isinstance(part, str) for part in pair) for pair in found
+        ):
+            return tuple(Sentence(shown, spoken) for shown, spoken in found)
+        made = _sentences(text, self.language, self.lexicon)
+        self.cache.write_json("script", entry, [[s.text, s.spoken] for s in made])
+        return made
+
+
+@functools.cache
+def _code_version() -> str:
+    """The files that turn a paragraph into sentences, by name, size and modification time."""
+    files = [sys.modules[name].__file__ for name in (__name__, normalize.__name__, "audio.speechwords", "audio.lexicon",
+                                                   "audio.source")]  # (imported by the normalizer)
+    for package in ("pysbd", "num2words"):  # without importing them: a paragraph remembered needs neither
+        spec = importlib.util.find_spec(package)
+        files.append(spec.origin if spec is not None else None)
+    stamps = []
+    for name in files:
+        try:
+            stat = os.stat(name) if name else None
+        except OSError:
+            stat = None
+        stamps.append(f"{name}:{stat.st_size}:{stat.st_mtime_ns}" if stat else f"{name}:-")
+    return hashlib.sha256("\n".join(stamps).encode()).hexdigest()
 
 
 @functools.cache

@@ -89,7 +89,8 @@ def bench_batch(work: Path, runs: int, count: int) -> None:
                                     str(work / "cache"), "--jobs", str(jobs)]))
     one, two = statistics.median(times[1]), statistics.median(times[2])
     print(f"[batch] {count} articles: --jobs 1 median {one:.2f} s, --jobs 2 median {two:.2f} s, "
-          f"speed-up {one / two:.2f} ({runs} runs each, cold cache)")
+          f"speed-up {one / two:.2f} ({runs} runs each, cold cache; each run: "
+          f"{', '.join(f'{a:.1f}/{b:.1f}' for a, b in zip(times[1], times[2]))} s)")
 
 
 def bench_size(work: Path, runs: int, sizes: list[int]) -> None:

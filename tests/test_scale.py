@@ -314,6 +314,23 @@ def test_batch_builds_skips_unchanged_and_reports_bad_articles(tmp_path: Path) -
     assert "1 built, 1 unchanged, 1 failed" in second.output, second.output
 
 
+def test_a_batch_finds_editions_built_without_reading_the_articles_again(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    articles = tmp_path / "articles"
+    articles.mkdir()
+    for name in ("one.txt", "two.txt"):
+        write_article(articles / name)
+    command = ["batch", str(articles), "--out", str(tmp_path / "out"), "--jobs", "1", "--cache", str(tmp_path / "cache")]
+    assert "2 built" in CliRunner().invoke(main, command).output
+    from audio import language
+
+    def no_detection(*args: Any, **kwargs: Any) -> None:
+        raise AssertionError("an unchanged article was parsed: its language detected")
+
+    monkeypatch.setattr(language, "detect", no_detection)  # 100 articles: 2 s of one core before the first build
+    again = CliRunner().invoke(main, command)
+    assert again.exit_code == 0 and "0 built, 2 unchanged, 0 failed" in again.output, again.output
+
+
 def test_cache_info_and_prune(tmp_path: Path) -> None:
     store = cache.Cache(tmp_path / "cache")
     voice.synthesize(["Old words.", "New words."], voice.VoiceSettings(), tmp_path / "w", cache=store)

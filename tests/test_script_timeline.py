@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from audio import article, config, source, timeline
 from audio.script import SENTENCE_LIMIT, Script, make_script
 
@@ -67,3 +69,32 @@ def test_timeline_is_contiguous_and_cues_lie_in_their_chapters() -> None:
     previous_cue_end = plan.cues[plan.chapters[-2].cues[-1]].end
     assert appeal_start - previous_cue_end == 1000
     assert [s.take for s in plan.segments if s.take is not None] == list(range(len(frames)))
+
+
+def test_a_paragraph_remembered_is_not_split_again_and_a_new_lexicon_is_a_new_key(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from audio import cache, script as script_module
+    from audio.lexicon import Entry, Lexicon
+
+    text = "Mr. Smith paid $2.50 at 3 p.m. on Jan. 5. He left.\n\nThe mayor said no. Then she left.\n\nA third one. Short.\n"
+    art = article.parse(source.parse_bytes(text.encode(), Path("t.txt")), config.Config())
+    memo = cache.Cache(tmp_path / "cache")
+    plain = make_script(art)
+    assert make_script(art, memo=memo) == plain
+    split: list[str] = []
+    real = script_module._sentences
+    monkeypatch.setattr(script_module, "_sentences", lambda text, *rest: split.append(text) or real(text, *rest))
+    assert make_script(art, memo=memo) == plain and split == []  # every paragraph remembered
+    edited = article.parse(source.parse_bytes(text.replace("said no", "said yes").encode(), Path("t.txt")), config.Config())
+    expected = make_script(edited)
+    split.clear()
+    assert make_script(edited, memo=memo) == expected and split == ["The mayor said yes. Then she left."]
+    split.clear()
+    lexicon = Lexicon((Entry("Smith", "Smyth"),))
+    with_lexicon = make_script(art, lexicon, memo=memo)
+    assert "Smyth" in with_lexicon.chapters[1].sentences[0].spoken and len(split) == 3
+    entry = cache.key(paragraph="A third one. Short.", **script_module._Memo(memo, art.language, None).base)
+    memo.path("script", entry, ".json").write_text('[["one"]]', encoding="utf-8")  # not a pair: made again
+    split.clear()
+    assert make_script(art, memo=memo) == plain and split == ["A third one. Short."]
