@@ -161,7 +161,7 @@ def build(
                                   "reused": rendered.reused - made_early,  # made by earlier builds
                                   "encoded_during_synthesis": made_early,
                                   "measured_after_synthesis": rendered.measured}
-            from . import player  # jinja2: imported while the takes were spoken, see _import_later
+            from . import player  # imported while the takes were spoken, see _import_later
 
             manifest["files"].append(player.write_page(staging, manifest))  # published with the edition
             (staging / MANIFEST).write_text(json.dumps(manifest, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
@@ -180,16 +180,14 @@ def build(
 
 
 def _import_later() -> None:
-    """Import what publishing needs (jinja2 for the page, mutagen for the tags, the catalogue and the
-    feed) in a thread while the takes are spoken, rather than after the last one (60 ms). Started with
-    the first take: the speech workers are forked by then (a process with threads forks none)."""
+    """Import what publishing needs (the page, the catalogue and the feed) in a thread while the takes
+    are spoken, rather than after the last one. Started with the first take: the speech workers are
+    forked by then (a process with threads forks none)."""
 
     def load() -> None:
         with contextlib.suppress(Exception):  # an import that fails fails again where it is needed
             from . import player, site  # noqa: F401
-            from .tagging import _chapter_order_id3
 
-            _chapter_order_id3()
             player.prepare()
 
     threading.Thread(target=load, name="import-later", daemon=True).start()

@@ -147,8 +147,9 @@ def _first_frame(handle: BinaryIO, path: Path) -> tuple[_Header, bytes]:
     return header, first + handle.read(header.size - 4)
 
 
-def join(pieces: Sequence[Piece], total_samples: int, out: Path) -> None:
-    """Write the pieces' audio frames one after another under one Info/LAME frame for the whole."""
+def join(pieces: Sequence[Piece], total_samples: int, out: Path, head: bytes = b"") -> None:
+    """Write the pieces' audio frames one after another under one Info/LAME frame for the whole,
+    after `head` (the ID3 tag)."""
     template = bytearray(pieces[0].path.read_bytes()[: pieces[0].header_bytes])
     header = _header(bytes(template))
     assert header is not None
@@ -181,6 +182,7 @@ def join(pieces: Sequence[Piece], total_samples: int, out: Path) -> None:
     struct.pack_into(">H", template, lame + 34, 0)
     struct.pack_into(">H", template, lame + 34, crc16(bytes(template[:_TAG_CRC_SPAN])))
     with open(out, "wb") as handle:
+        handle.write(head)
         handle.write(template)
         for piece in pieces:
             with open(piece.path, "rb") as source:

@@ -6,16 +6,18 @@ import functools
 import hashlib
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlsplit
 
-import jinja2
-from markupsafe import Markup
-
 from . import publish
+from .pagehtml import Chapter as _Chapter
+from .pagehtml import Cue as _Cue
+from .pagehtml import Entry as _Entry
+from .pagehtml import File as _File
+from .pagehtml import Page as _Page
+from .pagehtml import document, edition_body, index_body
 
 if TYPE_CHECKING:  # the catalogue is only read, by site.refresh
     from .catalogue import Episode
@@ -37,74 +39,13 @@ _LABELS = {
 _LANGUAGE = re.compile(r"[A-Za-z]{2,8}(-[A-Za-z0-9]{1,8})*")
 
 
-@dataclass(frozen=True)
-class _Cue:
-    id: str
-    start_ms: int
-    end_ms: int
-    text: str
-
-
-@dataclass(frozen=True)
-class _Chapter:
-    kind: str
-    title: str
-    label: str  # as the chapter list shows it
-    anchor: str
-    start_ms: int
-    time: str
-    url: str | None
-    heading: str | None  # a Markdown heading over the paragraph, shown above its text
-    cues: tuple[_Cue, ...]
-
-
-@dataclass(frozen=True)
-class _File:
-    name: str
-    type: str
-    label: str
-
-
-@dataclass(frozen=True)
-class _Page:
-    title: str
-    publisher: str | None
-    byline: str | None
-    date: str | None
-    duration: str
-    sources: tuple[_File, ...]
-    transcript: str | None
-    downloads: tuple[_File, ...]
-    chapters: tuple[_Chapter, ...]
-    engine: str
-    voice: str | None
-    built: str
-    url: str | None
-
-
-@dataclass(frozen=True)
-class _Entry:
-    title: str
-    href: str
-    lang: str
-    date: str
-    datetime: str
-    duration: str
-    description: str
-    audio: str | None
-    audio_type: str
-
-
 def render_page(manifest: Mapping[str, Any]) -> str:
     """The edition's page, from its manifest (edition.json); every manifest string is escaped."""
     script = _asset("player.js")
-    return _render(
-        "edition.html.j2",
-        lang=_lang(manifest.get("language")),
-        page=_page(manifest),
-        script=script,
-        csp=_csp(script, media=True),
-    )
+    page = _page(manifest)
+    lang = _lang(manifest.get("language"))
+    return document(lang, _csp(script, media=True), f"{page.title} (audio edition)", _asset("player.css"),
+                    edition_body(page, lang), script)
 
 
 def write_page(directory: Path, manifest: Mapping[str, Any]) -> dict[str, Any]:
@@ -116,14 +57,8 @@ def write_page(directory: Path, manifest: Mapping[str, Any]) -> dict[str, Any]:
 
 def render_index(out: Path, episodes: Sequence[Episode], heading: str = DEFAULT_HEADING) -> str:
     """The list of editions, in the order given (the catalogue's: newest first)."""
-    return _render(
-        "index.html.j2",
-        lang=_lang(episodes[0].language if episodes else None),
-        heading=heading,
-        entries=[_entry(out, e) for e in episodes],
-        script=None,
-        csp=_csp(None, media=False),
-    )
+    return document(_lang(episodes[0].language if episodes else None), _csp(None, media=False), heading,
+                    _asset("player.css"), index_body(heading, [_entry(out, e) for e in episodes]), None)
 
 
 def write_index(out: Path, episodes: Sequence[Episode], config: Config | None = None) -> Path:
@@ -141,22 +76,8 @@ def index_heading(config: Config | None) -> str:
     return DEFAULT_HEADING
 
 
-@functools.cache
-def _environment() -> jinja2.Environment:
-    return jinja2.Environment(
-        loader=jinja2.PackageLoader("audio", "templates"),
-        autoescape=True,  # every template, whatever its name: article text is never markup
-        undefined=jinja2.StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
-
-
 def prepare() -> None:
-    """Compile the templates and read the assets ahead of use (edition.build does it while the takes
-    are spoken: 20 ms less after the last one)."""
-    for template in ("edition.html.j2", "index.html.j2"):
-        _environment().get_template(template)
+    """Read the assets ahead of use (edition.build does it while the takes are spoken)."""
     for asset in ("player.css", "player.js"):
         _asset(asset)
 
@@ -167,13 +88,6 @@ def _asset(name: str) -> str:
     if "</" in text:  # would end the <script>/<style> element it is inlined in
         raise ValueError(f"audio/templates/{name}: contains '</'")
     return text
-
-
-def _render(template: str, script: str | None, **values: Any) -> str:
-    style = _asset("player.css")
-    return _environment().get_template(template).render(
-        style=Markup(style), script=Markup(script) if script else None, **values
-    )
 
 
 def _csp(script: str | None, *, media: bool) -> str:

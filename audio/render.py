@@ -13,7 +13,7 @@ from . import loudness, mp3, mp3frames, pieces, tools
 from .cache import Cache
 from .cache import key as cache_key
 from .errors import BadInput, ToolFailed
-from .tagging import Tags, tag_mp3
+from .tagging import Tags, id3_tag
 from .timeline import Timeline
 from .voice import Take
 
@@ -93,8 +93,7 @@ def render(
             whole = threads.submit(_encode_whole, takes, timeline, {"m4a": outputs["m4a"]}, tags, measured, Path(tmp))
         if "mp3" in outputs:
             encoded, reused = _mp3_pieces(specs, takes, timeline, gain, limited, cache, jobs, Path(tmp))
-            mp3frames.join(encoded, timeline.total, outputs["mp3"])
-            tag_mp3(outputs["mp3"], timeline, tags)
+            mp3frames.join(encoded, timeline.total, outputs["mp3"], head=id3_tag(timeline, tags))
         if whole is not None:
             whole.result()
     return Rendered(measured, gain, limited, len(specs), reused, measured_now)
@@ -260,7 +259,6 @@ def _encode_whole(
     for fmt, path in outputs.items():
         command += ["-map", "0:a", "-af", audio_filter(*gain_for(measured, ENCODER_LOSS[fmt])), "-ac", "1", "-b:a", BITRATE]
         if fmt == "mp3":
-            # Tags and chapters are written by mutagen afterwards (CTOC, nested tables).
             command += ["-map_metadata", "-1", "-map_chapters", "-1", "-c:a", "libmp3lame", "-f", "mp3"]
         else:
             command += ["-map_metadata", "1", "-map_chapters", "1", "-c:a", "aac", "-movflags", "+faststart", "-f", "mp4"]

@@ -1,18 +1,23 @@
-"""ID3 tags and chapters for the MP3: CHAP frames under an ordered, top-level CTOC (nested past 255)."""
+"""ID3 tags and chapters for the MP3: CHAP frames under an ordered, top-level CTOC (nested past 255).
+
+An ID3v2.3 tag (the version every podcast app and car stereo reads), written here byte by byte
+(ID3 v2.3.0 and the ID3v2 Chapter Frame Addendum 1.0) ahead of the audio frames as the MP3 is
+joined: no library to import, no second pass over the file. The tests read it back with mutagen
+and ffprobe. Frames go in file order: the text frames, the tables of contents, then the chapters
+in time order (ffprobe and some players list CHAP frames in file order).
+"""
 from __future__ import annotations
 
-import functools
+import re
+import struct
 from dataclasses import dataclass
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
 from .timeline import Timeline
 
-if TYPE_CHECKING:
-    from mutagen.id3 import CTOC, ID3
-# mutagen is imported where tags are written, after the takes are spoken: not while a build starts.
-
 CTOC_LIMIT = 255  # a CTOC's entry count is one byte
+_TOP_LEVEL, _ORDERED = 2, 1  # CTOC flags
+_NO_OFFSET = 0xFFFFFFFF  # CHAP: no byte offsets, the times are what counts
+_DATE = re.compile(r"(\d{4})(?:-(\d{2})-(\d{2}))?")
 
 
 @dataclass(frozen=True)
@@ -24,69 +29,71 @@ class Tags:
     comment: str | None
 
 
-@functools.cache
-def _chapter_order_id3() -> type[ID3]:
-    from mutagen.id3 import ID3
-    from mutagen.id3._tags import save_frame
-
-    class _ChapterOrderID3(ID3):
-        """mutagen sorts frames by size; ffprobe and some players list CHAP frames in file order: keep ours."""
-
-        def _write(self, config: Any) -> bytes:
-            tables = [f for f in self.values() if f.FrameID in ("CTOC", "CHAP")]
-            for frame in tables:
-                del self[frame.HashKey]
-            try:
-                head = super()._write(config)
-                return bytes(head) + b"".join(save_frame(f, config=config) for f in tables)
-            finally:
-                for frame in tables:
-                    self.add(frame)
-
-    return _ChapterOrderID3
-
-
-def tag_mp3(path: Path, timeline: Timeline, tags: Tags) -> None:
-    from mutagen.id3 import CHAP, COMM, TALB, TDRC, TIT2, TPE1
-
-    id3 = _chapter_order_id3()()
-    id3.add(TIT2(encoding=3, text=[tags.title]))
+def id3_tag(timeline: Timeline, tags: Tags) -> bytes:
+    """The whole tag: title, artist, album, date and comment, the tables of contents, the chapters."""
+    frames = [_text("TIT2", tags.title)]
     if tags.artist:
-        id3.add(TPE1(encoding=3, text=[tags.artist]))
+        frames.append(_text("TPE1", tags.artist))
     if tags.album:
-        id3.add(TALB(encoding=3, text=[tags.album]))
-    if tags.date:
-        id3.add(TDRC(encoding=3, text=[tags.date]))
+        frames.append(_text("TALB", tags.album))
+    frames += _date(tags.date)
     if tags.comment:
-        id3.add(COMM(encoding=3, lang="eng", desc="", text=[tags.comment]))
-    chapters = [
-        CHAP(
-            element_id=f"chp{i}",
-            start_time=timeline.ms(span.start),
-            end_time=timeline.ms(span.end),
-            sub_frames=[TIT2(encoding=3, text=[span.title])],
-        )
-        for i, span in enumerate(timeline.chapters)
-    ]
-    for table in tables_of_contents([f"chp{i}" for i in range(len(chapters))], tags.title):
-        id3.add(table)
-    for chapter in chapters:
-        id3.add(chapter)
-    # ID3v2.3: the version every podcast app and car stereo reads.
-    id3.save(str(path), v2_version=3)
+        frames.append(_frame("COMM", b"\x01" + b"eng" + _utf16("") + b"\x00\x00" + _utf16(tags.comment)))
+    ids = [f"chp{i}" for i in range(len(timeline.chapters))]
+    frames += tables_of_contents(ids, tags.title)
+    for element_id, span in zip(ids, timeline.chapters):
+        times = struct.pack(">IIII", timeline.ms(span.start), timeline.ms(span.end), _NO_OFFSET, _NO_OFFSET)
+        frames.append(_frame("CHAP", _id(element_id) + times + _text("TIT2", span.title)))
+    body = b"".join(frames)
+    return b"ID3\x03\x00\x00" + _synchsafe(len(body)) + body
 
 
-def tables_of_contents(chapter_ids: list[str], title: str) -> list[CTOC]:
+def tables_of_contents(chapter_ids: list[str], title: str) -> list[bytes]:
     """One ordered top-level CTOC; past 255 chapters it lists child CTOCs of at most 255 each."""
-    from mutagen.id3 import CTOC, TIT2, CTOCFlags
-
-    top = CTOCFlags.TOP_LEVEL | CTOCFlags.ORDERED
-    name = [TIT2(encoding=3, text=[title])]
     if len(chapter_ids) <= CTOC_LIMIT:
-        return [CTOC(element_id="toc", flags=top, child_element_ids=chapter_ids, sub_frames=name)]
+        return [_toc("toc", _TOP_LEVEL | _ORDERED, chapter_ids, _text("TIT2", title))]
     groups = [chapter_ids[i : i + CTOC_LIMIT] for i in range(0, len(chapter_ids), CTOC_LIMIT)]
     group_ids = [f"toc{g}" for g in range(len(groups))]
-    tables = [CTOC(element_id="toc", flags=top, child_element_ids=group_ids, sub_frames=name)]
+    tables = [_toc("toc", _TOP_LEVEL | _ORDERED, group_ids, _text("TIT2", title))]
     for group_id, group in zip(group_ids, groups):
-        tables.append(CTOC(element_id=group_id, flags=CTOCFlags.ORDERED, child_element_ids=group, sub_frames=[]))
+        tables.append(_toc(group_id, _ORDERED, group, b""))
     return tables
+
+
+def _toc(element_id: str, flags: int, children: list[str], sub_frames: bytes) -> bytes:
+    entries = b"".join(_id(child) for child in children)
+    return _frame("CTOC", _id(element_id) + bytes([flags, len(children)]) + entries + sub_frames)
+
+
+def _date(date: str | None) -> list[bytes]:
+    """ID3v2.3 has no TDRC: the year in TYER, the day and month (DDMM) in TDAT."""
+    found = _DATE.match(date or "")
+    if found is None:
+        return []
+    year, month, day = found.groups()
+    frames = [_text("TYER", year)]
+    if month and day:
+        frames.append(_text("TDAT", day + month))
+    return frames
+
+
+def _text(frame_id: str, text: str) -> bytes:
+    return _frame(frame_id, b"\x01" + _utf16(text))  # encoding 1: UTF-16 with a byte order mark
+
+
+def _utf16(text: str) -> bytes:
+    return b"\xff\xfe" + text.encode("utf-16-le", "surrogatepass")
+
+
+def _id(element_id: str) -> bytes:
+    return element_id.encode("latin-1") + b"\x00"
+
+
+def _frame(frame_id: str, content: bytes) -> bytes:
+    return frame_id.encode("ascii") + struct.pack(">IH", len(content), 0) + content  # v2.3: a plain 32-bit size
+
+
+def _synchsafe(size: int) -> bytes:
+    if size >= 1 << 28:
+        raise ValueError(f"an ID3 tag of {size} bytes is over the format's 256 MB")
+    return bytes((size >> shift) & 0x7F for shift in (21, 14, 7, 0))

@@ -85,6 +85,34 @@ def test_mp3_has_an_ordered_top_level_ctoc(sample_edition: edition.Edition) -> N
     assert all("TIT2" in chaps[cid].sub_frames for cid in tocs[0].child_element_ids)
     assert str(tags["TIT2"]).startswith("Belarus's foreign minister")
     assert str(tags["TPE1"]) == "The Moscow Times"
+    assert tags.version == (2, 3, 0) and str(tags["TALB"]) == "The Moscow Times audio edition"
+    assert str(tags["COMM::eng"]).startswith("Read by pyttsx3")
+
+
+def test_tags_read_back_by_mutagen_and_ffmpeg(tmp_path: Path) -> None:
+    """Our own ID3v2.3 writer (audio/tagging.py): text outside Latin-1, a date, a chapter title with quotes."""
+    from audio.tagging import Tags, id3_tag
+    from audio.timeline import ChapterSpan, Timeline
+
+    timeline = Timeline(22050, 22050 * 3, (ChapterSpan("paragraph", "Глава «один»", None, 0, 22050, ()),
+                                           ChapterSpan("appeal", 'Two "2" — ✓', None, 22050, 22050 * 3, ())), (), ())
+    tags = Tags("Заголовок: ünïcode 😀", "Éditions du Nord", None, "2024-02-29", "Read by a voice")
+    path = tmp_path / "t.mp3"
+    silence = subprocess.run([tools.ffmpeg(), "-v", "error", "-f", "lavfi", "-i", "anullsrc=r=22050:cl=mono", "-t", "3",
+                              "-c:a", "libmp3lame", "-b:a", "64k", "-id3v2_version", "0", "-f", "mp3", "-"],
+                             capture_output=True, check=True).stdout
+    path.write_bytes(id3_tag(timeline, tags) + silence)
+    read = ID3(path)
+    assert read.version == (2, 3, 0)
+    assert str(read["TIT2"]) == tags.title and str(read["TPE1"]) == tags.artist and "TALB" not in read
+    assert str(read["TDRC"]) == "2024-02-29" and str(read["COMM::eng"]) == "Read by a voice"
+    chapters = sorted(read.getall("CHAP"), key=lambda c: c.start_time)
+    assert [(c.element_id, c.start_time, c.end_time, str(c.sub_frames["TIT2"])) for c in chapters] == [
+        ("chp0", 0, 1000, "Глава «один»"), ("chp1", 1000, 3000, 'Two "2" — ✓')]
+    assert ffprobe_chapters(path) == [(0, 1000, "Глава «один»"), (1000, 3000, 'Two "2" — ✓')]
+    meta = subprocess.run([tools.ffmpeg(), "-v", "error", "-i", str(path), "-f", "ffmetadata", "-"],
+                          capture_output=True, check=True).stdout.decode()
+    assert f"title={tags.title}\n" in meta and "artist=Éditions du Nord\n" in meta and "date=2024-02-29\n" in meta
 
 
 @pytest.mark.parametrize("fmt", ["mp3", "m4a"])
