@@ -174,12 +174,15 @@ class Live:
 
         frame = mp3.frame_samples(rate)
         try:
-            todo = stretches()
-            ahead = next(todo, None)  # no ffmpeg run where every piece and loudness is in the cache already
-            if ahead is None:
-                return
+            todo: Iterator[mp3.Stretch] = stretches()
+            if not any(self.missing):  # all spoken: no ffmpeg run where every piece and loudness is cached
+                ahead = next(todo, None)
+                if ahead is None:
+                    return
+                todo = itertools.chain([ahead], todo)
+            # else ffmpeg starts now, while the chapters still missing are spoken (a rebuild: the edited one)
             audio_filter = render.audio_filter(*gain) if gain[1] else "anull"  # unlimited: the gain is LAME's scale
-            encoded, log_text = mp3.limit_then_encode(itertools.chain([ahead], todo), rate, audio_filter,
+            encoded, log_text = mp3.limit_then_encode(todo, rate, audio_filter,
                                                       self.encode_jobs, measure=loudness.EBUR128,
                                                       gain_db=0.0 if gain[1] else gain[0])
             for (entry, length, _), piece in zip(made, encoded):
