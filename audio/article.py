@@ -4,8 +4,7 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from . import language as languages
 from .config import Config
@@ -19,22 +18,19 @@ TITLE_LIMIT = 80
 _WORD = re.compile(r"\w")
 
 
-@dataclass(frozen=True)
-class Paragraph:
+class Paragraph(NamedTuple):
     text: str
     line: int  # 1-based line of the source where it starts
     heading: str | None = None  # the section heading above it, if it opens a section
 
 
-@dataclass(frozen=True)
-class Appeal:
+class Appeal(NamedTuple):
     title: str
     paragraphs: tuple[Paragraph, ...]
     url: str | None = None
 
 
-@dataclass(frozen=True)
-class Article:
+class Article(NamedTuple):
     title: str
     title_given: bool  # False when cut from the lede: then the intro does not read it twice
     slug: str
@@ -48,8 +44,7 @@ class Article:
     url: str | None = None
 
 
-@dataclass(frozen=True)
-class ArticleOptions:
+class ArticleOptions(NamedTuple):
     title: str | None = None
     slug: str | None = None
     appeal: Document | None = None  # --appeal-file
@@ -57,8 +52,7 @@ class ArticleOptions:
     language: str | None = None  # --lang: wins over the page's metadata and detection
 
 
-@dataclass(frozen=True)
-class _Block:
+class _Block(NamedTuple):
     """A paragraph-sized piece of the source, before the appeal is taken out."""
 
     text: str

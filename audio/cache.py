@@ -9,9 +9,8 @@ import struct
 import tempfile
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 CACHE_ENV = "AUDIO_EDITION_CACHE"  # a directory: overrides the platform's user cache directory
 KINDS = ("takes", "pieces", "loudness", "script")
@@ -34,8 +33,7 @@ def key(**parts: Any) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-@dataclass(frozen=True)
-class Usage:
+class Usage(NamedTuple):
     kind: str
     entries: int
     bytes: int

@@ -7,9 +7,8 @@ import logging
 import sqlite3
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from .errors import AudioEditionError, BadInput
 
@@ -50,8 +49,7 @@ MIGRATIONS: tuple[str, ...] = (
 _AUDIO_PREFERENCE = ("audio/mpeg", "audio/x-m4a", "audio/mp4", "audio/ogg")
 
 
-@dataclass(frozen=True)
-class Episode:
+class Episode(NamedTuple):
     """One edition as the feed lists it. File fields are POSIX paths relative to out/."""
 
     guid: str

@@ -8,7 +8,6 @@ import logging
 import os
 import sys
 from collections.abc import Callable
-from dataclasses import asdict
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -203,7 +202,7 @@ def script(
         click.echo(f"{len(findings)} to check" if findings else "nothing to check", err=True)
         return
     if as_json:
-        click.echo(json.dumps({"slug": art.slug, **asdict(result)}, ensure_ascii=False, indent=2))
+        click.echo(json.dumps({"slug": art.slug, **script_stage.as_json(result)}, ensure_ascii=False, indent=2))
         return
     click.echo(f"# {result.title}")
     for number, chapter in enumerate(result.chapters):

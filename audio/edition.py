@@ -12,7 +12,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from . import article as article_stage
 from . import __version__, lexicon, live, lock, publish, render, sidecars, source, timeline, voice
@@ -51,8 +51,7 @@ class BuildOptions:
     scheduler: str | None = None  # tcp://HOST:PORT of a Dask scheduler to speak the takes
 
 
-@dataclass(frozen=True)
-class Edition:
+class Edition(NamedTuple):
     slug: str
     directory: Path
     manifest: dict[str, Any]

@@ -4,13 +4,13 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from itertools import islice
 from urllib.parse import urljoin
 
 import lxml.etree
 import lxml.html
 from lxml.html import HtmlElement
+from typing import NamedTuple
 
 from .errors import BadInput
 from .htmlmeta import PageMeta, read_meta
@@ -58,15 +58,13 @@ _SPACES = re.compile(r"\s+")
 _WORD = re.compile(r"\w")
 
 
-@dataclass(frozen=True)
-class Block:
+class Block(NamedTuple):
     text: str
     line: int  # source line where its element starts
     heading_level: int = 0
 
 
-@dataclass(frozen=True)
-class Page:
+class Page(NamedTuple):
     meta: PageMeta
     blocks: tuple[Block, ...]  # the article body in reading order, headings included
     appeal: tuple[Block, ...]  # the appeal box's text, taken out of the body

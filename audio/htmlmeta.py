@@ -6,8 +6,7 @@ import html
 import json
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from lxml.html import HtmlElement
 
@@ -18,8 +17,7 @@ _NOT_A_LANGUAGE = {"und", "mul", "zxx", "x-default"}
 _DATE = re.compile(r"(\d{4})-(\d{2})-(\d{2})")
 
 
-@dataclass(frozen=True)
-class PageMeta:
+class PageMeta(NamedTuple):
     title: str | None = None
     byline: str | None = None
     date: str | None = None  # ISO 8601 date of publication, as the publisher dated it

@@ -9,8 +9,8 @@ import functools
 import re
 import tomllib
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 
 from .errors import BadInput
@@ -33,8 +33,7 @@ _IPA = {
 }
 
 
-@dataclass(frozen=True)
-class Entry:
+class Entry(NamedTuple):
     word: str
     say: str  # what the engine gets: a respelling, or [[eSpeak phonemes]]
     language: str | None = None  # primary language subtag; None: every language
@@ -44,8 +43,7 @@ class Entry:
         return self.word != self.word.lower()
 
 
-@dataclass(frozen=True)
-class Lexicon:
+class Lexicon(NamedTuple):
     entries: tuple[Entry, ...] = ()
     source: str = ""
 

@@ -15,8 +15,7 @@ import re
 import sys
 import warnings
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from . import tools
 
@@ -27,8 +26,7 @@ RELATIVE_GATE = -10.0
 _BLOCK_LINE = re.compile(rb"t:\s*([\d.]+)\s+TARGET:.*?M:\s*(-?[\d.]+|-inf|nan)")
 
 
-@dataclass(frozen=True)
-class PieceLoudness:
+class PieceLoudness(NamedTuple):
     blocks: tuple[float, ...]  # momentary loudness of the 400 ms blocks, LUFS (as dual mono)
     peak: int  # largest absolute sample value, 0..32768
 

@@ -13,9 +13,8 @@ import functools
 import os
 import struct
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, NamedTuple
 
 JOIN_DROP = 1152  # LAME writes ceil((samples + 1152) / frame) frames, in MPEG-1 and MPEG-2 alike
 _TAG_CRC_SPAN = 190  # the LAME tag's CRC covers the first 190 bytes of its frame
@@ -31,8 +30,7 @@ def frame_samples(sample_rate: int) -> int:
     return 1152 if sample_rate >= 32000 else 576
 
 
-@dataclass(frozen=True)
-class Piece:
+class Piece(NamedTuple):
     """An encoded stretch: a file holding one Info frame, then `frames` audio frames."""
 
     path: Path
@@ -45,8 +43,7 @@ class Piece:
 # ---------------------------------------------------------------- frames and the Info tag
 
 
-@dataclass(frozen=True)
-class _Header:
+class _Header(NamedTuple):
     version: int  # 1, or 2 for MPEG-2 and 2.5
     sample_rate: int
     size: int  # bytes, header included

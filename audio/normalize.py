@@ -5,8 +5,8 @@ import functools
 import re
 import unicodedata
 from collections.abc import Callable
-from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
+from typing import NamedTuple
 
 from .lexicon import Lexicon
 from .source import without_controls
@@ -32,14 +32,12 @@ _BRACKETS = re.compile(r"[()\[\]{}]")
 _DROP = "*†‡•|^~_\\<>¶©®™§¤¦¨¬¯´¸¹²³¼½¾"
 
 
-@dataclass(frozen=True)
-class Note:
+class Note(NamedTuple):
     kind: str
     token: str
 
 
-@dataclass(frozen=True)
-class Spoken:
+class Spoken(NamedTuple):
     text: str
     notes: tuple[Note, ...]
 

@@ -7,24 +7,22 @@ included); only the page's own style and script are inlined as they are (player.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 from html import escape
+from typing import NamedTuple
 
 
 def _e(value: object) -> str:
     return escape(str(value), quote=True)
 
 
-@dataclass(frozen=True)
-class Cue:
+class Cue(NamedTuple):
     id: str
     start_ms: int
     end_ms: int
     text: str
 
 
-@dataclass(frozen=True)
-class Chapter:
+class Chapter(NamedTuple):
     kind: str
     title: str
     label: str  # as the chapter list shows it
@@ -36,15 +34,13 @@ class Chapter:
     cues: tuple[Cue, ...]
 
 
-@dataclass(frozen=True)
-class File:
+class File(NamedTuple):
     name: str
     type: str
     label: str
 
 
-@dataclass(frozen=True)
-class Page:
+class Page(NamedTuple):
     title: str
     publisher: str | None
     byline: str | None
@@ -60,8 +56,7 @@ class Page:
     url: str | None
 
 
-@dataclass(frozen=True)
-class Entry:
+class Entry(NamedTuple):
     title: str
     href: str
     lang: str

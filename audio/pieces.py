@@ -4,8 +4,8 @@ from __future__ import annotations
 import hashlib
 import wave
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from .config import Pauses
 from .errors import ToolFailed
@@ -20,8 +20,7 @@ LEAD = 2304
 _CHUNK = 1 << 16
 
 
-@dataclass(frozen=True)
-class PieceSpec:
+class PieceSpec(NamedTuple):
     start: int  # sample where the piece begins in the edition (a frame boundary)
     end: int  # where the next piece begins (or the edition's end)
     feed_end: int  # the encoder is fed [start, feed_end): JOIN_DROP before `end`, the last piece to the end
@@ -78,8 +77,7 @@ def _specs(
     return found
 
 
-@dataclass(frozen=True)
-class Part:
+class Part(NamedTuple):
     """A piece of one chapter (chapter_pieces), placed from the start of the chapter's first piece."""
 
     key: str

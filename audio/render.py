@@ -6,8 +6,8 @@ import re
 import tempfile
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from . import loudness, mp3, mp3frames, pieces, tools
 from .cache import Cache
@@ -46,8 +46,7 @@ def parse_formats(value: str) -> tuple[str, ...]:
     return chosen
 
 
-@dataclass(frozen=True)
-class Rendered:
+class Rendered(NamedTuple):
     """What render did: recorded in edition.json, and the next build keeps the gain when it still fits."""
 
     loudness: Loudness | None
@@ -266,8 +265,7 @@ def _encode_whole(
     tools.feed(command, pieces.pcm(takes, timeline))
 
 
-@dataclass(frozen=True)
-class Loudness:
+class Loudness(NamedTuple):
     integrated: float  # LUFS, measured as dual mono (mono as heard on two speakers)
     peak: float  # dBFS (sample peak)
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from . import language as languages
 from . import lexicon, normalize, tools, voice
@@ -13,8 +13,7 @@ from .config import Config
 from .errors import BadInput
 
 
-@dataclass(frozen=True)
-class Said:
+class Said(NamedTuple):
     text: str
     spoken: str
     language: str

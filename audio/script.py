@@ -7,8 +7,7 @@ import importlib.util
 import os
 import re
 import sys
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from . import normalize
 from .article import Article, cut_words, lede_title
@@ -23,14 +22,12 @@ SENTENCE_LIMIT = 400
 _SPEAKABLE = re.compile(r"\w", re.UNICODE)
 
 
-@dataclass(frozen=True)
-class Sentence:
+class Sentence(NamedTuple):
     text: str  # what the journalist wrote: shown in the transcript and the player
     spoken: str  # what the voice says
 
 
-@dataclass(frozen=True)
-class Chapter:
+class Chapter(NamedTuple):
     kind: str  # "intro", "paragraph" or "appeal"
     title: str
     sentences: tuple[Sentence, ...]
@@ -38,8 +35,7 @@ class Chapter:
     line: int | None = None  # source line of the paragraph
 
 
-@dataclass(frozen=True)
-class Script:
+class Script(NamedTuple):
     title: str
     language: str
     chapters: tuple[Chapter, ...]
@@ -47,6 +43,14 @@ class Script:
     @property
     def sentences(self) -> tuple[Sentence, ...]:
         return tuple(s for chapter in self.chapters for s in chapter.sentences)
+
+
+def as_json(script: Script) -> dict[str, Any]:
+    """The script as plain data (`audio-edition check --json`)."""
+    return {"title": script.title, "language": script.language, "chapters": [
+        {**chapter._asdict(), "sentences": [sentence._asdict() for sentence in chapter.sentences]}
+        for chapter in script.chapters
+    ]}
 
 
 def make_script(article: Article, lexicon: Lexicon | None = None, memo: Cache | None = None) -> Script:
@@ -191,8 +195,7 @@ def _speech(text: str, language: str = "en", lexicon: Lexicon | None = None) -> 
     return normalize.speak(text, language, lexicon).text
 
 
-@dataclass(frozen=True)
-class Finding:
+class Finding(NamedTuple):
     line: int | None  # the source line of the paragraph; None for the intro (the page's metadata)
     note: normalize.Note
 

@@ -5,8 +5,8 @@ import codecs
 import hashlib
 import re
 import sys
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from .errors import BadInput
 
@@ -19,8 +19,7 @@ STDIN = Path("-")
 _FALLBACKS = ("cp1251", "cp1252", "latin-1")
 
 
-@dataclass(frozen=True)
-class Document:
+class Document(NamedTuple):
     path: Path
     text: str
     format: str  # "txt", "md" or "html"

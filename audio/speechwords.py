@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import NamedTuple
 
 # Acronyms said as words (the rest of the capitals below are spelled); a publisher's lexicon overrides both.
 ACRONYM_WORDS = frozenset(
@@ -27,8 +27,7 @@ def _abbreviations(pairs: list[tuple[str, str]]) -> tuple[tuple[re.Pattern[str],
     return tuple((re.compile(pattern), spoken) for pattern, spoken in pairs)
 
 
-@dataclass(frozen=True)
-class Words:
+class Words(NamedTuple):
     number_pattern: str
     group: str  # thousands separator ("" when only spaces group digits)
     decimal: str
@@ -49,7 +48,7 @@ class Words:
     plural: Callable[[Decimal | None, tuple[str, ...]], str] = lambda value, forms: (
         forms[0] if value == 1 else forms[-1]
     )
-    month_names: tuple[str, ...] = field(default=())
+    month_names: tuple[str, ...] = ()
 
     def month(self, name: str) -> str:
         key = name.rstrip(".").lower()[:3]

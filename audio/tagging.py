@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 import struct
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from .timeline import Timeline
 
@@ -20,8 +20,7 @@ _NO_OFFSET = 0xFFFFFFFF  # CHAP: no byte offsets, the times are what counts
 _DATE = re.compile(r"(\d{4})(?:-(\d{2})-(\d{2}))?")
 
 
-@dataclass(frozen=True)
-class Tags:
+class Tags(NamedTuple):
     title: str
     artist: str | None
     album: str | None

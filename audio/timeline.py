@@ -2,14 +2,13 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from .config import Pauses
 from .script import Script
 
 
-@dataclass(frozen=True)
-class Cue:
+class Cue(NamedTuple):
     id: str  # "c<chapter>-<sentence>", stable within an edition: the player ties text to it
     chapter: int
     text: str
@@ -17,8 +16,7 @@ class Cue:
     end: int
 
 
-@dataclass(frozen=True)
-class ChapterSpan:
+class ChapterSpan(NamedTuple):
     kind: str
     title: str
     url: str | None
@@ -27,16 +25,14 @@ class ChapterSpan:
     cues: tuple[int, ...]  # indexes into Timeline.cues
 
 
-@dataclass(frozen=True)
-class Segment:
+class Segment(NamedTuple):
     """One piece of the audio stream: a take (by index) or silence of a number of frames."""
 
     take: int | None
     frames: int
 
 
-@dataclass(frozen=True)
-class Timeline:
+class Timeline(NamedTuple):
     sample_rate: int
     total: int  # samples
     chapters: tuple[ChapterSpan, ...]

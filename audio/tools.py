@@ -11,9 +11,8 @@ import shutil
 import subprocess
 import tempfile
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, NamedTuple
 
 from .errors import ToolFailed, ToolMissing
 
@@ -128,8 +127,7 @@ def failed(command: Sequence[str], code: int | None, stderr: bytes, program: str
     return ToolFailed(program, command, code, stderr.decode("utf-8", "replace")[-4000:])
 
 
-@dataclass(frozen=True)
-class EspeakLibrary:
+class EspeakLibrary(NamedTuple):
     path: str
     data_path: str | None  # None: the library's own compiled-in data location
     bundled: bool

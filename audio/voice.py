@@ -13,9 +13,8 @@ import time
 import types
 import wave
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from .errors import BadInput, ToolFailed
 
@@ -32,16 +31,14 @@ _POLL = 0.0005
 _WARM_UP = "a."
 
 
-@dataclass(frozen=True)
-class VoiceSettings:
+class VoiceSettings(NamedTuple):
     voice: str | None = None  # an engine voice id, name or language code; None: the engine's default
     rate: int = DEFAULT_RATE  # words per minute
     # (word, what to say instead): whole words, any case, replaced before the engine speaks.
     lexicon: tuple[tuple[str, str], ...] = ()
 
 
-@dataclass(frozen=True)
-class Take:
+class Take(NamedTuple):
     path: Path
     frames: int
     sample_rate: int
@@ -51,8 +48,7 @@ class Take:
         return self.frames / self.sample_rate
 
 
-@dataclass(frozen=True)
-class VoiceInfo:
+class VoiceInfo(NamedTuple):
     id: str
     name: str
     languages: tuple[str, ...]
