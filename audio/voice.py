@@ -127,8 +127,8 @@ def voices() -> tuple[VoiceInfo, ...]:
     yet: a started engine runs a thread, and a process with threads can no longer fork speech
     workers (audio.pool then starts them from a fork server, which costs a third of a second).
     """
-    if _Engine._instance is None and platform.system() == "Linux":
-        return _listed_voices()
+    if platform.system() == "Linux" and (_Engine._instance is None or _listed_voices.cache_info().currsize):
+        return _listed_voices()  # (once listed, the same voices: a started engine need not read them again)
     return _Engine.shared().voices()
 
 
