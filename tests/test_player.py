@@ -264,7 +264,7 @@ def test_click_or_enter_on_a_sentence_or_chapter_seeks(open_page: Callable[..., 
     assert opened.state()["ms"] == cue["start_ms"] and opened.state()["current"] == [cue["id"]]
 
     chapter = manifest["chapters"][9]
-    opened.page.click(f"#chapters a[data-chapter='9']")
+    opened.page.click("#chapters a[data-chapter='9']")
     assert opened.state()["ms"] == chapter["start_ms"] and opened.state()["current"] == [chapter["cues"][0]]
     assert opened.page.evaluate("location.hash") == "#ch-9"
 
