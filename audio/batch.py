@@ -8,7 +8,7 @@ import queue
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor, as_completed
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -98,7 +98,7 @@ def _in_workers(todo: list[Path], options: edition.BuildOptions, workers: int, r
     """One article per worker process at a time, each speaking its takes itself (jobs=1 inside)."""
     context = pool_context()
     progress = context.Queue()
-    inner = replace(options, jobs=1)
+    inner = options._replace(jobs=1)
     stop = threading.Event()
 
     def relay() -> None:  # takes made in the workers, reported from this process

@@ -2,9 +2,8 @@
 from __future__ import annotations
 
 import tomllib
-from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from .errors import BadInput
 from .feedconfig import FeedConfig
@@ -30,8 +29,7 @@ DEFAULT_RESIDUE = (
 )
 
 
-@dataclass(frozen=True)
-class Pauses:
+class Pauses(NamedTuple):
     """Silence in milliseconds between the parts of an edition."""
 
     lead_in: int = 300
@@ -41,16 +39,15 @@ class Pauses:
     tail: int = 700
 
 
-@dataclass(frozen=True)
-class Config:
+class Config(NamedTuple):
     publisher: str | None = None
     donation_url: str | None = None
     appeal_markers: tuple[str, ...] = DEFAULT_APPEAL_MARKERS
     residue: tuple[str, ...] = DEFAULT_RESIDUE
     voice: str | None = None
     rate: int = 175
-    pauses: Pauses = field(default_factory=Pauses)
-    feed: FeedConfig = field(default_factory=FeedConfig)  # [feed]: the podcast channel
+    pauses: Pauses = Pauses()
+    feed: FeedConfig = FeedConfig()  # [feed]: the podcast channel
     lexicon: str | None = None  # pronunciation lexicon (.pls or .toml), relative to the config file
     language: str | None = None  # the articles' language where a page does not say: detection is skipped
 
@@ -69,12 +66,12 @@ def load(path: Path | None) -> Config:
         raise BadInput(f"{path}: is a directory, not a config file") from None
     config = from_mapping(raw, str(path))
     if config.lexicon is not None:  # a path in the config means beside the config, wherever it is run from
-        config = replace(config, lexicon=str(path.parent / config.lexicon))
+        config = config._replace(lexicon=str(path.parent / config.lexicon))
     return config
 
 
 def from_mapping(raw: dict[str, Any], origin: str) -> Config:
-    known = {f.name for f in fields(Config)}
+    known = set(Config._fields)
     section = raw
     config = Config()
     changes: dict[str, Any] = {}
@@ -89,11 +86,11 @@ def from_mapping(raw: dict[str, Any], origin: str) -> Config:
         if key == "pauses":
             if not isinstance(value, dict):
                 raise BadInput(f"{origin}: 'pauses' must be a table of milliseconds")
-            pause_names = {f.name for f in fields(Pauses)}
+            pause_names = set(Pauses._fields)
             for name, ms in value.items():
                 if name not in pause_names or not isinstance(ms, int) or ms < 0:
                     raise BadInput(f"{origin}: pauses.{name} must be one of {sorted(pause_names)} with a whole number of ms")
-            changes[key] = replace(Pauses(), **value)
+            changes[key] = Pauses()._replace(**value)
         elif key in ("appeal_markers", "residue"):
             if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
                 raise BadInput(f"{origin}: '{key}' must be a list of patterns")
@@ -112,4 +109,4 @@ def from_mapping(raw: dict[str, Any], origin: str) -> Config:
             if not isinstance(value, str):
                 raise BadInput(f"{origin}: '{key}' must be a string")
             changes[key] = value
-    return replace(config, **changes)
+    return config._replace(**changes)

@@ -10,7 +10,6 @@ import os
 import tempfile
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -32,8 +31,7 @@ MANIFEST = "edition.json"
 MANIFEST_VERSION = 1
 
 
-@dataclass(frozen=True)
-class BuildOptions:
+class BuildOptions(NamedTuple):
     out: Path = Path("out")
     formats: tuple[str, ...] = ("mp3",)
     title: str | None = None
@@ -42,7 +40,7 @@ class BuildOptions:
     no_appeal: bool = False
     voice: str | None = None
     rate: int | None = None
-    config: Config = field(default_factory=Config)
+    config: Config = Config()
     language: str | None = None  # --lang: else the page's metadata, else detected
     format_in: str | None = None  # --format-in: txt, md or html (else from the suffix, or sniffed on stdin)
     # How to build, not what: never part of the build key below.

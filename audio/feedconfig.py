@@ -2,9 +2,8 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import urlsplit
 
 from .errors import BadInput
@@ -51,8 +50,7 @@ _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 _DESCRIPTION_LIMIT = 4000  # bytes, Apple's limit for the show description
 
 
-@dataclass(frozen=True)
-class FeedConfig:
+class FeedConfig(NamedTuple):
     """Channel settings; None means not given (required ones are checked when the feed is written)."""
 
     title: str | None = None
@@ -84,7 +82,7 @@ def parse(raw: Any, origin: str) -> FeedConfig:
     """Check a [feed] table; every refusal names the key."""
     if not isinstance(raw, dict):
         raise BadInput(f"{origin}: 'feed' must be a table ([feed])")
-    known = {f.name for f in fields(FeedConfig)} - {"origin"}
+    known = set(FeedConfig._fields) - {"origin"}
     values: dict[str, Any] = {"origin": origin}
     for key, value in raw.items():
         if key not in known:

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import array
-import dataclasses
 import json
 import math
 import os
@@ -201,7 +200,7 @@ def test_pieces_encoded_while_speaking_decode_to_the_same_samples_as_pieces_enco
     for kind in ("pieces", "loudness"):  # the takes stay: the same sound to encode again
         shutil.rmtree(store / kind)
     # --jobs 1 encodes nothing while speaking; the previous edition's gain fits and is kept.
-    after = edition.build(article, dataclasses.replace(options, jobs=1))
+    after = edition.build(article, options._replace(jobs=1))
     assert after.manifest["render"]["encoded_during_synthesis"] == 0
     assert after.manifest["render"]["gain_db"] == early.manifest["render"]["gain_db"]
     assert decode(after.audio) == spoken_early
