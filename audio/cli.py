@@ -35,10 +35,24 @@ def _reported(func: F) -> F:
         except AudioEditionError as exc:
             raise _Failure(str(exc), exc.exit_code) from None
         except OSError as exc:
+            if isinstance(exc, BrokenPipeError) and _stdout_closed():
+                raise  # `voices | head`: the reader has what it wanted; click ends quietly (exit 1)
             where = f"{exc.filename}: " if exc.filename else ""
             raise _Failure(f"{where}{exc.strerror or exc}", 1) from None
 
     return wrapper  # type: ignore[return-value]
+
+
+def _stdout_closed() -> bool:
+    """Whether whoever read our standard output has closed it (poll reports an error on the pipe)."""
+    import select
+
+    try:
+        watch = select.poll()
+        watch.register(sys.stdout.fileno(), select.POLLOUT)
+        return any(events & select.POLLERR for _, events in watch.poll(0))
+    except (AttributeError, OSError, ValueError):
+        return False
 
 
 def run() -> None:

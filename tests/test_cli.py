@@ -118,6 +118,23 @@ def test_voices_lists_engine_voices() -> None:
     assert len(ids) > 50 and any(i.endswith("/en-us") for i in ids)
 
 
+def test_a_reader_that_stops_early_gets_no_error_message(tmp_path: Path) -> None:
+    """`audio-edition script ARTICLE | head -1`: the pipe closes under the listing, which ends without a word."""
+    import fcntl
+
+    article = tmp_path / "long.txt"
+    article.write_text("".join(f"Paragraph {i} has a few words in it.\n\n" for i in range(400)), encoding="utf-8")
+    read_end, write_end = os.pipe()
+    fcntl.fcntl(write_end, fcntl.F_SETPIPE_SZ, 4096)  # the listing (20 kB) cannot all wait in the pipe
+    command = [sys.executable, "-m", "audio", "script", str(article)]
+    with subprocess.Popen(command, stdout=write_end, stderr=subprocess.PIPE) as listing:
+        os.close(write_end)
+        with os.fdopen(read_end, "rb") as reader:
+            assert reader.readline().startswith(b"# ")
+        _, errors = listing.communicate(timeout=60)
+    assert errors == b"" and listing.returncode == 1
+
+
 def test_every_command_has_help_and_is_in_the_readme() -> None:
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     assert readme.splitlines()[0] == "# audio-edition"
