@@ -22,7 +22,7 @@ from .config import Config
 from .errors import BadInput
 from .lexicon import Lexicon
 from .mp3 import frame_samples, lame_available
-from .script import Script, make_script
+from .script import Memo, Script, make_script
 from .tagging import Tags
 
 log = logging.getLogger(__name__)
@@ -60,10 +60,10 @@ class Edition(NamedTuple):
 
 
 def prepare(
-    path: Path, options: BuildOptions, memo: Cache | None = None
+    path: Path, options: BuildOptions, memo: Memo | None = None
 ) -> tuple[source.Document, article_stage.Article, Script]:
-    """Everything before synthesis: fast, and where every bad input is caught. Pure without `memo`
-    (the take cache, where a build keeps every paragraph's sentences, see script.make_script)."""
+    """Everything before synthesis: fast, and where every bad input is caught. Pure but for what
+    `memo` reads (every paragraph's sentences in the take cache, see script.Memo)."""
     doc = source.read(path, options.format_in)
     appeal_doc = source.read(options.appeal_file) if options.appeal_file else None
     art = article_stage.parse(
@@ -101,7 +101,8 @@ def build(
     refresh_site=False leaves the catalogue and feed to the caller (a batch refreshes them once).
     """
     cache = Cache(options.cache or default_cache_dir())
-    doc, art, script = prepare(path, options, cache)
+    memo = Memo(cache)
+    doc, art, script = prepare(path, options, memo)
     settings = voice.VoiceSettings(voice_for(art, options), options.rate or options.config.rate)
     voice_id = voice.resolve_voice(settings.voice)
     if options.out.exists() and not options.out.is_dir():
@@ -124,7 +125,7 @@ def build(
             if beside:
                 if not first_take.is_set():
                     first_take.set()
-                    _import_later()
+                    _import_later(memo.save)
                 early.taken(index, take)
             if on_take is not None:
                 on_take(index, take)
@@ -132,6 +133,7 @@ def build(
         with early:
             takes = voice.synthesize([s.spoken for s in script.sentences], settings, Path(work), cache=cache,
                                      jobs=jobs, scheduler=options.scheduler, on_take=taken)
+        memo.save()  # what the thread above has not saved (--jobs 1: all of it)
         if early.gain is not None:
             previous_gain = early.gain[0]  # kept by render while it fits: the pieces made early are then used
         sample_rate = takes[0].sample_rate if takes else 22050
@@ -176,13 +178,16 @@ def build(
     return built
 
 
-def _import_later() -> None:
-    """Import what publishing needs (the page, the catalogue and the feed) in a thread while the takes
-    are spoken, rather than after the last one. Started with the first take: the speech workers are
-    forked by then (a process with threads forks none)."""
+def _import_later(save: Callable[[], None]) -> None:
+    """Save what prepare made for the cache and import what publishing needs (the page, the catalogue
+    and the feed) in a thread while the takes are spoken, rather than before the first or after the
+    last. Started with the first take: the speech workers are forked by then (a process with threads
+    forks none)."""
 
     def load() -> None:
-        with contextlib.suppress(Exception):  # an import that fails fails again where it is needed
+        with contextlib.suppress(Exception):  # a failure here is met again, and reported, where it matters
+            save()
+        with contextlib.suppress(Exception):
             from . import player, site  # noqa: F401
 
             player.prepare()

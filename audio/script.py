@@ -7,6 +7,7 @@ import importlib.util
 import os
 import re
 import sys
+import threading
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from . import normalize
@@ -46,22 +47,23 @@ class Script(NamedTuple):
 
 
 def as_json(script: Script) -> dict[str, Any]:
-    """The script as plain data (`audio-edition check --json`)."""
+    """The script as plain data (`audio-edition script --json`)."""
     return {"title": script.title, "language": script.language, "chapters": [
         {**chapter._asdict(), "sentences": [sentence._asdict() for sentence in chapter.sentences]}
         for chapter in script.chapters
     ]}
 
 
-def make_script(article: Article, lexicon: Lexicon | None = None, memo: Cache | None = None) -> Script:
+def make_script(article: Article, lexicon: Lexicon | None = None, memo: Memo | None = None) -> Script:
     """Chapters: the intro, one per body paragraph, the appeal last; spoken forms through the normalizer and lexicon.
 
-    With `memo` (the take cache), a paragraph's sentences are remembered: a rebuild after an edit
-    splits and normalizes the paragraphs that changed only."""
-    remembered = _Memo(memo, article.language, lexicon) if memo is not None else None
+    With `memo`, a paragraph's sentences are remembered: a rebuild after an edit splits and
+    normalizes the paragraphs that changed only."""
 
     def paragraph_sentences(text: str) -> tuple[Sentence, ...]:
-        return remembered.sentences(text) if remembered else _sentences(text, article.language, lexicon)
+        if memo is not None:
+            return memo.sentences(text, article.language, lexicon)
+        return _sentences(text, article.language, lexicon)
 
     chapters = [_intro(article, lexicon)]
     for paragraph in article.paragraphs:
@@ -113,30 +115,46 @@ def _sentences(text: str, language: str, lexicon: Lexicon | None = None) -> tupl
     return tuple(out)
 
 
-class _Memo:
-    """A paragraph's sentences (shown and spoken) in the take cache, under a key of the paragraph, the
+class Memo:
+    """Paragraphs' sentences (shown and spoken) in the take cache, under a key of the paragraph, the
     language, the lexicon's entries and the code that makes them (this module, the normalizer, pysbd,
-    num2words: any change to them is a new key)."""
+    num2words: any change to them is a new key). What is made is written by save(), which a build
+    calls while the takes are spoken rather than before the first (20 ms for the sample's 21)."""
 
-    def __init__(self, cache: Cache, language: str, lexicon: Lexicon | None) -> None:
+    def __init__(self, cache: Cache) -> None:
         self.cache = cache
-        self.language = language
-        self.lexicon = lexicon
-        entries = hashlib.sha256(repr(lexicon.entries).encode()).hexdigest() if lexicon is not None else ""
-        self.base = {"language": language, "lexicon": entries, "code": _code_version()}
+        self._made: list[tuple[str, list[list[str]]]] = []
+        self._lock = threading.Lock()
 
-    def sentences(self, text: str) -> tuple[Sentence, ...]:
-        from .cache import key
-
-        entry = key(paragraph=text, **self.base)
+    def sentences(self, text: str, language: str, lexicon: Lexicon | None) -> tuple[Sentence, ...]:
+        entry = self.entry(text, language, lexicon)
         found = self.cache.read_json("script", entry)
         if isinstance(found, list) and all(
             isinstance(pair, list) and len(pair) == 2 and all(isinstance(part, str) for part in pair) for pair in found
         ):
             return tuple(Sentence(shown, spoken) for shown, spoken in found)
-        made = _sentences(text, self.language, self.lexicon)
-        self.cache.write_json("script", entry, [[s.text, s.spoken] for s in made])
+        made = _sentences(text, language, lexicon)
+        with self._lock:
+            self._made.append((entry, [[s.text, s.spoken] for s in made]))
         return made
+
+    def save(self) -> None:
+        """Write what was made since the last save."""
+        with self._lock:
+            made, self._made = self._made, []
+        for entry, value in made:
+            self.cache.write_json("script", entry, value)
+
+    @staticmethod
+    def entry(text: str, language: str, lexicon: Lexicon | None) -> str:
+        from .cache import key
+
+        return key(paragraph=text, language=language, lexicon=_lexicon_id(lexicon), code=_code_version())
+
+
+@functools.lru_cache(maxsize=4)
+def _lexicon_id(lexicon: Lexicon | None) -> str:
+    return hashlib.sha256(repr(lexicon.entries).encode()).hexdigest() if lexicon is not None else ""
 
 
 @functools.cache

@@ -79,22 +79,24 @@ def test_a_paragraph_remembered_is_not_split_again_and_a_new_lexicon_is_a_new_ke
 
     text = "Mr. Smith paid $2.50 at 3 p.m. on Jan. 5. He left.\n\nThe mayor said no. Then she left.\n\nA third one. Short.\n"
     art = article.parse(source.parse_bytes(text.encode(), Path("t.txt")), config.Config())
-    memo = cache.Cache(tmp_path / "cache")
+    store = cache.Cache(tmp_path / "cache")
     plain = make_script(art)
+    memo = script_module.Memo(store)
     assert make_script(art, memo=memo) == plain
+    memo.save()
     split: list[str] = []
     real = script_module._sentences
     monkeypatch.setattr(script_module, "_sentences", lambda text, *rest: split.append(text) or real(text, *rest))
-    assert make_script(art, memo=memo) == plain and split == []  # every paragraph remembered
+    assert make_script(art, memo=script_module.Memo(store)) == plain and split == []  # every paragraph remembered
     edited = article.parse(source.parse_bytes(text.replace("said no", "said yes").encode(), Path("t.txt")), config.Config())
     expected = make_script(edited)
     split.clear()
-    assert make_script(edited, memo=memo) == expected and split == ["The mayor said yes. Then she left."]
+    assert make_script(edited, memo=script_module.Memo(store)) == expected and split == ["The mayor said yes. Then she left."]
     split.clear()
     lexicon = Lexicon((Entry("Smith", "Smyth"),))
-    with_lexicon = make_script(art, lexicon, memo=memo)
+    with_lexicon = make_script(art, lexicon, memo=script_module.Memo(store))
     assert "Smyth" in with_lexicon.chapters[1].sentences[0].spoken and len(split) == 3
-    entry = cache.key(paragraph="A third one. Short.", **script_module._Memo(memo, art.language, None).base)
-    memo.path("script", entry, ".json").write_text('[["one"]]', encoding="utf-8")  # not a pair: made again
+    entry = script_module.Memo.entry("A third one. Short.", art.language, None)
+    store.path("script", entry, ".json").write_text('[["one"]]', encoding="utf-8")  # not a pair: made again
     split.clear()
-    assert make_script(art, memo=memo) == plain and split == ["A third one. Short."]
+    assert make_script(art, memo=script_module.Memo(store)) == plain and split == ["A third one. Short."]
