@@ -12,12 +12,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlsplit
 
 from . import publish
-from .pagehtml import Chapter as _Chapter
-from .pagehtml import Cue as _Cue
-from .pagehtml import Entry as _Entry
-from .pagehtml import File as _File
-from .pagehtml import Page as _Page
-from .pagehtml import document, edition_body, index_body
+from .pagehtml import Chapter, Cue, Entry, File, Page, document, edition_body, index_body
 
 if TYPE_CHECKING:  # the catalogue is only read, by site.refresh
     from .catalogue import Episode
@@ -109,12 +104,12 @@ def _hash(text: str) -> str:
     return "'sha256-" + base64.b64encode(hashlib.sha256(text.encode("utf-8")).digest()).decode("ascii") + "'"
 
 
-def _page(manifest: Mapping[str, Any]) -> _Page:
+def _page(manifest: Mapping[str, Any]) -> Page:
     files = [f for f in manifest.get("files", []) if f.get("role") != "player"]
     audio = tuple(_file(f) for f in files if f.get("role") == "audio")
     transcript = next((str(f["name"]) for f in files if f.get("role") == "transcript"), None)
     cues = {str(c["id"]): c for c in manifest.get("cues", [])}
-    return _Page(
+    return Page(
         title=str(manifest["title"]),
         publisher=manifest.get("publisher") or None,
         byline=manifest.get("byline") or None,
@@ -131,15 +126,15 @@ def _page(manifest: Mapping[str, Any]) -> _Page:
     )
 
 
-def _chapter(index: int, chapter: Mapping[str, Any], cues: Mapping[str, Mapping[str, Any]]) -> _Chapter:
+def _chapter(index: int, chapter: Mapping[str, Any], cues: Mapping[str, Mapping[str, Any]]) -> Chapter:
     own = tuple(
-        _Cue(str(c["id"]), int(c["start_ms"]), int(c["end_ms"]), str(c["text"]))
+        Cue(str(c["id"]), int(c["start_ms"]), int(c["end_ms"]), str(c["text"]))
         for c in (cues[str(i)] for i in chapter.get("cues", []) if str(i) in cues)
     )
     kind = str(chapter.get("kind", "paragraph"))
     title = str(chapter.get("title", ""))
     start = int(chapter["start_ms"])
-    return _Chapter(
+    return Chapter(
         kind=kind,
         title=title,
         label="Introduction" if kind == "intro" else title,
@@ -152,24 +147,24 @@ def _chapter(index: int, chapter: Mapping[str, Any], cues: Mapping[str, Mapping[
     )
 
 
-def _heading(title: str, cues: Sequence[_Cue]) -> str | None:
+def _heading(title: str, cues: Sequence[Cue]) -> str | None:
     """A paragraph's chapter title is its opening words unless a heading named it: show only a heading."""
     stem = " ".join(title.removesuffix("…").split())
     text = " ".join(" ".join(c.text for c in cues).split())
     return None if not stem or text.startswith(stem) else title
 
 
-def _file(entry: Mapping[str, Any]) -> _File:
+def _file(entry: Mapping[str, Any]) -> File:
     kind = str(entry.get("type", "application/octet-stream"))
     label = _LABELS.get(kind, str(entry["name"]))
     if "bytes" in entry and kind.startswith("audio/"):
         label = f"{label} ({_size(int(entry['bytes']))})"
-    return _File(_href(str(entry["name"])), kind, label)
+    return File(_href(str(entry["name"])), kind, label)
 
 
-def _entry(out: Path, episode: Episode) -> _Entry:
+def _entry(out: Path, episode: Episode) -> Entry:
     has_page = (out / episode.slug / PAGE).is_file()
-    return _Entry(
+    return Entry(
         title=episode.title,
         href=_href(f"{episode.slug}/{PAGE}" if has_page else episode.enclosure),
         lang=_lang(episode.language),
