@@ -89,7 +89,7 @@ def render(
     with tempfile.TemporaryDirectory(prefix="audio-edition-") as tmp, ThreadPoolExecutor(1) as threads:
         whole = None
         if "m4a" in outputs:
-            whole = threads.submit(_encode_whole, takes, timeline, {"m4a": outputs["m4a"]}, tags, measured, Path(tmp))
+            whole = threads.submit(_encode_m4a, takes, timeline, outputs["m4a"], tags, measured, Path(tmp))
         if "mp3" in outputs:
             encoded, reused = _mp3_pieces(specs, takes, timeline, gain, limited, cache, jobs, Path(tmp))
             mp3frames.join(encoded, timeline.total, outputs["mp3"], head=id3_tag(timeline, tags))
@@ -245,23 +245,16 @@ def audio_filter(gain: float, limited: bool) -> str:
     return f"volume={gain:.2f}dB,alimiter=limit={ceiling:.4f}:attack=1:release=50:level=false:latency=1"
 
 
-def _encode_whole(
-    takes: Sequence[Take], timeline: Timeline, outputs: dict[str, Path], tags: Tags, measured: Loudness | None, tmp: Path
+def _encode_m4a(
+    takes: Sequence[Take], timeline: Timeline, path: Path, tags: Tags, measured: Loudness | None, tmp: Path
 ) -> None:
-    """One ffmpeg run over the whole stream for every output format at once (the M4A)."""
+    """The M4A in one ffmpeg run over the whole stream, its chapters and tags from an FFMETADATA file."""
+    meta = tmp / "chapters.ffmeta"
+    meta.write_text(ffmetadata(timeline, tags), encoding="utf-8")
     command = [tools.ffmpeg(), "-hide_banner", "-nostdin", "-nostats", "-loglevel", "error", "-y"]
-    command += _pcm_input(timeline)
-    if "m4a" in outputs:
-        meta = tmp / "chapters.ffmeta"
-        meta.write_text(ffmetadata(timeline, tags), encoding="utf-8")
-        command += ["-f", "ffmetadata", "-i", str(meta)]
-    for fmt, path in outputs.items():
-        command += ["-map", "0:a", "-af", audio_filter(*gain_for(measured, ENCODER_LOSS[fmt])), "-ac", "1", "-b:a", BITRATE]
-        if fmt == "mp3":
-            command += ["-map_metadata", "-1", "-map_chapters", "-1", "-c:a", "libmp3lame", "-f", "mp3"]
-        else:
-            command += ["-map_metadata", "1", "-map_chapters", "1", "-c:a", "aac", "-movflags", "+faststart", "-f", "mp4"]
-        command.append(str(path))
+    command += _pcm_input(timeline) + ["-f", "ffmetadata", "-i", str(meta)]
+    command += ["-map", "0:a", "-af", audio_filter(*gain_for(measured, ENCODER_LOSS["m4a"])), "-ac", "1", "-b:a", BITRATE]
+    command += ["-map_metadata", "1", "-map_chapters", "1", "-c:a", "aac", "-movflags", "+faststart", "-f", "mp4", str(path)]
     tools.feed(command, pieces.pcm(takes, timeline))
 
 
