@@ -8,6 +8,7 @@ from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
 from typing import NamedTuple
 
+from . import numbers_en
 from .lexicon import Lexicon
 from .source import without_controls
 from .speechwords import ACRONYM_WORDS, SPELLED, Words, words_for
@@ -275,12 +276,17 @@ def _num2words(value: Decimal, lang: str, to: str) -> str | None:
 
 @functools.cache
 def _converter(lang: str) -> Callable[[int | float, str], str]:
-    from num2words import num2words
-
     def convert(number: int | float, to: str) -> str:
         if to == "year" and (lang != "en" or not isinstance(number, int)):
             to = "cardinal"
-        words = str(num2words(number, lang=lang, to=to))
+        if lang == "en" and abs(number) < numbers_en.LIMIT and to in ("cardinal", "ordinal", "year"):
+            # num2words' words, without importing it
+            words = numbers_en.year(int(number)) if to == "year" else \
+                numbers_en.ordinal(number) if to == "ordinal" else numbers_en.cardinal(number)
+        else:
+            from num2words import num2words
+
+            words = str(num2words(number, lang=lang, to=to))
         return words.replace(",", "") if lang == "en" else words  # "two thousand, seven hundred": no pause inside
 
     return convert
