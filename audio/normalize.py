@@ -279,10 +279,8 @@ def _converter(lang: str) -> Callable[[int | float, str], str]:
     def convert(number: int | float, to: str) -> str:
         if to == "year" and (lang != "en" or not isinstance(number, int)):
             to = "cardinal"
-        if lang == "en" and abs(number) < numbers_en.LIMIT and to in ("cardinal", "ordinal", "year"):
-            # num2words' words, without importing it
-            words = numbers_en.year(int(number)) if to == "year" else \
-                numbers_en.ordinal(number) if to == "ordinal" else numbers_en.cardinal(number)
+        if lang == "en" and abs(number) < numbers_en.LIMIT and to in numbers_en.FORMS:
+            words = numbers_en.say(number, to)  # num2words' words, without importing it
         else:
             from num2words import num2words
 

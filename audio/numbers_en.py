@@ -19,6 +19,16 @@ _ORDINALS = {"one": "first", "two": "second", "three": "third", "four": "fourth"
              "twelve": "twelfth"}
 
 
+FORMS = ("cardinal", "ordinal", "year")
+
+
+def say(value: int | float, to: str) -> str:
+    """The number as num2words(value, lang="en", to=to) says it, for the FORMS; `to` "year" wants an int."""
+    if to == "year":
+        return year(int(value))
+    return ordinal(value) if to == "ordinal" else cardinal(value)
+
+
 def cardinal(value: int | float) -> str:
     """"two thousand, seven hundred and fifty-nine"; "minus two point five"."""
     if value != int(value):

@@ -224,7 +224,7 @@ def _ours_en(value: int | float, to: str) -> str | Exception:
     from audio import numbers_en
 
     try:
-        return {"cardinal": numbers_en.cardinal, "ordinal": numbers_en.ordinal, "year": numbers_en.year}[to](value)
+        return numbers_en.say(value, to)
     except Exception as exc:  # noqa: BLE001
         return exc
 

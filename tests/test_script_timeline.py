@@ -100,3 +100,12 @@ def test_a_paragraph_remembered_is_not_split_again_and_a_new_lexicon_is_a_new_ke
     store.path("script", entry, ".json").write_text('[["one"]]', encoding="utf-8")  # not a pair: made again
     split.clear()
     assert make_script(art, memo=script_module.Memo(store)) == plain and split == ["A third one. Short."]
+
+
+def test_the_memo_key_covers_every_module_that_says_a_paragraph() -> None:
+    """A change to any of them must be a new key, or a rebuild would speak what the old code said."""
+    from audio import lexicon, normalize, numbers_en, script as script_module, speechwords
+
+    files = script_module.code_files()
+    for module in (script_module, normalize, numbers_en, speechwords, lexicon, source):
+        assert module.__file__ in files, module.__name__
