@@ -64,12 +64,13 @@ class Cache:
         return final
 
     def take(self, entry: str) -> tuple[Path, int, int] | None:
-        """A cached take as (path, frames, sample rate); a missing, truncated or damaged one is None (and removed)."""
+        """A cached take as (path, frames, sample rate); a missing, truncated or damaged one is None.
+
+        A damaged entry is left where it is, for the take made again to replace (`commit`): removing it
+        here could remove the good take another build has just committed under the same name."""
         path = self.path("takes", entry, ".wav")
         found = wav_frames(path)
         if found is None:
-            with contextlib.suppress(FileNotFoundError):
-                path.unlink()
             return None
         _touch(path)
         return path, found[0], found[1]
@@ -85,8 +86,7 @@ class Cache:
         except FileNotFoundError:
             return None
         except (ValueError, UnicodeDecodeError):
-            path.unlink(missing_ok=True)  # damaged: made again
-            return None
+            return None  # damaged: made again, and replaced by the new entry (never removed: see `take`)
         _touch(path)
         return value
 

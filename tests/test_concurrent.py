@@ -59,7 +59,11 @@ def builds_at_once(folder: Path) -> int:
     story = article(folder, "story", "Minsk and Kyiv talked on Wednesday.\n\nThe drills ended near the border.\n")
     other = article(folder, "other", "Vilnius hosted the talks.\n\nNobody signed anything.\n")
     runs = [Watched(build_command(source, out, cfg, cache)) for source in (story, story, other)]
-    said = [finished(run) for run in runs]
+    try:
+        said = [finished(run) for run in runs]
+    finally:  # a failed build does not leave the others running into the next test
+        for run in runs:
+            run.kill()
     check_consistent(out, {"story", "other"})
     return sum(len(s) for s in said)
 
@@ -70,12 +74,17 @@ def builds_queued_behind_the_lock(folder: Path) -> None:
     cfg = write_config(folder / "publisher.toml")
     out, cache = folder / "out", folder / "cache"
     story = article(folder, "story", "Minsk and Kyiv talked on Wednesday.\n\nThe drills ended near the border.\n")
-    with lock.locked(out):  # as a feed write holding out/ would
-        runs = [Watched(build_command(story, out, cfg, cache, "--title", title)) for title in ("First", "Second")]
+    runs: list[Watched] = []
+    try:
+        with lock.locked(out):  # as a feed write holding out/ would
+            runs += [Watched(build_command(story, out, cfg, cache, "--title", title)) for title in ("First", "Second")]
+            for run in runs:
+                assert run.wait_for(WAITING, timeout=120), [line for _, line in run.lines]
         for run in runs:
-            assert run.wait_for(WAITING, timeout=120), [line for _, line in run.lines]
-    for run in runs:
-        assert len(finished(run)) >= 1  # each said it waited
+            assert len(finished(run)) >= 1  # each said it waited
+    finally:
+        for run in runs:
+            run.kill()
     check_consistent(out, {"story"})
 
 

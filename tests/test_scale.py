@@ -93,6 +93,35 @@ def test_cache_remakes_a_truncated_or_damaged_take(tmp_path: Path) -> None:
     assert not list((tmp_path / "cache").rglob("*.partial*"))
 
 
+def test_a_missing_take_looked_up_never_removes_the_one_another_build_commits_meanwhile(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two builds of one article share a cache: one finds a take missing while the other commits it.
+    The lookup must not remove what is there by then (CI saw the other build fail: its take was gone)."""
+    store = cache.Cache(tmp_path / "cache")
+    entry = voice.take_key("Minsk and Kyiv talked.", voice.VoiceSettings())
+    good = tone_take(tmp_path, "good", 4000, 440.0).path.read_bytes()
+    looked = cache.wav_frames
+
+    def other_build_commits_after_the_look(path: Path) -> tuple[int, int] | None:
+        found = looked(path)
+        partial = store.partial("takes", entry, ".wav")
+        partial.write_bytes(good)
+        store.commit(partial, "takes", entry, ".wav")
+        return found
+
+    monkeypatch.setattr(cache, "wav_frames", other_build_commits_after_the_look)
+    assert store.take(entry) is None  # missing when looked at
+    monkeypatch.setattr(cache, "wav_frames", looked)
+    assert store.take(entry) is not None  # and the other build's take is still there
+    damaged = store.path("takes", entry, ".wav")
+    damaged.write_bytes(good[:100])
+    assert store.take(entry) is None and damaged.exists()  # damaged: not used, left for the remade take to replace
+    store.write_json("loudness", entry, {"peak": 1})
+    store.path("loudness", entry, ".json").write_text("{", encoding="utf-8")
+    assert store.read_json("loudness", entry) is None
+
+
 def test_mp3_pieces_join_sample_exact_and_valid(tmp_path: Path) -> None:
     """Two chapters of tones, cut in the pause between them: the joined MP3 decodes to the exact length,
     the second chapter where the timeline says, and its Info tag's CRCs check."""
