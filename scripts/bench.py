@@ -2,7 +2,9 @@
 """Benchmark: build the sample edition vs the bare `espeak-ng | ffmpeg` one-liner, in the same run.
 
 Prints the median wall time of each over --runs runs (alternated, so both see the same machine
-noise) and the ratio ours/bare. Usage: .venv/bin/python scripts/bench.py [--runs 7] [ARTICLE]
+noise) and the ratio ours/bare; then the ratio of each run to the bare run right after it, as
+median and quartiles, which shows how far the machine's noise moves the figure.
+Usage: .venv/bin/python scripts/bench.py [--runs 7] [ARTICLE]
 """
 from __future__ import annotations
 
@@ -60,6 +62,11 @@ def main() -> int:
     print(f"ours (build MP3 + chapters + sidecars): median {ours_median:.3f} s")
     print(f"bare (espeak-ng -w + ffmpeg -b:a 64k):  median {bare_median:.3f} s")
     print(f"ratio ours/bare: {ours_median / bare_median:.2f}")
+    pairs = sorted(o / b for o, b in zip(ours_times, bare_times))
+    if len(pairs) >= 4:
+        low, middle, high = statistics.quantiles(pairs, n=4)
+        print(f"run by run: median {middle:.2f}, quartiles {low:.2f}-{high:.2f}, ours faster in {sum(p < 1 for p in pairs)} "
+              f"of {len(pairs)}")
     return 0
 
 
