@@ -119,7 +119,7 @@ def test_a_missing_take_looked_up_never_removes_the_one_another_build_commits_me
     assert store.take(entry) is None and damaged.exists()  # damaged: not used, left for the remade take to replace
     store.write_json("loudness", entry, {"peak": 1})
     store.path("loudness", entry, ".json").write_text("{", encoding="utf-8")
-    assert store.read_json("loudness", entry) is None
+    assert store.read_json("loudness", entry) is None and store.path("loudness", entry, ".json").exists()  # the same
 
 
 def test_mp3_pieces_join_sample_exact_and_valid(tmp_path: Path) -> None:
