@@ -27,6 +27,12 @@ def timed(commands: list[list[str]]) -> float:
     return time.perf_counter() - start
 
 
+def spread(ratios: list[float]) -> str:
+    """Median and quartiles of ratios taken run by run: how far the machine's noise moves a figure."""
+    low, middle, high = statistics.quantiles(ratios, n=4)
+    return f"median {middle:.3f}, quartiles {low:.3f}-{high:.3f}"
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("article", nargs="?", type=Path, default=ROOT / "samples" / "moscow-times-belarus.txt")
@@ -62,11 +68,9 @@ def main() -> int:
     print(f"ours (build MP3 + chapters + sidecars): median {ours_median:.3f} s")
     print(f"bare (espeak-ng -w + ffmpeg -b:a 64k):  median {bare_median:.3f} s")
     print(f"ratio ours/bare: {ours_median / bare_median:.2f}")
-    pairs = sorted(o / b for o, b in zip(ours_times, bare_times))
+    pairs = [o / b for o, b in zip(ours_times, bare_times)]
     if len(pairs) >= 4:
-        low, middle, high = statistics.quantiles(pairs, n=4)
-        print(f"run by run: median {middle:.2f}, quartiles {low:.2f}-{high:.2f}, ours faster in {sum(p < 1 for p in pairs)} "
-              f"of {len(pairs)}")
+        print(f"run by run: {spread(pairs)}, ours faster in {sum(p < 1 for p in pairs)} of {len(pairs)}")
     return 0
 
 

@@ -18,6 +18,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from bench import spread  # (scripts/ is on the path of a script run from it)
+
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "samples" / "moscow-times-belarus.txt"
 OURS = str(Path(sys.executable).with_name("audio-edition"))
@@ -72,10 +74,8 @@ def bench_rebuild(work: Path, runs: int, source: Path, label: str) -> None:
     cold, rebuild = statistics.median(cold_times), statistics.median(rebuild_times)
     print(f"[rebuild] {label}: cold median {cold:.3f} s, rebuild after one paragraph median {rebuild:.3f} s, "
           f"ratio {rebuild / cold:.3f} ({runs} runs)")
-    pairs = sorted(r / c for r, c in zip(rebuild_times, cold_times))
-    if len(pairs) >= 4:  # each rebuild against the cold build just before it: how far the noise moves the ratio
-        low, middle, high = statistics.quantiles(pairs, n=4)
-        print(f"[rebuild] {label}: run by run, median {middle:.3f}, quartiles {low:.3f}-{high:.3f}")
+    if runs >= 4:  # each rebuild against the cold build just before it
+        print(f"[rebuild] {label}: run by run, {spread([r / c for r, c in zip(rebuild_times, cold_times)])}")
 
 
 def bench_batch(work: Path, runs: int, count: int) -> None:
