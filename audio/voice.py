@@ -417,7 +417,9 @@ def _verify(path: Path, text: str, rate: int, shortest: float = SHORTEST) -> tup
     longest = 3.0 + 0.5 * len(text) * 175 / rate
     if not shortest * words * 60 / rate <= seconds <= longest:
         return None, f"{seconds:.2f} s is implausible for {words} words"
-    return Take(path, frames, sample_rate), ""
+    from .cache import spoken_frames
+
+    return Take(path, spoken_frames(path, frames), sample_rate), ""
 
 
 def _skip_driver_sleep() -> None:

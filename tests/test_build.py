@@ -12,6 +12,7 @@ import pytest
 from mutagen.id3 import ID3
 
 from audio import edition, tools
+from audio.config import Pauses
 from audio.tagging import CTOC_LIMIT
 
 SLUG = "moscow-times-belarus"
@@ -139,6 +140,28 @@ def test_every_cue_lies_inside_its_chapter(sample_edition: edition.Edition) -> N
             assert chapter["start_ms"] <= start < end <= chapter["end_ms"]
     assert "Remind me later" not in vtt
     assert all(len(line) <= 65 for line in vtt.splitlines())
+
+
+def test_the_pause_heard_between_sentences_is_the_configured_one(sample_edition: edition.Edition) -> None:
+    """ffmpeg's silencedetect on the MP3: each cue ends where its sound ends, and the silence before the
+    next sentence of the chapter lasts `[pauses] sentence` (eSpeak NG's own end-of-take silence is not added)."""
+    err = subprocess.run(
+        [tools.ffmpeg(), "-hide_banner", "-nostats", "-i", str(sample_edition.directory / f"{SLUG}.mp3"),
+         "-af", "silencedetect=noise=-60dB:d=0.1", "-f", "null", "-"],
+        capture_output=True, check=True,
+    ).stderr.decode()
+    silences = [(float(s) * 1000, float(e) * 1000) for s, e in
+                re.findall(r"silence_start: ([\d.]+)\n.*?silence_end: ([\d.]+)", err, re.S)]
+    cues = sample_edition.manifest["cues"]
+    pairs = [(a, b) for a, b in zip(cues, cues[1:]) if a["chapter"] == b["chapter"]]
+    assert len(pairs) >= 10
+    pause = Pauses().sentence
+    for a, b in pairs:
+        assert b["start_ms"] - a["end_ms"] == pytest.approx(pause, abs=1)
+        heard = [(s, e) for s, e in silences if s < b["start_ms"] and e > a["end_ms"]]
+        assert len(heard) == 1, (a["id"], heard)
+        start, end = heard[0]
+        assert abs(start - a["end_ms"]) <= 40 and abs(end - b["start_ms"]) <= 40, (a["id"], heard)
 
 
 def test_chapters_json_is_podcasting_2(sample_edition: edition.Edition) -> None:

@@ -39,13 +39,33 @@ def test_long_first_utterance_in_a_fresh_process_gets_its_take(tmp_path: Path) -
     assert takes[0][1] > 6 and takes[1][1] < 2 and takes[2][1] > 6
 
 
-def test_takes_are_real_wavs_with_plausible_lengths(tmp_path: Path) -> None:
+def test_takes_are_real_wavs_that_count_up_to_their_last_sound(tmp_path: Path) -> None:
     takes = voice.synthesize(["One.", "Two words here and more words."], voice.VoiceSettings(rate=200), tmp_path)
     for take in takes:
         with wave.open(str(take.path)) as wav:
             assert (wav.getnchannels(), wav.getsampwidth()) == (1, 2)
-            assert wav.getnframes() == take.frames
+            samples = wav.readframes(wav.getnframes())
+        # eSpeak NG ends a take with its own silence (about 0.3 s of zeros), kept in the file, left out of the take.
+        assert samples[2 * take.frames:].strip(b"\0") == b""
+        assert len(samples) // 2 - take.frames > 0.2 * take.sample_rate
+        assert samples[2 * take.frames - 2:2 * take.frames] != b"\0\0"
     assert takes[1].frames > takes[0].frames
+
+
+def test_a_takes_trailing_silence_is_found_across_blocks_and_odd_bytes(tmp_path: Path) -> None:
+    from audio.cache import spoken_frames, wav_frames
+
+    path = tmp_path / "t.wav"
+    for sound, silence in (([1000, -3, 5], 40000), ([256], 3), ([7], 0), ([], 500)):
+        with wave.open(str(path), "wb") as wav:
+            wav.setnchannels(1)
+            wav.setsampwidth(2)
+            wav.setframerate(22050)
+            wav.writeframes(b"".join(v.to_bytes(2, "little", signed=True) for v in [0] * 10 + sound) + bytes(2 * silence))
+        total = 10 + len(sound) + silence
+        expected = 10 + len(sound) if sound else total  # a take of silence only keeps its length
+        assert spoken_frames(path, total) == expected
+        assert wav_frames(path) == (expected, 22050)
 
 
 def write_wav(path: Path, seconds: float, rate: int = 22050) -> None:
