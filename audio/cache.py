@@ -133,7 +133,11 @@ class Cache:
 def wav_frames(path: Path) -> tuple[int, int] | None:
     """(spoken frames, sample rate) of a 16-bit mono WAV whose header and size agree, else None.
 
-    The spoken frames end with the take's last sound (see `spoken_frames`)."""
+    The spoken frames end with the take's last sound. eSpeak NG ends every take with 0.3-0.4 s of
+    digital silence (samples exactly 0), its own pause after a sentence; the timeline puts the
+    configured pauses after each take, so a take counts up to its last sound: the pause heard is
+    `[pauses] sentence`, and a sentence's cue ends with its words. The WAV itself is kept whole (it
+    is the cached take). A take of silence only keeps its length."""
     try:
         with open(path, "rb") as handle:
             head = handle.read(_WAV_HEADER)
@@ -153,21 +157,11 @@ def wav_frames(path: Path) -> tuple[int, int] | None:
         return None
 
 
-def spoken_frames(path: Path, frames: int) -> int:
-    """How many of a take's `frames` (a WAV as pyttsx3 writes it) come before its trailing silence.
-
-    eSpeak NG ends every take with 0.3-0.4 s of digital silence (samples exactly 0), its own pause
-    after a sentence. The timeline puts the configured pauses after each take, so a take counts up
-    to its last sound: the pause heard is `[pauses] sentence`, and a sentence's cue ends with its
-    words. The WAV itself is kept whole (it is the cached take). A take of silence only keeps its length."""
-    with open(path, "rb") as handle:
-        return _spoken(handle, frames)
-
-
 _TAIL_BLOCK = 1 << 14  # bytes read at a time from a take's end, looking for its last sound
 
 
 def _spoken(handle: BinaryIO, frames: int) -> int:
+    """`frames` less the trailing samples that are exactly 0 (none less if all are)."""
     position = _WAV_HEADER + 2 * frames
     while position > _WAV_HEADER:
         start = max(_WAV_HEADER, position - _TAIL_BLOCK)

@@ -417,9 +417,10 @@ def _verify(path: Path, text: str, rate: int, shortest: float = SHORTEST) -> tup
     longest = 3.0 + 0.5 * len(text) * 175 / rate
     if not shortest * words * 60 / rate <= seconds <= longest:
         return None, f"{seconds:.2f} s is implausible for {words} words"
-    from .cache import spoken_frames
+    from .cache import wav_frames
 
-    return Take(path, spoken_frames(path, frames), sample_rate), ""
+    spoken = wav_frames(path)  # up to the take's last sound, as a cached take counts (a pyttsx3 WAV)
+    return Take(path, spoken[0] if spoken else frames, sample_rate), ""
 
 
 def _skip_driver_sleep() -> None:
