@@ -227,25 +227,34 @@ def voice_for_language(language: str) -> str | None:
     return None
 
 
-def _allow_phoneme_input() -> None:
-    """Let eSpeak read [[...]] as its own phonemes: the lexicon's phoneme entries arrive that way.
+def _fix_synth() -> None:
+    """Route the driver's espeak_Synth calls through one that gives eSpeak the text's true size and lets
+    it read [[...]] as its own phonemes.
 
-    pyttsx3 2.99's driver calls espeak_Synth without espeakPHONEMES. The normalizer turns
-    brackets in article text into pauses, so only lexicon entries ever reach eSpeak as [[...]].
+    pyttsx3 2.99's driver passes ten times the text's length as its size. In the asynchronous mode the
+    driver starts eSpeak NG in (AUDIO_OUTPUT_RETRIEVAL), espeak_Synth copies `size` bytes, so it read up
+    to nine times the text's length past its end: a segmentation fault whenever the text lay just before
+    an unmapped page (it ended a CI run once; tests/test_voice.py puts a text there on purpose).
+    The driver also calls espeak_Synth without espeakPHONEMES. The normalizer turns brackets in article
+    text into pauses, so only lexicon entries ever reach eSpeak as [[...]].
     """
     try:
         from pyttsx3.drivers import _espeak
-    except Exception:  # another platform's driver: no eSpeak phonemes there
+    except Exception:  # another platform's driver: no eSpeak here
         return
-    synth = _espeak.Synth
-    if getattr(synth, "with_phonemes", False):
+    if getattr(_espeak.Synth, "sized", False):
         return
 
-    def with_phonemes(text: bytes, *args: Any, flags: int = 0, **kwargs: Any) -> Any:
-        return synth(text, *args, flags=flags | _espeak.PHONEMES, **kwargs)
+    def sized(
+        text: bytes | str, position: int = 0, position_type: int = _espeak.POS_CHARACTER, end_position: int = 0,
+        flags: int = 0, user_data: Any = None,
+    ) -> Any:
+        data = text.encode("utf-8") if isinstance(text, str) else text
+        return _espeak.cSynth(data, len(data) + 1, position, position_type, end_position, flags | _espeak.PHONEMES,
+                              None, user_data)  # + 1: the terminating zero, which ctypes passes after bytes
 
-    with_phonemes.with_phonemes = True  # type: ignore[attr-defined]
-    _espeak.Synth = with_phonemes
+    sized.sized = True  # type: ignore[attr-defined]
+    _espeak.Synth = sized
 
 
 def _engine(settings: VoiceSettings) -> _Engine:
@@ -273,7 +282,7 @@ class _Engine:
         import pyttsx3
 
         _skip_driver_sleep()
-        _allow_phoneme_input()
+        _fix_synth()
         failure: Exception | None = None
         with _quiet(), _c_stderr_captured() as c_errors:
             try:
