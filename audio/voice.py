@@ -435,8 +435,8 @@ def _verify(path: Path, text: str, rate: int, shortest: float = SHORTEST) -> tup
 def _skip_driver_sleep() -> None:
     """pyttsx3 2.99's eSpeak driver sleeps 10 ms per loop turn after each utterance.
 
-    Its synthesis runs inside espeak_Synth (retrieval mode calls back synchronously), so the
-    sleep only adds 10 ms a take. The driver module gets a `time` that waits _POLL instead
+    eSpeak NG synthesises in its own thread and the driver's callback there ends the loop, so the
+    sleep only adds up to 10 ms a take. The driver module gets a `time` that waits _POLL instead
     (not 0: a loop that never sleeps takes a core from the other worker); the real module is untouched.
     """
     try:
