@@ -2,13 +2,15 @@
 """Benchmark: build the sample edition vs the bare `espeak-ng | ffmpeg` one-liner, in the same run.
 
 Prints the median wall time of each over --runs runs (alternated, so both see the same machine
-noise) and the ratio ours/bare; then the ratio of each run to the bare run right after it, as
-median and quartiles, which shows how far the machine's noise moves the figure.
+noise) and the ratio ours/bare; their CPU time (all their processes); then the ratio of each run to
+the bare run right after it, as median and quartiles, which shows how far the machine's noise moves
+the figure.
 Usage: .venv/bin/python scripts/bench.py [--runs 7] [ARTICLE]
 """
 from __future__ import annotations
 
 import argparse
+import resource
 import shutil
 import statistics
 import subprocess
@@ -20,11 +22,18 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def timed(commands: list[list[str]]) -> float:
+def timed(commands: list[list[str]], cpu: list[float] | None = None) -> float:
+    """Wall seconds of running the commands one after another; with `cpu`, also appends the CPU seconds
+    (user + system) they and the processes they waited for used."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     for command in commands:
         subprocess.run(command, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    return time.perf_counter() - start
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if cpu is not None:
+        cpu.append(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
+    return wall
 
 
 def spread(ratios: list[float]) -> str:
@@ -46,6 +55,8 @@ def main() -> int:
         return 2
     ours_times: list[float] = []
     bare_times: list[float] = []
+    ours_cpu: list[float] = []
+    bare_cpu: list[float] = []
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         # A cold build: an empty take cache every run (the cache would otherwise make every run after the first a no-op).
@@ -61,13 +72,18 @@ def main() -> int:
         for _ in range(args.runs):
             shutil.rmtree(work / "out", ignore_errors=True)
             shutil.rmtree(work / "cache", ignore_errors=True)
-            ours_times.append(timed([ours]))
-            bare_times.append(timed(bare))
+            ours_times.append(timed([ours], ours_cpu))
+            bare_times.append(timed(bare, bare_cpu))
     ours_median, bare_median = statistics.median(ours_times), statistics.median(bare_times)
     print(f"article: {args.article.name}, runs: {args.runs}")
     print(f"ours (build MP3 + chapters + sidecars): median {ours_median:.3f} s")
     print(f"bare (espeak-ng -w + ffmpeg -b:a 64k):  median {bare_median:.3f} s")
     print(f"ratio ours/bare: {ours_median / bare_median:.2f}")
+    # Two cores can finish first only while ours needs less than twice the bare CPU time (less still with
+    # a one-core start): the CPU ratio says how much room there is.
+    ours_cpu_median, bare_cpu_median = statistics.median(ours_cpu), statistics.median(bare_cpu)
+    print(f"CPU time (user + system, every process): ours median {ours_cpu_median:.3f} s, bare {bare_cpu_median:.3f} s, "
+          f"ratio {ours_cpu_median / bare_cpu_median:.2f}")
     pairs = [o / b for o, b in zip(ours_times, bare_times)]
     if len(pairs) >= 4:
         print(f"run by run: {spread(pairs)}, ours faster in {sum(p < 1 for p in pairs)} of {len(pairs)}")
