@@ -199,8 +199,9 @@ def _mp3_pieces(
 
 
 def piece_entry(key: str, gain: float, limited: bool, direct: bool) -> str:
-    """The cache entry of an MP3 piece: its sound (the piece's key), its gain and limiter, the encoder."""
-    return cache_key(piece=key, gain=gain, limited=limited, kbps=mp3.BITRATE_KBPS, encoder="lame" if direct else "ffmpeg")
+    """The cache entry of an MP3 piece: its sound (the piece's key), gain and limiter, the encoder and its settings."""
+    return cache_key(piece=key, gain=gain, limited=limited, kbps=mp3.BITRATE_KBPS, quality=mp3.QUALITY,
+                     encoder="lame" if direct else "ffmpeg")
 
 
 def cached_piece(cache: Cache, entry: str) -> mp3.Piece | None:
