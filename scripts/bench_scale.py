@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
-"""Benchmarks for issue 6: rebuild after an edit, batch --jobs 2 vs 1, memory and time at 5k/20k/50k words.
+"""Benchmarks for issue 6: rebuild after an edit, batch --jobs 2 vs 1 (also of 30 short articles and a long
+one: "mixed"), memory and time at 5k/20k/50k words.
 
 Every figure is a median of --runs runs taken in this one run (alternated where two things are
 compared, so both see the same machine noise); ratios are of medians from the same run.
-Usage: .venv/bin/python scripts/bench_scale.py [rebuild] [render] [batch] [size] [--runs 5] [--articles 100]
+Usage: .venv/bin/python scripts/bench_scale.py [rebuild] [render] [batch] [mixed] [size] [--runs 5] [--articles 100]
 """
 from __future__ import annotations
 
@@ -78,12 +79,19 @@ def bench_rebuild(work: Path, runs: int, source: Path, label: str) -> None:
         print(f"[rebuild] {label}: run by run, {spread([r / c for r, c in zip(rebuild_times, cold_times)])}")
 
 
-def bench_batch(work: Path, runs: int, count: int) -> None:
+def bench_batch(work: Path, runs: int, count: int, long_paragraphs: int = 0) -> None:
+    """`count` short articles (4 paragraphs each) with --jobs 2 against --jobs 1; with long_paragraphs,
+    one long article more, named to come last (the "mixed" batch of an archive's backfill)."""
     articles = work / "articles"
     shutil.rmtree(articles, ignore_errors=True)
     articles.mkdir()
     for i in range(count):
         (articles / f"a{i:03d}.txt").write_text(article(i + 1, 4), encoding="utf-8")
+    label = f"[batch] {count} articles"
+    if long_paragraphs:
+        long = articles / "zz-long.txt"
+        long.write_text(article(count + 1, long_paragraphs), encoding="utf-8")
+        label = f"[mixed] {count} articles and one of {len(long.read_text(encoding='utf-8').split())} words"
     times: dict[int, list[float]] = {1: [], 2: []}
     for n in range(runs):
         for jobs in ((1, 2) if n % 2 == 0 else (2, 1)):
@@ -92,7 +100,7 @@ def bench_batch(work: Path, runs: int, count: int) -> None:
             times[jobs].append(run([OURS, "batch", str(articles), "--out", str(work / "out"), "--cache",
                                     str(work / "cache"), "--jobs", str(jobs)]))
     one, two = statistics.median(times[1]), statistics.median(times[2])
-    print(f"[batch] {count} articles: --jobs 1 median {one:.2f} s, --jobs 2 median {two:.2f} s, "
+    print(f"{label}: --jobs 1 median {one:.2f} s, --jobs 2 median {two:.2f} s, "
           f"speed-up {one / two:.2f} ({runs} runs each, cold cache; each run: "
           f"{', '.join(f'{a:.1f}/{b:.1f}' for a, b in zip(times[1], times[2]))} s)")
 
@@ -158,6 +166,8 @@ def main() -> int:
             bench_render(work, args.runs)
         if "batch" in args.what:
             bench_batch(work, args.runs, args.articles)
+        if "mixed" in args.what:
+            bench_batch(work, args.runs, 30, long_paragraphs=150)
         if "size" in args.what:
             bench_size(work, args.size_runs, [int(s) for s in args.sizes.split(",")])
     return 0

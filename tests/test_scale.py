@@ -342,6 +342,18 @@ def test_batch_builds_skips_unchanged_and_reports_bad_articles(tmp_path: Path) -
     assert "1 built, 1 unchanged, 1 failed" in second.output, second.output
 
 
+def test_a_batch_on_several_cores_starts_the_largest_articles_first(tmp_path: Path) -> None:
+    """So that a long article is not started last, alone on one core at the end (scripts/bench_scale.py
+    mixed measures it); equal sizes keep their order, and a file gone meanwhile goes last."""
+    from audio import batch
+
+    sizes = {"a.txt": 10, "b.txt": 300, "c.md": 300, "d.txt": 50}
+    for name, size in sizes.items():
+        (tmp_path / name).write_text("x" * size, encoding="utf-8")
+    given = [tmp_path / name for name in ("gone.txt", *sizes)]
+    assert [p.name for p in batch.largest_first(given)] == ["b.txt", "c.md", "d.txt", "a.txt", "gone.txt"]
+
+
 def test_a_batch_finds_editions_built_without_reading_the_articles_again(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     articles = tmp_path / "articles"
     articles.mkdir()
