@@ -317,7 +317,12 @@ def test_a_hung_worker_is_replaced_and_its_take_retried_once(tmp_path: Path) -> 
     assert "failed twice" in str(failed.value)
 
 
-def test_batch_builds_skips_unchanged_and_reports_bad_articles(tmp_path: Path) -> None:
+def test_batch_builds_skips_unchanged_and_reports_bad_articles(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from audio import batch
+
+    ordered: list[list[str]] = []  # what the workers were given, in the order given (see largest_first)
+    real_order = batch.largest_first
+    monkeypatch.setattr(batch, "largest_first", lambda paths: ordered.append([p.name for p in paths]) or real_order(paths))
     articles = tmp_path / "articles"
     articles.mkdir()
     write_article(articles / "one.txt")
@@ -333,6 +338,7 @@ def test_batch_builds_skips_unchanged_and_reports_bad_articles(tmp_path: Path) -
     assert first.output.rstrip().endswith("Error: 1 of 3 articles failed")
     assert "\r" not in first.output and "articles [" not in first.output  # no progress bar when not a terminal
     assert sorted(p.name for p in out.iterdir() if p.is_dir()) == ["one", "two"]
+    assert ordered == [["one.txt", "two.md"]]  # the bad one was found before, and only the rest go to the workers
     import sqlite3
 
     with sqlite3.connect(out / "catalogue.sqlite") as db:
