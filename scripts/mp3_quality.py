@@ -18,6 +18,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import wave
 from pathlib import Path
 
 import numpy as np
@@ -31,14 +32,12 @@ RATE = 22050
 BANDS = ((50, 2000), (2000, 5000), (5000, 8000), (8000, 11000))
 
 
-def spoken(article: Path, work: Path) -> np.ndarray:
+def spoken(article: Path, work: Path, espeak: str) -> np.ndarray:
     """The article's script as eSpeak NG says it, in its language: 16-bit samples at 22,050 Hz."""
     script = json.loads(subprocess.run([str(Path(sys.executable).with_name("audio-edition")), "script", str(article), "--json"],
                                        check=True, capture_output=True).stdout)
     text = "\n".join(sentence["text"] for chapter in script["chapters"] for sentence in chapter["sentences"])
     (work / "text.txt").write_text(text, encoding="utf-8")
-    espeak = shutil.which("espeak-ng")
-    assert espeak is not None, "needs the espeak-ng program"
     subprocess.run([espeak, "-v", script["language"], "-f", str(work / "text.txt"), "-w", str(work / "voice.wav")], check=True)
     return decoded(work / "voice.wav", RATE)
 
@@ -77,14 +76,15 @@ def main() -> int:
     parser.add_argument("articles", nargs="*", type=Path, default=ARTICLES)
     parser.add_argument("--quality", type=int, nargs="+", default=[3, 7], help="LAME qualities, 0 (best) to 9 (fastest)")
     args = parser.parse_args()
-    if not mp3.lame_available():
-        print("mp3_quality: needs libmp3lame (Debian: libmp3lame0)", file=sys.stderr)
+    espeak = shutil.which("espeak-ng")
+    if not mp3.lame_available() or not espeak:
+        print("mp3_quality: needs libmp3lame and the espeak-ng program (Debian: libmp3lame0 espeak-ng)", file=sys.stderr)
         return 2
     print(f"SNR in dB by band (Hz): {', '.join(f'{lo}-{hi}' for lo, hi in BANDS)}")
     for article in args.articles:
         with tempfile.TemporaryDirectory() as tmp:
             work = Path(tmp)
-            source = spoken(article, work)  # (work / "voice.wav")
+            source = spoken(article, work, espeak)  # (work / "voice.wav")
             pcm = source.astype(np.int16).tobytes()
             for quality in args.quality:
                 mp3.QUALITY = quality
@@ -94,9 +94,11 @@ def main() -> int:
                 cpu = time.process_time() - started
                 heard = decoded(path, RATE)
                 heard = heard[_delay(source, heard):]  # LAME's encoder delay
-                (work / "heard.raw").write_bytes(heard.astype(np.int16).tobytes())
-                subprocess.run([tools.ffmpeg(), "-v", "error", "-y", "-f", "s16le", "-ar", str(RATE), "-ac", "1", "-i",
-                                str(work / "heard.raw"), str(work / "heard.wav")], check=True)
+                with wave.open(str(work / "heard.wav"), "wb") as out:
+                    out.setnchannels(1)
+                    out.setsampwidth(2)
+                    out.setframerate(RATE)
+                    out.writeframes(heard.astype(np.int16).tobytes())
                 score = pesq_score(work / "voice.wav", work / "heard.wav")
                 snrs = " ".join(f"{x:5.1f}" for x in band_snr(source, heard))
                 shown = f"{score:.3f}" if score is not None else "(pesq not installed)"

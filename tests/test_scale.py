@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 import wave
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -322,7 +323,12 @@ def test_batch_builds_skips_unchanged_and_reports_bad_articles(tmp_path: Path, m
 
     ordered: list[list[str]] = []  # what the workers were given, in the order given (see largest_first)
     real_order = batch.largest_first
-    monkeypatch.setattr(batch, "largest_first", lambda paths: ordered.append([p.name for p in paths]) or real_order(paths))
+
+    def noted(paths: Sequence[Path]) -> list[Path]:
+        ordered.append([p.name for p in paths])
+        return real_order(paths)
+
+    monkeypatch.setattr(batch, "largest_first", noted)
     articles = tmp_path / "articles"
     articles.mkdir()
     write_article(articles / "one.txt")
