@@ -38,8 +38,8 @@ def measure(streams: Iterable[Iterable[bytes]], sample_rate: int) -> list[PieceL
     """Measure each stream of 16-bit mono PCM, in one ffmpeg run over them all, one after another
     (streams may still be arriving: audio/live.py feeds chapters as they are spoken)."""
     command = [tools.pcm_ffmpeg(), "-hide_banner", "-nostdin", "-nostats", "-loglevel", "verbose"]
-    command += ["-f", "s16le", "-ar", str(sample_rate), "-ac", "1", "-i", "pipe:0"]
-    command += ["-af", EBUR128, "-f", "null", "-"]
+    arguments, first = tools.pcm_input(sample_rate)
+    command += arguments + ["-af", first + EBUR128, "-f", "null", "-"]
     tracked = Tracked(sample_rate)
     log_text = tools.feed(command, (chunk for stream in streams for chunk in tracked.stream(stream)))
     return tracked.results(log_text, sample_rate)

@@ -113,12 +113,13 @@ def limit_then_encode(
     may still be arriving (audio/live.py). With `measure`, a filter that logs (loudness.EBUR128) also
     hears the unfiltered stream; the log is returned. `gain_db` is LAME's own (for a filter that has none)."""
     command = [tools.pcm_ffmpeg(), "-hide_banner", "-nostdin", "-nostats", "-loglevel", "verbose" if measure else "error"]
-    command += ["-f", "s16le", "-ar", str(sample_rate), "-ac", "1", "-i", "pipe:0"]
+    arguments, first = tools.pcm_input(sample_rate)
+    command += arguments
     if measure:
-        command += ["-filter_complex", f"[0:a]asplit=2[heard][made];[heard]{measure},anullsink;[made]{audio_filter}[out]",
+        command += ["-filter_complex", f"[0:a]{first}asplit=2[heard][made];[heard]{measure},anullsink;[made]{audio_filter}[out]",
                     "-map", "[out]"]
     else:
-        command += ["-af", audio_filter]
+        command += ["-af", first + audio_filter]
     command += ["-f", "s16le", "-ar", str(sample_rate), "-ac", "1", "pipe:1"]
     wanted: queue.Queue[tuple[int, Sequence[tuple[int, int, Path]]] | None] = queue.Queue()  # what comes out next
     failures: list[BaseException] = []
@@ -218,13 +219,14 @@ def encode_with_ffmpeg(
     libmp3lame encoder, as a piece needs. Used where a limiter is needed, or libmp3lame
     cannot be loaded here.
     """
-    graph = [f"[0:a]{audio_filter},asplit={len(lengths)}" + "".join(f"[s{i}]" for i in range(len(lengths)))]
+    arguments, first = tools.pcm_input(sample_rate)
+    graph = [f"[0:a]{first}{audio_filter},asplit={len(lengths)}" + "".join(f"[s{i}]" for i in range(len(lengths)))]
     start = 0
     for i, length in enumerate(lengths):
         graph.append(f"[s{i}]atrim=start_sample={start}:end_sample={start + length},asetpts=PTS-STARTPTS[o{i}]")
         start += length
     command = [tools.ffmpeg(), "-hide_banner", "-nostdin", "-nostats", "-loglevel", "error", "-y"]
-    command += ["-f", "s16le", "-ar", str(sample_rate), "-ac", "1", "-i", "pipe:0", "-filter_complex", ";".join(graph)]
+    command += arguments + ["-filter_complex", ";".join(graph)]
     for i, path in enumerate(paths):
         command += ["-map", f"[o{i}]", "-ac", "1", "-b:a", f"{BITRATE_KBPS}k", "-c:a", "libmp3lame",
                     "-compression_level", str(QUALITY)]

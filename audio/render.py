@@ -253,8 +253,9 @@ def _encode_m4a(
     meta = tmp / "chapters.ffmeta"
     meta.write_text(ffmetadata(timeline, tags), encoding="utf-8")
     command = [tools.ffmpeg(), "-hide_banner", "-nostdin", "-nostats", "-loglevel", "error", "-y"]
-    command += _pcm_input(timeline) + ["-f", "ffmetadata", "-i", str(meta)]
-    command += ["-map", "0:a", "-af", audio_filter(*gain_for(measured, ENCODER_LOSS["m4a"])), "-ac", "1", "-b:a", BITRATE]
+    arguments, first = tools.pcm_input(timeline.sample_rate)
+    command += arguments + ["-f", "ffmetadata", "-i", str(meta)]
+    command += ["-map", "0:a", "-af", first + audio_filter(*gain_for(measured, ENCODER_LOSS["m4a"])), "-ac", "1", "-b:a", BITRATE]
     command += ["-map_metadata", "1", "-map_chapters", "1", "-c:a", "aac", "-movflags", "+faststart", "-f", "mp4", str(path)]
     tools.feed(command, pieces.pcm(takes, timeline))
 
@@ -262,10 +263,6 @@ def _encode_m4a(
 class Loudness(NamedTuple):
     integrated: float  # LUFS, measured as dual mono (mono as heard on two speakers)
     peak: float  # dBFS (sample peak)
-
-
-def _pcm_input(timeline: Timeline) -> list[str]:
-    return ["-f", "s16le", "-ar", str(timeline.sample_rate), "-ac", "1", "-i", "pipe:0"]
 
 
 def ffmetadata(timeline: Timeline, tags: Tags) -> str:

@@ -23,6 +23,20 @@ FFMPEG_ENV = "AUDIO_EDITION_FFMPEG"
 ESPEAK_LIB_ENV = "AUDIO_EDITION_ESPEAK_LIB"  # path to libespeak-ng, or "bundled"
 
 
+# ffmpeg's raw PCM demuxer reads a tenth of a second a packet (libavformat's ff_pcm_default_packet_size,
+# no option to change it), and every packet then passes between ffmpeg's threads (demuxer, decoder,
+# filters, encoder, muxer): 2,600-5,900 thread switches for a minute of speech. Declared at PACKING
+# times its rate, the stream comes in packets of 1.5 s, and `asetrate` then gives the samples back their
+# true rate without changing one: the same output, byte for byte, for a third less CPU a pass.
+PACKING = 16
+
+
+def pcm_input(sample_rate: int) -> tuple[list[str], str]:
+    """ffmpeg's arguments for 16-bit mono PCM on stdin, and the filter that must come first in its
+    graph (it ends with a comma: the graph's own filters follow)."""
+    return ["-f", "s16le", "-ar", str(sample_rate * PACKING), "-ac", "1", "-i", "pipe:0"], f"asetrate={sample_rate},"
+
+
 @functools.cache
 def ffmpeg() -> str:
     """Path of the ffmpeg to run: $AUDIO_EDITION_FFMPEG, the system's, else imageio-ffmpeg's."""

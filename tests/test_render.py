@@ -65,6 +65,37 @@ def test_peaks_are_limited_when_the_gain_would_clip(tmp_path: Path) -> None:
     assert true_peak <= -1.0
 
 
+def test_ffmpeg_hears_pcm_in_large_packets_sample_for_sample(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """tools.pcm_input declares our PCM at PACKING times its rate (ffmpeg then reads it in large packets)
+    and `asetrate` gives it back its rate: the limiter's output and ebur128's blocks must be exactly those
+    of the PCM declared at its own rate (without asetrate, 400 ms blocks and the limiter's attack and
+    release would be counted at the wrong rate)."""
+    packed = tools.PACKING
+    assert packed > 1
+    spiky = Sine(300, sample_rate=RATE).to_audio_segment(duration=5000, volume=-22.0)
+    click = Sine(1000, sample_rate=RATE).to_audio_segment(duration=1, volume=-0.5)
+    for position in range(100, 5000, 700):
+        spiky = spiky.overlay(click, position=position)
+    pcm = spiky.set_frame_rate(RATE).set_channels(1).set_sample_width(2).raw_data
+    frames = len(pcm) // 2
+    limiting = render.audio_filter(8.0, True)
+    heard = {}
+    for packing in (packed, 1):  # 1: the plain declaration (asetrate to its own rate changes nothing)
+        monkeypatch.setattr(tools, "PACKING", packing)
+        blocks = loudness.measure([[pcm]], RATE)
+        third = frames // 3
+        by_ffmpeg = [tmp_path / f"{packing}-{i}.mp3" for i in range(2)]
+        mp3.encode_with_ffmpeg([pcm], RATE, limiting, [third, frames - third], by_ffmpeg)
+        files = [path.read_bytes() for path in by_ffmpeg]
+        if mp3.lame_available():
+            ours = tmp_path / f"{packing}-lame.mp3"
+            mp3.limit_then_encode([([pcm], frames, [(0, frames, ours)])], RATE, limiting, 1, measure=loudness.EBUR128)
+            files.append(ours.read_bytes())
+        heard[packing] = (blocks, files)
+    assert len(heard[1][0][0].blocks) == 50  # ebur128 logs a block every tenth of a second: 5 s at its rate
+    assert heard[packed] == heard[1]
+
+
 def test_silence_is_left_alone() -> None:
     silence = loudness.measure([[bytes(RATE * 2 * 2)]], RATE)  # two seconds of zeros
     assert loudness.integrated(silence) is None and loudness.peak_db(silence) == float("-inf")
