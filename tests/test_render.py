@@ -68,8 +68,8 @@ def test_peaks_are_limited_when_the_gain_would_clip(tmp_path: Path) -> None:
 def test_ffmpeg_hears_pcm_in_large_packets_sample_for_sample(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """tools.pcm_input declares our PCM at PACKING times its rate (ffmpeg then reads it in large packets)
     and `asetrate` gives it back its rate: the limiter's output and ebur128's blocks must be exactly those
-    of the PCM declared at its own rate (without asetrate, 400 ms blocks and the limiter's attack and
-    release would be counted at the wrong rate)."""
+    of the PCM declared at its own rate. (Without asetrate, ffmpeg takes the PCM for 16 times as many
+    samples a second and resamples it: the pieces come out short and this fails.)"""
     packed = tools.PACKING
     assert packed > 1
     spiky = Sine(300, sample_rate=RATE).to_audio_segment(duration=5000, volume=-22.0)
