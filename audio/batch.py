@@ -4,7 +4,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import queue
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor, as_completed
@@ -113,14 +112,10 @@ def _in_workers(todo: list[Path], options: edition.BuildOptions, workers: int, r
     context = pool_context()
     progress = context.Queue()
     inner = options._replace(jobs=1)
-    stop = threading.Event()
 
-    def relay() -> None:  # takes made in the workers, reported from this process
-        while not stop.is_set():
-            try:
-                tell("takes", progress.get(timeout=0.1))
-            except queue.Empty:
-                continue
+    def relay() -> None:  # takes made in the workers, reported from this process, until None
+        while (count := progress.get()) is not None:
+            tell("takes", count)
 
     relay_thread = threading.Thread(target=relay, daemon=True)
     relay_thread.start()
@@ -138,7 +133,7 @@ def _in_workers(todo: list[Path], options: edition.BuildOptions, workers: int, r
                 _record(path, outcome, options, result)
                 tell("article", 1)
     finally:
-        stop.set()
+        progress.put(None)  # after every worker's own: the pool has shut down, its workers are gone
         relay_thread.join()
 
 

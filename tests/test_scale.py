@@ -354,6 +354,23 @@ def test_batch_builds_skips_unchanged_and_reports_bad_articles(tmp_path: Path, m
     assert "1 built, 1 unchanged, 1 failed" in second.output, second.output
 
 
+def test_a_batch_on_several_cores_reports_every_take_its_workers_spoke(tmp_path: Path) -> None:
+    """The workers' takes reach the progress bar through a queue that ends with None, put there once the
+    workers are gone: every take is counted, and the batch returns without waiting on a poll."""
+    from audio import batch, edition
+
+    articles = tmp_path / "articles"
+    articles.mkdir()
+    write_article(articles / "one.txt")
+    write_article(articles / "two.md", "# Second story\n\nIt has one paragraph only, and it is short.")
+    events: dict[str, int] = {}
+    result = batch.run([articles], edition.BuildOptions(out=tmp_path / "out", jobs=2, cache=tmp_path / "cache"),
+                       lambda event, n: events.update({event: events.get(event, 0) + n}))
+    assert len(result.built) == 2 and not result.failed
+    sentences = sum(len(built.manifest["cues"]) for built in result.built)  # a cue a sentence, a take a sentence
+    assert events == {"article": 2, "takes": sentences}
+
+
 def test_a_batch_on_several_cores_starts_the_largest_articles_first(tmp_path: Path) -> None:
     """So that a long article is not started last, alone on one core at the end (scripts/bench_scale.py
     mixed measures it); equal sizes keep their order, and a file gone meanwhile goes last."""
