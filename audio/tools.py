@@ -25,7 +25,7 @@ ESPEAK_LIB_ENV = "AUDIO_EDITION_ESPEAK_LIB"  # path to libespeak-ng, or "bundled
 
 # ffmpeg's raw PCM demuxer reads a tenth of a second a packet (libavformat's ff_pcm_default_packet_size,
 # no option to change it), and every packet then passes between ffmpeg's threads (demuxer, decoder,
-# filters, encoder, muxer): 2,600-5,900 thread switches for a minute of speech. Declared at PACKING
+# filters, encoder, muxer): 2,600-5,900 thread switches for a minute of audio. Declared at PACKING
 # times its rate, the stream comes in packets of 1.5 s, and `asetrate` then gives the samples back their
 # true rate without changing one: the same output, byte for byte, for a third less CPU a pass.
 PACKING = 16
