@@ -356,7 +356,7 @@ def test_batch_builds_skips_unchanged_and_reports_bad_articles(tmp_path: Path, m
 
 def test_a_batch_on_several_cores_reports_every_take_its_workers_spoke(tmp_path: Path) -> None:
     """The workers' takes reach the progress bar through a queue that ends with None, put there once the
-    workers are gone: every take is counted, and the batch returns without waiting on a poll."""
+    workers are gone: every take they spoke is counted, none lost behind the None."""
     from audio import batch, edition
 
     articles = tmp_path / "articles"
