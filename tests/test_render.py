@@ -78,12 +78,12 @@ def test_ffmpeg_hears_pcm_in_large_packets_sample_for_sample(tmp_path: Path, mon
         spiky = spiky.overlay(click, position=position)
     pcm = spiky.set_frame_rate(RATE).set_channels(1).set_sample_width(2).raw_data
     frames = len(pcm) // 2
+    third = frames // 3
     limiting = render.audio_filter(8.0, True)
     heard = {}
     for packing in (packed, 1):  # 1: the plain declaration (asetrate to its own rate changes nothing)
         monkeypatch.setattr(tools, "PACKING", packing)
         blocks = loudness.measure([[pcm]], RATE)
-        third = frames // 3
         by_ffmpeg = [tmp_path / f"{packing}-{i}.mp3" for i in range(2)]
         mp3.encode_with_ffmpeg([pcm], RATE, limiting, [third, frames - third], by_ffmpeg)
         files = [path.read_bytes() for path in by_ffmpeg]
