@@ -366,7 +366,7 @@ class _Engine:
         if current != self._rate:
             log.debug("eSpeak NG speaks at %s wpm where %s was set: setting it again", current, self._rate)
             _espeak.SetParameter(_espeak.RATE, self._rate, 0)
-            _espeak.Synchronize()
+            _synchronize()
 
     def _say(self, text: str, path: Path) -> None:
         """One utterance into one file. The driver writes the file inside an eSpeak callback,
@@ -403,10 +403,18 @@ SHORTEST = 0.45
 
 
 def _synchronize() -> None:
-    """Wait until eSpeak NG's thread has finished all it was given (Linux: its own queue)."""
+    """Wait until eSpeak NG's thread has finished all it was given (Linux: its own queue).
+
+    espeak_Synchronize() itself sleeps 20 ms at a time while its thread is busy (speech.c:
+    `while (espeak_IsPlaying()) usleep(20000)`), and the thread is often still finishing when the
+    driver's loop has ended: a take then waited 20-40 ms for 1-2 ms of work. Polled here every
+    _POLL instead; Synchronize() is still called, once the thread is idle (it returns at once, and
+    clears the error status as before)."""
     if platform.system() == "Linux":
         from pyttsx3.drivers import _espeak
 
+        while _espeak.IsPlaying():
+            time.sleep(_POLL)
         _espeak.Synchronize()
 
 
