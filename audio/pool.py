@@ -5,6 +5,7 @@ import logging
 import multiprocessing
 import multiprocessing.connection
 import os
+import signal
 import sys
 import threading
 import time
@@ -122,7 +123,15 @@ class Pool:
     def _start(self) -> _Worker:
         parent, child = self._context.Pipe()
         process = self._context.Process(target=_serve, args=(child, self.settings, self.work, dict(os.environ)), daemon=True)
-        process.start()
+        # A forked worker is born with Ctrl-C held back until it ignores it (_serve); here, a Ctrl-C
+        # meanwhile waits for the unblocking below, and is not lost.
+        masks = hasattr(signal, "pthread_sigmask")  # (not on Windows)
+        held = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT}) if masks else set()
+        try:
+            process.start()
+        finally:
+            if masks:
+                signal.pthread_sigmask(signal.SIG_SETMASK, held)
         child.close()
         return _Worker(process, parent)
 
@@ -167,6 +176,11 @@ def _serve(conn: Any, settings: Any, work: Speak, environ: dict[str, str]) -> No
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, 1)  # pyttsx3 prints from eSpeak's thread, outside any redirect
     sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - for the life of the worker
+    # Ctrl-C reaches the whole process group: the build ends its workers (Pool.close), and a worker's
+    # own KeyboardInterrupt would only print its traceback on the user's terminal.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if hasattr(signal, "pthread_sigmask"):
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
     while True:
         try:
             task = conn.recv()
