@@ -15,9 +15,11 @@ import re
 import sys
 import warnings
 from collections.abc import Iterable, Iterator, Sequence
+from pathlib import Path
 from typing import Any, NamedTuple
 
 from . import tools
+from .errors import ToolFailed
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +34,18 @@ class PieceLoudness(NamedTuple):
 
 
 EBUR128 = "ebur128=peak=none:dualmono=true:framelog=verbose"  # logs every 400 ms block's momentary loudness
+_TRUE_PEAK = re.compile(rb"True peak:\s*Peak:\s*(-?[\d.]+|-inf) dBFS")
+
+
+def true_peak(path: Path) -> float:
+    """An audio file's true peak (dBTP), as ffmpeg's ebur128 finds it in the decoded file."""
+    command = [tools.ffmpeg(), "-hide_banner", "-nostdin", "-nostats", "-i", str(path),
+               "-af", "ebur128=peak=true", "-f", "null", "-"]
+    done = tools.run(command, program="ffmpeg")
+    found = _TRUE_PEAK.search(done.stderr[done.stderr.rfind(b"Summary:") :])
+    if found is None:
+        raise ToolFailed("ffmpeg", command, done.returncode, "no true peak in ebur128's summary")
+    return float(found.group(1))
 
 
 def measure(streams: Iterable[Iterable[bytes]], sample_rate: int) -> list[PieceLoudness]:
