@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import random
 import resource
 import signal
@@ -78,3 +79,26 @@ def test_sigkill_at_random_moments_leaves_the_previous_edition(tmp_path: Path, c
     rebuilt = subprocess.run(build_command(article, out), capture_output=True, text=True, timeout=120)
     assert rebuilt.returncode == 0, rebuilt.stderr
     assert [p.name for p in out.iterdir() if p.name.endswith(".partial")] == []
+
+
+def test_ctrl_c_ends_a_build_with_one_line_and_keeps_the_previous_edition(tmp_path: Path) -> None:
+    """Ctrl-C at a terminal signals the whole process group: the speech workers leave it to the build,
+    which ends them; no worker prints a traceback."""
+    out = tmp_path / "out"
+    article = tmp_path / "story.txt"
+    article.write_text("An earlier story.\n", encoding="utf-8")
+    edition.build(article, edition.BuildOptions(out=out))
+    before = digest(out / "story")
+    article.write_text(SAMPLE.read_text(encoding="utf-8"), encoding="utf-8")
+    for after in (0.05, 0.15, 0.25):  # seconds after the build made its take cache: workers starting, speaking
+        cache = tmp_path / f"cold-{after}"
+        run = subprocess.Popen([*build_command(article, out), "--cache", str(cache)],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, start_new_session=True)
+        deadline = time.monotonic() + 60
+        while not cache.is_dir() and time.monotonic() < deadline:
+            time.sleep(0.002)
+        time.sleep(after)
+        os.killpg(run.pid, signal.SIGINT)
+        _, errors = run.communicate(timeout=120)
+        assert (run.returncode, errors) == (1, "\nAborted!\n"), after
+        assert digest(out / "story") == before
