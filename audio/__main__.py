@@ -1,4 +1,4 @@
 """`python -m audio`: the same command line as `audio-edition`."""
-from .cli import run
+from .client import run
 
 run()

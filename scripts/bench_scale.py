@@ -4,11 +4,16 @@ one: "mixed"), memory and time at 5k/20k/50k words.
 
 Every figure is a median of --runs runs taken in this one run (alternated where two things are
 compared, so both see the same machine noise); ratios are of medians from the same run.
-Usage: .venv/bin/python scripts/bench_scale.py [rebuild] [render] [batch] [mixed] [size] [--runs 5] [--articles 100]
+With --warm, the rebuild is measured a second time with every command sent to a warm process
+(`audio-edition warm`, started and stopped here); everything else always runs in processes of its
+own (the size's peak memory is of the build's own processes).
+Usage: .venv/bin/python scripts/bench_scale.py [rebuild] [render] [batch] [mixed] [size] [--runs 5] [--articles 100] [--warm]
 """
 from __future__ import annotations
 
 import argparse
+import contextlib
+import os
 import random
 import re
 import shutil
@@ -17,6 +22,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 from bench import spread  # (scripts/ is on the path of a script run from it)
@@ -24,6 +30,7 @@ from bench import spread  # (scripts/ is on the path of a script run from it)
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "samples" / "moscow-times-belarus.txt"
 OURS = str(Path(sys.executable).with_name("audio-edition"))
+PLAIN = {k: v for k, v in os.environ.items() if k != "AUDIO_EDITION_WARM"}  # commands in their own processes
 WORDS = ("early", "late", "quietly", "again", "openly", "briefly", "firmly", "once", "still", "today")
 
 
@@ -51,13 +58,31 @@ def article(seed: int, paragraphs: int) -> str:
     return "\n\n".join(picked) + "\n\n" + appeal()
 
 
-def run(command: list[str]) -> float:
+def run(command: list[str], env: dict[str, str] = PLAIN) -> float:
     start = time.perf_counter()
-    subprocess.run(command, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    subprocess.run(command, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
     return time.perf_counter() - start
 
 
-def bench_rebuild(work: Path, runs: int, source: Path, label: str) -> None:
+@contextlib.contextmanager
+def warm_process(work: Path) -> Iterator[dict[str, str]]:
+    """An `audio-edition warm` for the time of the block: the environment that sends commands to it."""
+    socket = work / "warm.sock"
+    process = subprocess.Popen([OURS, "warm", "--socket", str(socket)], stdout=subprocess.PIPE, text=True, env=PLAIN)
+    try:
+        assert process.stdout is not None
+        line = process.stdout.readline()
+        if "listening on" not in line:
+            raise RuntimeError(f"audio-edition warm did not start: {line!r}")
+        yield {**PLAIN, "AUDIO_EDITION_WARM": str(socket)}
+    finally:
+        process.terminate()
+        process.wait()
+        if process.stdout is not None:
+            process.stdout.close()
+
+
+def bench_rebuild(work: Path, runs: int, source: Path, label: str, env: dict[str, str] = PLAIN) -> None:
     """Cold build (empty cache) vs rebuild after one body paragraph changed (warm cache, previous edition)."""
     cold_times, rebuild_times = [], []
     text = source.read_text(encoding="utf-8")
@@ -69,9 +94,9 @@ def bench_rebuild(work: Path, runs: int, source: Path, label: str) -> None:
         shutil.rmtree(work / "out", ignore_errors=True)
         shutil.rmtree(work / "cache", ignore_errors=True)
         build = [OURS, "build", str(art), "--out", str(work / "out"), "--cache", str(work / "cache")]
-        cold_times.append(run(build))
+        cold_times.append(run(build, env))
         art.write_text(text.replace(target, vary(target, 7000 + n), 1), encoding="utf-8")
-        rebuild_times.append(run(build))
+        rebuild_times.append(run(build, env))
     cold, rebuild = statistics.median(cold_times), statistics.median(rebuild_times)
     print(f"[rebuild] {label}: cold median {cold:.3f} s, rebuild after one paragraph median {rebuild:.3f} s, "
           f"ratio {rebuild / cold:.3f} ({runs} runs)")
@@ -154,6 +179,7 @@ def main() -> int:
     parser.add_argument("--articles", type=int, default=100)
     parser.add_argument("--sizes", default="5000,20000,50000")
     parser.add_argument("--size-runs", type=int, default=1)
+    parser.add_argument("--warm", action="store_true", help="measure the rebuild through a warm process too")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench-scale-") as tmp:
         work = Path(tmp)
@@ -162,6 +188,11 @@ def main() -> int:
             big = work / "five-thousand.txt"
             big.write_text(article(5, 200), encoding="utf-8")  # about 5,000 words
             bench_rebuild(work, max(2, args.runs // 2), big, f"{len(big.read_text().split())}-word article")
+            if args.warm:
+                with warm_process(work) as env:
+                    bench_rebuild(work, args.runs, SAMPLE, "sample, through a warm process", env)
+                    bench_rebuild(work, max(2, args.runs // 2), big,
+                                  f"{len(big.read_text().split())}-word article, through a warm process", env)
         if "render" in args.what:
             bench_render(work, args.runs)
         if "batch" in args.what:

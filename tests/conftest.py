@@ -11,6 +11,7 @@ from hypothesis import settings
 
 from audio import edition
 from audio.cache import CACHE_ENV
+from audio.client import WARM_ENV
 
 # The generated cases are the same on every run (CI included), so that a red run can be run again and
 # its case shrunk here; HYPOTHESIS_PROFILE=explore draws new ones each time, to look for more.
@@ -41,6 +42,16 @@ def take_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
         os.environ.pop(CACHE_ENV, None)
     else:
         os.environ[CACHE_ENV] = before
+
+
+@pytest.fixture(scope="session", autouse=True)
+def no_warm_process() -> Iterator[None]:
+    """Commands the tests run are run in processes of their own (tests/test_warm.py names its own warm
+    process), not in one the developer may have named with $AUDIO_EDITION_WARM."""
+    before = os.environ.pop(WARM_ENV, None)
+    yield
+    if before is not None:
+        os.environ[WARM_ENV] = before
 
 
 @pytest.fixture(scope="session")

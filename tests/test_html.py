@@ -245,3 +245,6 @@ def test_the_language_model_is_unpacked_once_and_classifies_as_packed(tmp_path: 
         code, confidence = unpacked.classify(text)
         assert code == packed.classify(text)[0]
         assert confidence == pytest.approx(packed.classify(text)[1], abs=1e-5)  # float64 here, float32 in NumPy
+        # Where NumPy is loaded already (a warm process), it sums the same floats in the same order.
+        counts = unpacked.features(text.encode("utf-8"))
+        assert unpacked.scores_numpy(counts) == unpacked.scores(counts) or not counts

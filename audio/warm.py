@@ -1,0 +1,416 @@
+"""`audio-edition warm`: a warm process that runs the commands the console script sends it.
+
+A command's own work is a small part of a short build: starting Python and importing what a build
+imports is about half of a rebuild's CPU time (the README's "Speed"). The warm process imports all of it
+once, compiles the text stages' regular expressions, then forks a copy of itself for every command
+a client (client.py) sends: the copy takes on the client's arguments, directory, environment,
+umask, limits and standard streams, and runs the command as `audio-edition` would. A copy is a
+fresh process every time, so no state passes from one command to the next, and builds run side by
+side as they would from separate shells.
+
+Wire format, over a Unix socket: the client sends a 4-byte little-endian length and a marshalled
+request (client.request), its fds 0-2 with the first bytes. The copy answers b"R" once it is the
+client's process (b"F" and a reason when it cannot be: the client then runs the command itself);
+the client may then send b"S" and a signal number, which the server passes to the copy's process
+group. The copy's last act is b"X" and its exit code; if it is killed, the server sends b"K" and the
+signal.
+When the client goes away (killed), the copy's process group is killed: a killed build leaves the
+previous edition as it was, through the server as without it.
+"""
+from __future__ import annotations
+
+import contextlib
+import io
+import logging
+import marshal
+import os
+import selectors
+import signal
+import socket
+import struct
+import sys
+import time
+from pathlib import Path
+from typing import Any, NamedTuple
+
+from .client import HEADER
+from .errors import BadInput
+
+log = logging.getLogger(__name__)
+
+MAX_REQUEST = 4 << 20  # bytes: arguments and environment; more is no client of ours
+REQUEST_TIMEOUT = 5.0  # seconds for a client to send its request once connected
+STALE = "the installed code changed"
+
+
+class Running(NamedTuple):
+    conn: socket.socket
+    command: str
+    done: int  # a pipe the copy writes b"D" into when its command has ended, before it tells the client
+
+
+def serve(path: Path, idle: float | None = None) -> None:
+    """Listen on `path` until SIGTERM or SIGINT (then the running commands are ended like a killed
+    build), or until `idle` seconds pass with nothing running; fork a copy for every command."""
+    if not hasattr(os, "fork") or not hasattr(socket, "AF_UNIX"):
+        raise BadInput("audio-edition warm needs fork and Unix sockets (Linux, macOS)")
+    _warm()
+    stamp = _code_stamp()
+    if sys.platform.startswith("linux"):  # what a killed command leaves running is ours to reap, not init's
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(36, 1)  # PR_SET_CHILD_SUBREAPER
+    listener = _listen(path)
+    ours = os.stat(path)
+    wake_r, wake_w = os.pipe()
+    os.set_blocking(wake_w, False)
+    os.set_blocking(wake_r, False)
+    signal.set_wakeup_fd(wake_w)
+    stopping = False
+    for number in (signal.SIGCHLD, signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        signal.signal(number, lambda *_: None)  # the number arrives on wake_r
+    selector = selectors.DefaultSelector()
+    selector.register(listener, selectors.EVENT_READ, "listener")
+    selector.register(wake_r, selectors.EVENT_READ, "signal")
+    running: dict[int, Running] = {}
+    _say(f"listening on {path} (export AUDIO_EDITION_WARM={path})")
+    last = time.monotonic()
+    try:
+        while running or not stopping:
+            timeout = None if running or idle is None else max(0.0, last + idle - time.monotonic())
+            events = selector.select(timeout)
+            if not events and not running and idle is not None and time.monotonic() >= last + idle:
+                _say(f"idle for {idle:g} s, stopping")
+                break
+            for key, _ in events:
+                if key.data == "listener" and not stopping:
+                    conn, _address = listener.accept()
+                    last = time.monotonic()
+                    keep = [listener.fileno(), wake_r, wake_w, getattr(selector, "fileno", lambda: -1)()]
+                    started = _start(conn, stamp, keep, running)
+                    if started == "stale":  # upgraded under us: a new server has to take over
+                        _say("the installed code changed, stopping")
+                        stopping = True
+                    elif isinstance(started, tuple):
+                        running[started[0]] = started[1]
+                        selector.register(started[1].conn, selectors.EVENT_READ, started[0])
+                        _say(f"pid {started[0]}: {started[1].command} (started)")
+                elif key.data == "signal":
+                    numbers = os.read(wake_r, 512)
+                    if any(n != signal.SIGCHLD for n in numbers) and not stopping:
+                        stopping = True
+                        for pid in running:
+                            _kill_group(pid, signal.SIGTERM)
+                    for pid, how in _reaped(running):
+                        done = running.pop(pid)
+                        if done.conn.fileno() >= 0:
+                            selector.unregister(done.conn)
+                        os.close(done.done)
+                        _report(done.conn, how)
+                        _say(f"pid {pid}: {done.command} ({_describe(how)})")
+                        last = time.monotonic()
+                elif key.data in running and not _from_client(key.data, running[key.data]):
+                    selector.unregister(running[key.data].conn)  # gone: its command was killed
+                    running[key.data].conn.close()
+            if stopping:
+                with contextlib.suppress(KeyError):
+                    selector.unregister(listener)
+                _unlink_if_ours(path, ours)
+    finally:
+        _unlink_if_ours(path, ours)
+        listener.close()
+        signal.set_wakeup_fd(-1)
+
+
+def _say(line: str) -> None:
+    with contextlib.suppress(OSError, ValueError):  # its terminal gone: it goes on serving
+        print(f"audio-edition warm: {line}", flush=True)
+
+
+def _warm() -> None:
+    """Import what commands import, and run the text stages once on a short English article with
+    the default config: the article's patterns and pysbd's and the normalizer's regular expressions
+    are compiled here once (they stay in `re`'s cache) instead of in every command. Nothing that
+    depends on the environment (tools, voices, cache and model directories) is looked up here,
+    and nothing is kept but modules and compiled patterns: every command looks those up again in
+    the client's environment."""
+    import importlib
+
+    for name in ("cli", "edition", "batch", "render", "live", "site", "feed", "catalogue", "voice", "pool",
+                 "synthesis", "publish", "sidecars", "tagging", "player", "pagehtml", "cache", "mp3", "loudness",
+                 "timeline", "pieces", "language", "lexicon", "source", "article", "script", "normalize"):
+        importlib.import_module(f"audio.{name}")
+    # NumPy scores the language (language._MappedModel) in 2 ms instead of 15-20 once it is loaded, and
+    # loading it costs a command 60-100 ms: worth it only here. One BLAS thread: the server forks.
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+    # What a build imports on the way (the model's directory and files, the bundled eSpeak NG's
+    # path); not pyttsx3.drivers, which loads a libespeak-ng on import.
+    for name in ("numpy", "platformdirs", "mmap", "ast", "zipfile", "importlib.resources.readers",
+                 "encodings.utf_16_le", "encodings.utf_32_le", "pyttsx3", "pyttsx3.voice", "espeakng_loader"):
+        with contextlib.suppress(ImportError):
+            importlib.import_module(name)
+    from . import article, config, script, source
+
+    text = ("Paid in full\n\nOn 3 May 2024, Dr. Ana Ruiz paid $500 (about €460) for 2.5 kg of the U.S. report, "
+            "or 12% more than in 1998. \"Why?\" she asked, at 9:30 a.m.\n\nA Message from the Publisher\n\n"
+            "Dear readers, support us.\n")
+    doc = source.parse_bytes(text.encode(), Path("warm.txt"))
+    script.make_script(article.parse(doc, config.Config(), article.ArticleOptions(language="en")))
+    import gc
+
+    gc.collect()
+    gc.freeze()  # the copies' collections then leave the server's objects (and their pages) alone
+
+
+def _code_stamp() -> str:
+    """The code a command would run: the package's and its text libraries' files by size and time."""
+    from . import script
+
+    return script._code_version.__wrapped__()
+
+
+def _listen(path: Path) -> socket.socket:
+    """A socket at `path` only this user can connect to, put in place whole (a stale one replaced)."""
+    path = path.absolute()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    making = path.with_name(f".{path.name}.{os.getpid()}")
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        old = os.umask(0o177)
+        try:
+            listener.bind(str(making))
+        finally:
+            os.umask(old)
+        listener.listen(64)
+        os.replace(making, path)
+    except OSError as exc:
+        listener.close()
+        with contextlib.suppress(OSError):
+            os.unlink(making)
+        raise BadInput(f"--socket {path}: {exc.strerror or exc}") from None
+    listener.set_inheritable(False)
+    return listener
+
+
+def _unlink_if_ours(path: Path, ours: os.stat_result) -> None:
+    """Remove the socket file unless another server has put its own there since."""
+    with contextlib.suppress(OSError):
+        now = os.stat(path)
+        if (now.st_dev, now.st_ino) == (ours.st_dev, ours.st_ino):
+            os.unlink(path)
+
+
+def _start(conn: socket.socket, stamp: str, server_fds: list[int],
+           running: dict[int, Running]) -> tuple[int, Running] | str | None:
+    """Read a client's request and fork its copy; (pid, what runs), "stale", or None (refused: the
+    client runs the command itself)."""
+    fds: list[int] = []
+    refusal = ""
+    try:
+        if not _same_user(conn):
+            refusal = "another user"
+        else:
+            conn.settimeout(REQUEST_TIMEOUT)
+            data, fds = _receive(conn)
+            request = marshal.loads(data)
+            if not _same_install(request):
+                refusal = "another Python or another install"
+            elif _code_stamp() != stamp:
+                refusal = STALE
+            conn.settimeout(None)
+    except (OSError, EOFError, ValueError, TypeError, KeyError) as exc:
+        refusal = f"the request was not read: {exc}"
+    if refusal:
+        log.debug("a command refused: %s", refusal)
+        for fd in fds:  # the client's streams: held here, its reader would wait for them forever
+            os.close(fd)
+        with contextlib.suppress(OSError):
+            conn.sendall(b"F" + refusal.encode())
+        conn.close()
+        return "stale" if refusal == STALE else None
+    others = [fd for c in running.values() for fd in (c.conn.fileno(), c.done)]
+    done_r, done_w = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the copy: never returns into the server's loop, whatever happens
+        try:
+            _become(conn, request, fds, done_w, [*server_fds, *others, done_r], os.getppid())
+        finally:
+            os._exit(1)
+    os.close(done_w)
+    os.set_blocking(done_r, False)
+    for fd in fds:
+        os.close(fd)
+    with contextlib.suppress(OSError):  # the copy does the same: whichever runs first
+        os.setpgid(pid, pid)
+    return pid, Running(conn, " ".join(request["argv"][1:3]), done_r)
+
+
+def _same_user(conn: socket.socket) -> bool:
+    """Only this user's processes may run commands as this user (Linux: the peer's credentials; the
+    socket file is this user's alone everywhere)."""
+    if not hasattr(socket, "SO_PEERCRED"):
+        return True
+    creds = conn.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
+    _pid, uid, _gid = struct.unpack("3i", creds)
+    return bool(uid == os.getuid())
+
+
+def _receive(conn: socket.socket) -> tuple[bytes, list[int]]:
+    data, fds, _flags, _address = socket.recv_fds(conn, 64 * 1024, 3)
+    if len(fds) != 3:
+        for fd in fds:
+            os.close(fd)
+        raise ValueError("a request without its three streams")
+    if len(data) < HEADER.size:
+        raise ValueError("a request cut short")
+    size = HEADER.unpack_from(data)[0]
+    if size > MAX_REQUEST:
+        raise ValueError("a request too large")
+    body = bytearray(data[HEADER.size :])
+    while len(body) < size:
+        chunk = conn.recv(size - len(body))
+        if not chunk:
+            raise ValueError("a request cut short")
+        body += chunk
+    return bytes(body), list(fds)
+
+
+def _same_install(request: dict[str, Any]) -> bool:
+    """Whether the client runs this Python with this package on the same path, and the same options
+    (else its own code, or Python as its options make it: it runs the command itself)."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    return bool(request["python"] == sys.executable and request["package"] == here
+                and request["path"] == sys.path[1:]
+                and request["flags"] == [tuple(sys.flags), sys.warnoptions, sys._xoptions])
+
+
+def _become(conn: socket.socket, request: dict[str, Any], fds: list[int], done: int, close: list[int],
+            server: int) -> None:
+    """In the copy: take on the client's process, answer b"R", run the command, exit with its code."""
+    try:
+        os.setpgid(0, 0)
+        _die_with(server)
+        signal.set_wakeup_fd(-1)
+        for number in (signal.SIGCHLD, signal.SIGTERM, signal.SIGHUP):
+            signal.signal(number, signal.SIG_DFL)
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        logging.root.handlers.clear()  # `audio-edition -v warm` set them up; the command sets up its own
+        logging.root.setLevel(logging.WARNING)
+        for fd in close:
+            with contextlib.suppress(OSError):
+                os.close(fd)
+        import resource
+        import tempfile
+
+        for name, (soft, hard) in request["limits"].items():
+            resource.setrlimit(getattr(resource, name), (soft, hard))
+        os.chdir(request["cwd"])
+        os.environ.clear()
+        os.environ.update(request["env"])
+        tempfile.tempdir = None  # $TMPDIR is read again, from the client's environment
+        os.umask(request["umask"])
+        import fcntl
+
+        high = [fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, 3) for fd in fds]  # none of them 0-2 while placed
+        for fd in fds:
+            os.close(fd)
+        for target, fd in enumerate(high):
+            os.dup2(fd, target)
+            os.close(fd)
+        _streams(request["streams"])
+    except (OSError, ValueError, KeyError, TypeError) as exc:  # the client runs the command itself
+        with contextlib.suppress(OSError):
+            conn.sendall(b"F" + str(exc).encode())
+        os._exit(0)
+    conn.sendall(b"R")
+    sys.argv = list(request["argv"])
+    from .cli import run_command
+
+    code = run_command()
+    with contextlib.suppress(OSError):  # the client may go now (the exit is no work of the command's),
+        os.write(done, b"D")  # and the server, which sees it go, knows that the command had ended
+        conn.sendall(b"X" + HEADER.pack(code & 0xFF))
+    os._exit(code)
+
+
+def _die_with(server: int) -> None:
+    """The copy is killed if the server is (Linux): its client then hears that it stopped."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    if os.getppid() != server:
+        os._exit(1)
+
+
+def _streams(encodings: list[tuple[str, str] | None]) -> None:
+    """sys.stdin/stdout/stderr over the client's streams, with its encodings, line-buffered at a terminal."""
+    for number, (name, spec) in enumerate(zip(("stdin", "stdout", "stderr"), encodings)):
+        if spec is None:
+            setattr(sys, name, None)
+            continue
+        encoding, errors = spec
+        tty = os.isatty(number)
+        raw = io.FileIO(number, "r" if number == 0 else "w", closefd=False)
+        buffered = io.BufferedReader(raw) if number == 0 else io.BufferedWriter(raw)
+        setattr(sys, name, io.TextIOWrapper(buffered, encoding=encoding, errors=errors,
+                                           line_buffering=tty or number == 2, write_through=number == 2))
+
+
+def _kill_group(pid: int, number: int) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pid, number)
+
+
+def _from_client(pid: int, copy: Running) -> bool:
+    """b"S<n>": pass signal n to the command's processes. The connection closed (False): the client
+    has gone; if the command had not ended, the client was killed, and so is the command, all its
+    processes. (The copy writes into `done` before it tells the client, so this read sees it.)"""
+    try:
+        data = copy.conn.recv(64)
+    except OSError:
+        data = b""
+    if not data:
+        try:
+            ended = os.read(copy.done, 1) == b"D"
+        except BlockingIOError:
+            ended = False
+        if not ended:
+            _kill_group(pid, signal.SIGKILL)
+        return False
+    for i in range(0, len(data) - 1, 2):
+        if data[i : i + 1] == b"S":
+            _kill_group(pid, data[i + 1])
+    return True
+
+
+def _reaped(running: dict[int, Running]) -> list[tuple[int, int]]:
+    """(pid, wait status) of every copy that has ended; the processes a killed copy left behind are
+    reaped too (the server is their subreaper)."""
+    done = []
+    while True:
+        try:
+            pid, status = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            break
+        if pid == 0:
+            break
+        if pid in running:
+            done.append((pid, status))
+    return done
+
+
+def _report(conn: socket.socket, status: int) -> None:
+    if os.WIFSIGNALED(status):
+        message = b"K" + HEADER.pack(os.WTERMSIG(status))
+    else:
+        message = b"X" + HEADER.pack(os.waitstatus_to_exitcode(status))
+    with contextlib.suppress(OSError):
+        conn.sendall(message)
+    conn.close()
+
+
+def _describe(status: int) -> str:
+    if os.WIFSIGNALED(status):
+        return f"killed by signal {os.WTERMSIG(status)}"
+    return f"exit {os.waitstatus_to_exitcode(status)}"

@@ -1,0 +1,229 @@
+"""`audio-edition warm`: commands sent to a warm process do what they do in a process of their own."""
+from __future__ import annotations
+
+import hashlib
+import os
+import queue
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import NamedTuple
+
+import pytest
+
+from audio import client, edition
+
+from .conftest import SAMPLE
+from .test_build import ffprobe_chapters
+from .test_scale import ARTICLE, decode, write_article
+
+WAIT = 60.0  # seconds: generous, for a loaded CI machine
+
+
+class Warm(NamedTuple):
+    process: subprocess.Popen[str]
+    socket: Path
+    lines: queue.Queue[str]
+    env: dict[str, str]  # the test process's environment, with $AUDIO_EDITION_WARM naming the socket
+
+    def expect(self, pattern: str) -> re.Match[str]:
+        """The next line the warm process prints that matches `pattern` (lines before it are passed over)."""
+        deadline = time.monotonic() + WAIT
+        while time.monotonic() < deadline:
+            try:
+                line = self.lines.get(timeout=max(0.0, deadline - time.monotonic()))
+            except queue.Empty:
+                break
+            found = re.search(pattern, line)
+            if found:
+                return found
+        raise AssertionError(f"the warm process printed no line matching {pattern!r}")
+
+    def stop(self) -> int:
+        """SIGTERM, then its exit code once it has ended."""
+        self.process.send_signal(signal.SIGTERM)
+        return self.end()
+
+    def end(self) -> int:
+        """Its exit code once it has ended of itself."""
+        code = self.process.wait(timeout=WAIT)
+        assert self.process.stdout is not None
+        self.process.stdout.close()
+        return code
+
+    def drain(self) -> None:
+        """Pass over what the warm process has printed so far."""
+        while not self.lines.empty():
+            self.lines.get_nowait()
+
+
+def plain_env() -> dict[str, str]:
+    return {k: v for k, v in os.environ.items() if k != client.WARM_ENV}
+
+
+def start_warm(socket: Path, *options: str) -> Warm:
+    process = subprocess.Popen([sys.executable, "-m", "audio", "warm", "--socket", str(socket), *options],
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=plain_env())
+    lines: queue.Queue[str] = queue.Queue()
+
+    def read() -> None:
+        assert process.stdout is not None
+        for line in process.stdout:
+            lines.put(line.rstrip("\n"))
+
+    threading.Thread(target=read, daemon=True).start()
+    warm = Warm(process, socket, lines, {**os.environ, client.WARM_ENV: str(socket)})
+    warm.expect(r"listening on ")
+    return warm
+
+
+@pytest.fixture(scope="module")
+def warm(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Warm]:
+    running = start_warm(tmp_path_factory.mktemp("warm") / "w.sock")
+    yield running
+    assert running.stop() == 0
+    assert not running.socket.exists()
+
+
+def command(*args: str) -> list[str]:
+    return [sys.executable, "-m", "audio", *args]
+
+
+def digest(directory: Path) -> dict[str, str]:
+    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(directory.iterdir())}
+
+
+def test_a_build_through_the_warm_process_is_the_build_of_its_own_process(warm: Warm, tmp_path: Path) -> None:
+    article = write_article(tmp_path / "story.txt")
+    takes = tmp_path / "cache"
+    build = ["build", str(article), "--cache", str(takes)]
+    here = subprocess.run(command(*build, "--out", str(tmp_path / "here")), capture_output=True, text=True,
+                          env=plain_env(), timeout=WAIT)
+    there = subprocess.run(command(*build, "--out", str(tmp_path / "there")), capture_output=True, text=True,
+                           env=warm.env, timeout=WAIT)
+    assert (here.returncode, there.returncode) == (0, 0), there.stderr
+    warm.expect(rf"pid \d+: build {re.escape(str(article))} \(exit 0\)")  # it ran there, not here
+    assert there.stdout == here.stdout.replace(str(tmp_path / "here"), str(tmp_path / "there"))
+    local, sent = edition.load(tmp_path / "here" / "story"), edition.load(tmp_path / "there" / "story")
+    assert sent.manifest["chapters"] == local.manifest["chapters"] and sent.manifest["cues"] == local.manifest["cues"]
+    assert ffprobe_chapters(sent.audio) == ffprobe_chapters(local.audio)
+    assert decode(sent.audio) == decode(local.audio)
+
+
+def test_bad_input_through_the_warm_process_is_one_line_and_exit_2(warm: Warm, tmp_path: Path) -> None:
+    missing = tmp_path / "nowhere.txt"
+    done = subprocess.run(command("build", str(missing), "--out", str(tmp_path / "out")), capture_output=True,
+                          text=True, env=warm.env, cwd=tmp_path, timeout=WAIT)
+    assert (done.returncode, done.stdout, done.stderr) == (2, "", f"Error: {missing}: no such file\n")
+    warm.expect(rf"pid \d+: build {re.escape(str(missing))} \(exit 2\)")
+    assert not (tmp_path / "out").exists()
+
+
+def test_the_command_takes_on_the_clients_directory_and_environment(warm: Warm, tmp_path: Path) -> None:
+    """A relative path is the client's; so is the take cache the environment names."""
+    write_article(tmp_path / "story.txt")
+    env = {**warm.env, "AUDIO_EDITION_CACHE": str(tmp_path / "its-cache")}
+    done = subprocess.run(command("build", "story.txt", "--out", "out"), capture_output=True, text=True, env=env,
+                          cwd=tmp_path, timeout=WAIT)
+    assert done.returncode == 0, done.stderr
+    warm.expect(r"pid \d+: build story.txt \(exit 0\)")
+    assert done.stdout.startswith(f"{Path('out') / 'story' / 'story.mp3'}  5 chapters, ")
+    assert (tmp_path / "out" / "story" / "story.mp3").is_file()
+    assert any((tmp_path / "its-cache").rglob("*.wav"))
+
+
+def long_build(warm: Warm, tmp_path: Path, errors: int) -> tuple[Path, Path, dict[str, str], subprocess.Popen[str], int]:
+    """An out/ with an edition of the article, then a build of a longer version of it through the warm
+    process (a cold take cache: seconds of work), started: (out, article, the edition's digest, client, pid).
+    `errors`: where the client's standard error goes."""
+    out, article = tmp_path / "out", write_article(tmp_path / "story.txt")
+    edition.build(article, edition.BuildOptions(out=out))
+    before = digest(out / "story")
+    write_article(article, SAMPLE.read_text(encoding="utf-8") + "\n\n" + ARTICLE)
+    client_process = subprocess.Popen(command("build", str(article), "--out", str(out), "--cache", str(tmp_path / "cold")),
+                                      stdout=subprocess.DEVNULL, stderr=errors, text=True, env=warm.env)
+    pid = int(warm.expect(rf"pid (\d+): build {re.escape(str(article))} \(started\)").group(1))
+    time.sleep(0.3)  # inside the build (a cold one takes seconds)
+    assert client_process.poll() is None
+    return out, article, before, client_process, pid
+
+
+def gone(pid: int) -> bool:
+    """Whether no process is left in the command's process group (its last ones may take a moment to
+    end: they were signalled with it)."""
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        try:
+            os.killpg(pid, 0)
+        except ProcessLookupError:
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def test_killing_the_client_kills_its_build_and_the_previous_edition_stays(warm: Warm, tmp_path: Path) -> None:
+    out, article, before, client_process, pid = long_build(warm, tmp_path, subprocess.DEVNULL)
+    client_process.kill()
+    client_process.wait(timeout=WAIT)
+    warm.expect(rf"pid {pid}: build {re.escape(str(article))} \(killed by signal {signal.SIGKILL}\)")
+    assert gone(pid)  # ffmpeg and the speech workers with it
+    assert digest(out / "story") == before
+    assert [p.name for p in out.iterdir() if p.name.endswith(".partial")] == []
+
+
+def test_ctrl_c_reaches_the_build_as_it_would_at_a_terminal(warm: Warm, tmp_path: Path) -> None:
+    out, article, before, client_process, pid = long_build(warm, tmp_path, subprocess.PIPE)
+    client_process.send_signal(signal.SIGINT)
+    _, errors = client_process.communicate(timeout=WAIT)
+    assert (client_process.returncode, errors) == (1, "\nAborted!\n")  # click's answer to Ctrl-C
+    warm.expect(rf"pid {pid}: build {re.escape(str(article))} \(exit 1\)")
+    assert gone(pid)
+    assert digest(out / "story") == before
+    assert [p.name for p in out.iterdir() if p.name.endswith(".partial")] == []
+
+
+def test_another_install_runs_its_own_command(warm: Warm, tmp_path: Path) -> None:
+    """A client whose Python would import other code (here: another path first) is refused, and runs the
+    command itself."""
+    env = {**warm.env, "PYTHONPATH": str(tmp_path)}
+    warm.drain()
+    done = subprocess.run(command("--version"), capture_output=True, text=True, env=env, timeout=WAIT)
+    assert done.returncode == 0 and "audio-edition" in done.stdout
+    marker = subprocess.run(command("voices"), capture_output=True, text=True, env=warm.env, timeout=WAIT)
+    assert marker.returncode == 0
+    assert warm.expect(r"pid \d+: (\S+ ?\S*) \(exit 0\)").group(1) == "voices"  # --version never reached it
+
+
+def test_with_no_warm_process_the_command_runs_here(tmp_path: Path) -> None:
+    env = {**plain_env(), client.WARM_ENV: str(tmp_path / "none.sock")}
+    done = subprocess.run(command("build", str(tmp_path / "nowhere.txt")), capture_output=True, text=True, env=env,
+                          timeout=WAIT)
+    assert (done.returncode, done.stderr) == (2, f"Error: {tmp_path / 'nowhere.txt'}: no such file\n")
+
+
+def test_the_warm_process_forks_from_one_thread_and_stops_when_idle(tmp_path: Path) -> None:
+    idle = start_warm(tmp_path / "w.sock", "--idle", "1")
+    threads = re.search(r"^Threads:\s+(\d+)$", Path(f"/proc/{idle.process.pid}/status").read_text(), re.M)
+    assert threads is not None and threads.group(1) == "1"  # a fork of a process with threads can hang
+    idle.expect(r"idle for 1 s, stopping")
+    assert idle.end() == 0
+    assert not (tmp_path / "w.sock").exists()
+
+
+def test_warming_up_keeps_nothing_that_depends_on_the_environment() -> None:
+    """After warm._warm(), the package's caches hold only what is the same in every environment: the
+    commands look up tools, voices and directories in the client's."""
+    code = (
+        "import functools, sys\nfrom audio import warm\nwarm._warm()\n"
+        "print(sorted(f'{m}.{n}' for m, module in list(sys.modules.items()) if m.startswith('audio.')"
+        " for n, f in vars(module).items() if isinstance(f, functools._lru_cache_wrapper)"
+        " and f.__module__ == m and f.cache_info().currsize))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=plain_env(), timeout=WAIT)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "['audio.normalize._converter', 'audio.script._segmenter']"
