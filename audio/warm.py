@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from .client import HEADER
-from .errors import BadInput
+from .errors import AudioEditionError, BadInput
 
 log = logging.getLogger(__name__)
 
@@ -142,7 +142,8 @@ def _warm() -> None:
         importlib.import_module(f"audio.{name}")
     # NumPy scores the language (language._MappedModel) in 2 ms instead of 15-20 once it is loaded, and
     # loading it costs a command 60-100 ms: worth it only here. One BLAS thread: the server forks.
-    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+    # (This process's environment only: every copy takes on its client's.)
+    os.environ.update(OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
     # What a build imports on the way (the model's directory and files, the bundled eSpeak NG's
     # path); not pyttsx3.drivers, which loads a libespeak-ng on import.
     for name in ("numpy", "platformdirs", "mmap", "ast", "zipfile", "importlib.resources.readers",
@@ -160,6 +161,20 @@ def _warm() -> None:
 
     gc.collect()
     gc.freeze()  # the copies' collections then leave the server's objects (and their pages) alone
+    threads = _threads()
+    if threads > 1:  # a fork copies one thread: a lock another one held would be held forever in the copy
+        raise AudioEditionError(f"audio-edition warm: {threads} threads after warming up, where a fork needs one")
+
+
+def _threads() -> int:
+    """This process's threads, native ones included (Linux; elsewhere those Python knows of)."""
+    try:
+        status = Path("/proc/self/status").read_text()
+    except OSError:
+        import threading
+
+        return threading.active_count()
+    return int(next(line.split()[1] for line in status.splitlines() if line.startswith("Threads:")))
 
 
 def _code_stamp() -> str:
