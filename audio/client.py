@@ -1,7 +1,7 @@
 """The console script: hand the command to a warm process (`audio-edition warm`) when
 $AUDIO_EDITION_WARM names its socket, else run it here.
 
-This module is all a command sent to a server imports: the interpreter's start is most of what
+This module is all a command sent to a warm process imports: the interpreter's start is most of what
 such a command costs the machine it is typed on, so nothing heavier than `_socket` is loaded
 (`socket` itself imports `enum` and `selectors`: 6 ms). The wire format is warm.py's.
 """
@@ -24,6 +24,9 @@ WARM_ENV = "AUDIO_EDITION_WARM"
 LIMITS = ("RLIMIT_AS", "RLIMIT_DATA", "RLIMIT_FSIZE", "RLIMIT_NOFILE", "RLIMIT_CPU", "RLIMIT_CORE", "RLIMIT_STACK")
 FORWARDED = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT)
 HEADER = struct.Struct("<I")
+# Seconds for the warm process to take a command on (it forks a copy, which answers in milliseconds);
+# past them the command runs here, and the warm process, seeing this client go, ends any copy it made.
+ANSWER_TIMEOUT = 10.0
 
 
 def run() -> None:
@@ -73,19 +76,20 @@ def through_warm(address: str, args: list[str]) -> tuple[str, int] | None:
     except OSError:
         return None  # a closed standard stream cannot be passed
     conn = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
+    conn.settimeout(ANSWER_TIMEOUT)  # a warm process that does not answer (stopped, stuck) is passed by
     try:
         conn.connect(address)
         payload = marshal.dumps(request(args))
-        fds = struct.pack("3i", 0, 1, 2)
-        conn.sendmsg([HEADER.pack(len(payload)) + payload], [(_socket.SOL_SOCKET, _socket.SCM_RIGHTS, fds)])
-        first = conn.recv(1)
+        conn.sendall(HEADER.pack(len(payload)) + payload)
+        if conn.recv(1) == b"?":  # a copy is ready to be this process (b"F": it cannot; b"": gone)
+            conn.sendmsg([b"!"], [(_socket.SOL_SOCKET, _socket.SCM_RIGHTS, struct.pack("3i", 0, 1, 2))])
+            if conn.recv(1) == b"R":
+                conn.settimeout(None)  # the command itself takes as long as it takes
+                return _wait(conn)
     except OSError:
-        conn.close()
-        return None
-    if first != b"R":  # b"F": the copy cannot be this process (another install, limits); b"": it went away
-        conn.close()
-        return None
-    return _wait(conn)
+        pass
+    conn.close()
+    return None
 
 
 def _wait(conn: Any) -> tuple[str, int]:

@@ -9,13 +9,16 @@ fresh process every time, so no state passes from one command to the next, and b
 side as they would from separate shells.
 
 Wire format, over a Unix socket: the client sends a 4-byte little-endian length and a marshalled
-request (client.request), its fds 0-2 with the first bytes. The copy answers b"R" once it is the
-client's process (b"F" and a reason when it cannot be: the client then runs the command itself);
-the client may then send b"S" and a signal number, which the server passes to the copy's process
-group. The copy's last act is b"X" and its exit code; if it is killed, the server sends b"K" and the
-signal.
-When the client goes away (killed), the copy's process group is killed: a killed build leaves the
-previous edition as it was, through the server as without it.
+request (client.request). The server answers b"F" and a reason when it cannot be the client's
+process (the client then runs the command itself); else its copy answers b"?", the client sends
+one byte with its fds 0-2 (only to a live copy: streams in flight would be held open by a warm
+process that never reads them, and the client's reader would wait for them), and the copy answers
+b"R" once it is the client's process. Until then only the copy reads the connection (it tells the
+server over a pipe: b"R"); the client may then send b"S" and a signal number, which the server
+passes to the copy's process group. The copy's last act is b"X" and its exit code (b"D" into the
+pipe first); if it is killed, the server sends b"K" and the signal. When the client goes away
+before the command has ended (killed), the copy's process group is killed: a killed build leaves
+the previous edition as it was, through the warm process as without it.
 """
 from __future__ import annotations
 
@@ -31,7 +34,8 @@ import struct
 import sys
 import time
 from pathlib import Path
-from typing import Any, NamedTuple
+from dataclasses import dataclass
+from typing import Any
 
 from .client import HEADER
 from .errors import AudioEditionError, BadInput
@@ -43,10 +47,24 @@ REQUEST_TIMEOUT = 5.0  # seconds for a client to send its request once connected
 STALE = "the installed code changed"
 
 
-class Running(NamedTuple):
-    conn: socket.socket
+@dataclass
+class Copy:
+    """A command's copy of the warm process, as the server follows it."""
+
+    conn: socket.socket  # the client's connection
     command: str
-    done: int  # a pipe the copy writes b"D" into when its command has ended, before it tells the client
+    pipe: int  # the copy writes b"R" here once it has the client's streams, b"D" once its command has ended
+    watched: bool = False  # the connection, once the copy is done reading from it (its streams)
+    ended: bool = False
+
+    def news(self) -> bool:
+        """Read what the copy has written; False once it has ended (the pipe closed)."""
+        try:
+            data = os.read(self.pipe, 64)
+        except BlockingIOError:
+            return True
+        self.ended = self.ended or b"D" in data
+        return bool(data)
 
 
 def serve(path: Path, idle: float | None = None) -> None:
@@ -72,7 +90,7 @@ def serve(path: Path, idle: float | None = None) -> None:
     selector = selectors.DefaultSelector()
     selector.register(listener, selectors.EVENT_READ, "listener")
     selector.register(wake_r, selectors.EVENT_READ, "signal")
-    running: dict[int, Running] = {}
+    running: dict[int, Copy] = {}
     _say(f"listening on {path} (export AUDIO_EDITION_WARM={path})")
     last = time.monotonic()
     try:
@@ -83,7 +101,8 @@ def serve(path: Path, idle: float | None = None) -> None:
                 _say(f"idle for {idle:g} s, stopping")
                 break
             for key, _ in events:
-                if key.data == "listener" and not stopping:
+                what, pid = key.data if isinstance(key.data, tuple) else (key.data, 0)
+                if what == "listener" and not stopping:
                     conn, _address = listener.accept()
                     last = time.monotonic()
                     keep = [listener.fileno(), wake_r, wake_w, getattr(selector, "fileno", lambda: -1)()]
@@ -93,25 +112,37 @@ def serve(path: Path, idle: float | None = None) -> None:
                         stopping = True
                     elif isinstance(started, tuple):
                         running[started[0]] = started[1]
-                        selector.register(started[1].conn, selectors.EVENT_READ, started[0])
+                        selector.register(started[1].pipe, selectors.EVENT_READ, ("pipe", started[0]))
                         _say(f"pid {started[0]}: {started[1].command} (started)")
-                elif key.data == "signal":
+                elif what == "signal":
                     numbers = os.read(wake_r, 512)
                     if any(n != signal.SIGCHLD for n in numbers) and not stopping:
                         stopping = True
                         for pid in running:
                             _kill_group(pid, signal.SIGTERM)
                     for pid, how in _reaped(running):
-                        done = running.pop(pid)
-                        if done.conn.fileno() >= 0:
-                            selector.unregister(done.conn)
-                        os.close(done.done)
-                        _report(done.conn, how)
-                        _say(f"pid {pid}: {done.command} ({_describe(how)})")
+                        copy = running.pop(pid)
+                        copy.news()
+                        _forget(selector, copy.pipe)
+                        os.close(copy.pipe)
+                        if copy.watched:
+                            _forget(selector, copy.conn)
+                        _report(copy.conn, how)
+                        ran = copy.ended or os.WIFSIGNALED(how)
+                        _say(f"pid {pid}: {copy.command} ({_describe(how) if ran else 'not run'})")
                         last = time.monotonic()
-                elif key.data in running and not _from_client(key.data, running[key.data]):
-                    selector.unregister(running[key.data].conn)  # gone: its command was killed
-                    running[key.data].conn.close()
+                elif what == "pipe" and pid in running:
+                    copy = running[pid]
+                    if not copy.news():
+                        _forget(selector, copy.pipe)
+                    elif not copy.watched:  # b"R": the copy has the client's streams, the connection is ours
+                        copy.watched = True
+                        selector.register(copy.conn, selectors.EVENT_READ, ("client", pid))
+                elif what == "client" and pid in running and not _from_client(pid, running[pid]):
+                    copy = running[pid]  # the client has gone: if its command had not ended, it was killed
+                    _forget(selector, copy.conn)
+                    copy.watched = False
+                    copy.conn.close()
             if stopping:
                 with contextlib.suppress(KeyError):
                     selector.unregister(listener)
@@ -216,18 +247,16 @@ def _unlink_if_ours(path: Path, ours: os.stat_result) -> None:
 
 
 def _start(conn: socket.socket, stamp: str, server_fds: list[int],
-           running: dict[int, Running]) -> tuple[int, Running] | str | None:
+           running: dict[int, Copy]) -> tuple[int, Copy] | str | None:
     """Read a client's request and fork its copy; (pid, what runs), "stale", or None (refused: the
     client runs the command itself)."""
-    fds: list[int] = []
     refusal = ""
     try:
         if not _same_user(conn):
             refusal = "another user"
         else:
             conn.settimeout(REQUEST_TIMEOUT)
-            data, fds = _receive(conn)
-            request = marshal.loads(data)
+            request = marshal.loads(_receive(conn))
             if not _same_install(request):
                 refusal = "another Python or another install"
             elif _code_stamp() != stamp:
@@ -237,27 +266,23 @@ def _start(conn: socket.socket, stamp: str, server_fds: list[int],
         refusal = f"the request was not read: {exc}"
     if refusal:
         log.debug("a command refused: %s", refusal)
-        for fd in fds:  # the client's streams: held here, its reader would wait for them forever
-            os.close(fd)
         with contextlib.suppress(OSError):
             conn.sendall(b"F" + refusal.encode())
         conn.close()
         return "stale" if refusal == STALE else None
-    others = [fd for c in running.values() for fd in (c.conn.fileno(), c.done)]
-    done_r, done_w = os.pipe()
+    others = [fd for c in running.values() for fd in (c.conn.fileno(), c.pipe)]
+    pipe_r, pipe_w = os.pipe()
     pid = os.fork()
     if pid == 0:  # the copy: never returns into the server's loop, whatever happens
         try:
-            _become(conn, request, fds, done_w, [*server_fds, *others, done_r], os.getppid())
+            _become(conn, request, pipe_w, [*server_fds, *others, pipe_r], os.getppid())
         finally:
             os._exit(1)
-    os.close(done_w)
-    os.set_blocking(done_r, False)
-    for fd in fds:
-        os.close(fd)
+    os.close(pipe_w)
+    os.set_blocking(pipe_r, False)
     with contextlib.suppress(OSError):  # the copy does the same: whichever runs first
         os.setpgid(pid, pid)
-    return pid, Running(conn, " ".join(request["argv"][1:3]), done_r)
+    return pid, Copy(conn, " ".join(request["argv"][1:3]), pipe_r)
 
 
 def _same_user(conn: socket.socket) -> bool:
@@ -270,12 +295,8 @@ def _same_user(conn: socket.socket) -> bool:
     return bool(uid == os.getuid())
 
 
-def _receive(conn: socket.socket) -> tuple[bytes, list[int]]:
-    data, fds, _flags, _address = socket.recv_fds(conn, 64 * 1024, 3)
-    if len(fds) != 3:
-        for fd in fds:
-            os.close(fd)
-        raise ValueError("a request without its three streams")
+def _receive(conn: socket.socket) -> bytes:
+    data = conn.recv(64 * 1024)
     if len(data) < HEADER.size:
         raise ValueError("a request cut short")
     size = HEADER.unpack_from(data)[0]
@@ -287,7 +308,7 @@ def _receive(conn: socket.socket) -> tuple[bytes, list[int]]:
         if not chunk:
             raise ValueError("a request cut short")
         body += chunk
-    return bytes(body), list(fds)
+    return bytes(body)
 
 
 def _same_install(request: dict[str, Any]) -> bool:
@@ -299,9 +320,9 @@ def _same_install(request: dict[str, Any]) -> bool:
                 and request["flags"] == [tuple(sys.flags), sys.warnoptions, sys._xoptions])
 
 
-def _become(conn: socket.socket, request: dict[str, Any], fds: list[int], done: int, close: list[int],
-            server: int) -> None:
-    """In the copy: take on the client's process, answer b"R", run the command, exit with its code."""
+def _become(conn: socket.socket, request: dict[str, Any], pipe: int, close: list[int], server: int) -> None:
+    """In the copy: take on the client's process and its streams, answer b"R", run the command, exit
+    with its code."""
     try:
         os.setpgid(0, 0)
         _die_with(server)
@@ -324,6 +345,10 @@ def _become(conn: socket.socket, request: dict[str, Any], fds: list[int], done: 
         os.environ.update(request["env"])
         tempfile.tempdir = None  # $TMPDIR is read again, from the client's environment
         os.umask(request["umask"])
+        conn.sendall(b"?")
+        _, fds, _, _ = socket.recv_fds(conn, 1, 3)
+        if len(fds) != 3:  # the client has gone (or sent something else): nothing to run
+            os._exit(0)
         import fcntl
 
         high = [fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, 3) for fd in fds]  # none of them 0-2 while placed
@@ -337,13 +362,14 @@ def _become(conn: socket.socket, request: dict[str, Any], fds: list[int], done: 
         with contextlib.suppress(OSError):
             conn.sendall(b"F" + str(exc).encode())
         os._exit(0)
+    os.write(pipe, b"R")  # the server may read the connection now
     conn.sendall(b"R")
     sys.argv = list(request["argv"])
     from .cli import run_command
 
     code = run_command()
     with contextlib.suppress(OSError):  # the client may go now (the exit is no work of the command's),
-        os.write(done, b"D")  # and the server, which sees it go, knows that the command had ended
+        os.write(pipe, b"D")  # and the server, which sees it go, knows that the command had ended
         conn.sendall(b"X" + HEADER.pack(code & 0xFF))
     os._exit(code)
 
@@ -377,20 +403,17 @@ def _kill_group(pid: int, number: int) -> None:
         os.killpg(pid, number)
 
 
-def _from_client(pid: int, copy: Running) -> bool:
+def _from_client(pid: int, copy: Copy) -> bool:
     """b"S<n>": pass signal n to the command's processes. The connection closed (False): the client
     has gone; if the command had not ended, the client was killed, and so is the command, all its
-    processes. (The copy writes into `done` before it tells the client, so this read sees it.)"""
+    processes. (The copy writes b"D" before it tells the client, so it is in the pipe by now.)"""
     try:
         data = copy.conn.recv(64)
     except OSError:
         data = b""
     if not data:
-        try:
-            ended = os.read(copy.done, 1) == b"D"
-        except BlockingIOError:
-            ended = False
-        if not ended:
+        copy.news()
+        if not copy.ended:
             _kill_group(pid, signal.SIGKILL)
         return False
     for i in range(0, len(data) - 1, 2):
@@ -399,7 +422,12 @@ def _from_client(pid: int, copy: Running) -> bool:
     return True
 
 
-def _reaped(running: dict[int, Running]) -> list[tuple[int, int]]:
+def _forget(selector: selectors.BaseSelector, what: Any) -> None:
+    with contextlib.suppress(KeyError, ValueError):
+        selector.unregister(what)
+
+
+def _reaped(running: dict[int, Copy]) -> list[tuple[int, int]]:
     """(pid, wait status) of every copy that has ended; the processes a killed copy left behind are
     reaped too (the server is their subreaper)."""
     done = []

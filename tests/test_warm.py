@@ -180,7 +180,7 @@ def test_ctrl_c_reaches_the_build_as_it_would_at_a_terminal(warm: Warm, tmp_path
     out, article, before, client_process, pid = long_build(warm, tmp_path, subprocess.PIPE)
     client_process.send_signal(signal.SIGINT)
     _, errors = client_process.communicate(timeout=WAIT)
-    assert (client_process.returncode, errors) == (1, "\nAborted!\n")  # click's answer to Ctrl-C
+    assert (client_process.returncode, errors) == (1, "\nAborted!\n"), errors  # click's answer to Ctrl-C
     warm.expect(rf"pid {pid}: build {re.escape(str(article))} \(exit 1\)")
     assert gone(pid)
     assert digest(out / "story") == before
@@ -227,3 +227,22 @@ def test_warming_up_keeps_nothing_that_depends_on_the_environment() -> None:
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=plain_env(), timeout=WAIT)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "['audio.normalize._converter', 'audio.script._segmenter']"
+
+
+def test_a_warm_process_that_does_not_answer_is_passed_by(tmp_path: Path) -> None:
+    """A stopped (or stuck) warm process: the command runs in its own process after client.ANSWER_TIMEOUT,
+    once; the warm process, going on later, finds the client gone and runs nothing for it."""
+    stuck = start_warm(tmp_path / "w.sock")
+    stuck.process.send_signal(signal.SIGSTOP)
+    try:
+        start = time.monotonic()
+        done = subprocess.run(command("build", str(tmp_path / "nowhere.txt")), capture_output=True, text=True,
+                              env=stuck.env, timeout=WAIT)
+        waited = time.monotonic() - start
+    finally:
+        stuck.process.send_signal(signal.SIGCONT)
+    assert (done.returncode, done.stderr) == (2, f"Error: {tmp_path / 'nowhere.txt'}: no such file\n")
+    assert waited >= client.ANSWER_TIMEOUT
+    # Its copy finds the client gone (or is killed as the server sees it go): nothing run for it.
+    stuck.expect(rf"pid \d+: build \S+ \((not run|killed by signal {signal.SIGKILL})\)")
+    assert stuck.stop() == 0
