@@ -262,20 +262,21 @@ def _encode_m4a(
     meta.write_text(ffmetadata(timeline, tags), encoding="utf-8")
     gain, limited = gain_for(measured, ENCODER_LOSS["m4a"])
     ceiling = TARGET_TP - PEAK_MARGIN
-    for attempt in range(M4A_TRIES):
-        command = [tools.ffmpeg(), "-hide_banner", "-nostdin", "-nostats", "-loglevel", "error", "-y"]
-        arguments, first = tools.pcm_input(timeline.sample_rate)
-        command += arguments + ["-f", "ffmetadata", "-i", str(meta)]
-        command += ["-map", "0:a", "-af", first + audio_filter(gain, limited, ceiling), "-ac", "1", "-b:a", BITRATE]
-        command += ["-map_metadata", "1", "-map_chapters", "1", "-c:a", "aac", "-movflags", "+faststart", "-f", "mp4", str(path)]
-        tools.feed(command, pieces.pcm(takes, timeline))
+    arguments, first = tools.pcm_input(timeline.sample_rate)
+    inputs = [tools.ffmpeg(), "-hide_banner", "-nostdin", "-nostats", "-loglevel", "error", "-y",
+              *arguments, "-f", "ffmetadata", "-i", str(meta)]
+    output = ["-ac", "1", "-b:a", BITRATE, "-map_metadata", "1", "-map_chapters", "1", "-c:a", "aac",
+              "-movflags", "+faststart", "-f", "mp4", str(path)]
+    for attempt in range(1, M4A_TRIES + 1):
+        tools.feed([*inputs, "-map", "0:a", "-af", first + audio_filter(gain, limited, ceiling), *output],
+                   pieces.pcm(takes, timeline))
         peak = loudness.true_peak(path)
-        if peak <= MAX_TRUE_PEAK or attempt == M4A_TRIES - 1:
+        if peak <= MAX_TRUE_PEAK:
             return
-        log.debug("m4a: true peak %.1f dBTP, encoded again with the limiter %.1f dB lower", peak,
-                  peak - MAX_TRUE_PEAK + M4A_RETRY_MARGIN)
+        log.debug("m4a: true peak %.1f dBTP after encoding %d of %d", peak, attempt, M4A_TRIES)
         ceiling -= peak - MAX_TRUE_PEAK + M4A_RETRY_MARGIN
         limited = True
+    log.warning("%s: true peak %.1f dBTP after %d encodings, above %.1f", path.name, peak, M4A_TRIES, MAX_TRUE_PEAK)
 
 
 class Loudness(NamedTuple):
