@@ -171,8 +171,8 @@ def _warm() -> None:
                  "synthesis", "publish", "sidecars", "tagging", "player", "pagehtml", "cache", "mp3", "loudness",
                  "timeline", "pieces", "language", "lexicon", "source", "article", "script", "normalize"):
         importlib.import_module(f"audio.{name}")
-    # NumPy scores the language (language._MappedModel) in 2 ms instead of 15-20 once it is loaded, and
-    # loading it costs a command 60-100 ms: worth it only here. One BLAS thread: the server forks.
+    # NumPy scores the language (language._MappedModel) in 2-5 ms instead of 14-20 once it is loaded, and
+    # importing it costs a command about 90 ms of CPU: worth it only here. One BLAS thread: the server forks.
     # (This process's environment only: every copy takes on its client's.)
     os.environ.update(OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
     # What a build imports on the way (the model's directory and files, the bundled eSpeak NG's
