@@ -22,6 +22,7 @@ log = logging.getLogger(__name__)
 FORMATS = ("mp3", "m4a")
 MIME = {"mp3": "audio/mpeg", "m4a": "audio/x-m4a"}
 BITRATE = "64k"
+AAC_CODER = "fast"  # ffmpeg's AAC coder for the M4A (see _encode_m4a)
 # Spoken-podcast loudness: -16 LUFS as heard on two speakers (dual mono), which is -19 LUFS
 # measured on the mono signal itself (AES TD1004). True peak kept under -1 dBTP with margin
 # for the encoder.
@@ -265,8 +266,10 @@ def _encode_m4a(
     arguments, first = tools.pcm_input(timeline.sample_rate)
     inputs = [tools.ffmpeg(), "-hide_banner", "-nostdin", "-nostats", "-loglevel", "error", "-y",
               *arguments, "-f", "ffmetadata", "-i", str(meta)]
+    # AAC_CODER: for eSpeak NG's voice ffmpeg's fast coder comes closer than its default (twoloop), at
+    # a fifth of the CPU (README, "Speed"; scripts/mp3_quality.py --aac-coder twoloop fast).
     output = ["-ac", "1", "-b:a", BITRATE, "-map_metadata", "1", "-map_chapters", "1", "-c:a", "aac",
-              "-movflags", "+faststart", "-f", "mp4", str(path)]
+              "-aac_coder", AAC_CODER, "-movflags", "+faststart", "-f", "mp4", str(path)]
     for attempt in range(1, M4A_TRIES + 1):
         tools.feed([*inputs, "-map", "0:a", "-af", first + audio_filter(gain, limited, ceiling), *output],
                    pieces.pcm(takes, timeline))

@@ -6,13 +6,15 @@ encodes the PCM with our encoder (audio/mp3.py, libmp3lame at 64 kbit/s mono) at
 decodes it with ffmpeg and prints, per quality: the signal-to-noise ratio in four bands, and the
 wideband PESQ score (ITU-T P.862.2, 16 kHz; mean over 10 s segments) when the `pesq` package is
 installed (`.venv/bin/pip install pesq`: it builds from source, so it needs a C compiler).
-It also prints the CPU seconds LAME took at each quality.
-Usage: .venv/bin/python scripts/mp3_quality.py [ARTICLE ...] [--quality 3 7]
+It also prints the CPU seconds LAME took at each quality. With --aac-coder, the same for the M4A's
+AAC (ffmpeg's encoder at 64 kbit/s, each coder named; CPU seconds of the ffmpeg run).
+Usage: .venv/bin/python scripts/mp3_quality.py [ARTICLE ...] [--quality 3 7] [--aac-coder twoloop fast]
 """
 from __future__ import annotations
 
 import argparse
 import json
+import resource
 import shutil
 import subprocess
 import sys
@@ -75,6 +77,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("articles", nargs="*", type=Path, default=ARTICLES)
     parser.add_argument("--quality", type=int, nargs="+", default=[3, 7], help="LAME qualities, 0 (best) to 9 (fastest)")
+    parser.add_argument("--aac-coder", nargs="*", default=[], help="ffmpeg AAC coders to measure too: twoloop, fast")
     args = parser.parse_args()
     espeak = shutil.which("espeak-ng")
     if not mp3.lame_available() or not espeak:
@@ -91,19 +94,33 @@ def main() -> int:
                 path = work / f"q{quality}.mp3"
                 started = time.process_time()
                 mp3.encode([pcm], RATE, 0.0, path)
-                cpu = time.process_time() - started
-                heard = decoded(path, RATE)
-                heard = heard[_delay(source, heard):]  # LAME's encoder delay
-                with wave.open(str(work / "heard.wav"), "wb") as out:
-                    out.setnchannels(1)
-                    out.setsampwidth(2)
-                    out.setframerate(RATE)
-                    out.writeframes(heard.astype(np.int16).tobytes())
-                score = pesq_score(work / "voice.wav", work / "heard.wav")
-                snrs = " ".join(f"{x:5.1f}" for x in band_snr(source, heard))
-                shown = f"{score:.3f}" if score is not None else "(pesq not installed)"
-                print(f"{article.name:28} quality {quality}: SNR {snrs}  PESQ-WB {shown}  LAME {cpu:.3f} CPU-s")
+                _report(article, f"quality {quality}", source, path, work, f"LAME {time.process_time() - started:.3f} CPU-s")
+            for coder in args.aac_coder:
+                (work / "voice.pcm").write_bytes(pcm)
+                path = work / f"{coder}.m4a"
+                before = resource.getrusage(resource.RUSAGE_CHILDREN)
+                subprocess.run([tools.ffmpeg(), "-v", "error", "-y", "-f", "s16le", "-ar", str(RATE), "-ac", "1",
+                                "-i", str(work / "voice.pcm"), "-c:a", "aac", "-aac_coder", coder, "-b:a", "64k", str(path)],
+                               check=True)
+                after = resource.getrusage(resource.RUSAGE_CHILDREN)
+                cpu = after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
+                _report(article, f"AAC {coder}", source, path, work, f"ffmpeg {cpu:.3f} CPU-s, {path.stat().st_size} bytes")
     return 0
+
+
+def _report(article: Path, label: str, source: np.ndarray, path: Path, work: Path, cost: str) -> None:
+    """Decode what was encoded, line it up with the source, and print its band SNRs and PESQ-WB."""
+    heard = decoded(path, RATE)
+    heard = heard[_delay(source, heard):]  # the encoder's delay
+    with wave.open(str(work / "heard.wav"), "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(RATE)
+        out.writeframes(heard.astype(np.int16).tobytes())
+    score = pesq_score(work / "voice.wav", work / "heard.wav")
+    snrs = " ".join(f"{x:5.1f}" for x in band_snr(source, heard))
+    shown = f"{score:.3f}" if score is not None else "(pesq not installed)"
+    print(f"{article.name:28} {label}: SNR {snrs}  PESQ-WB {shown}  {cost}")
 
 
 def _delay(source: np.ndarray, heard: np.ndarray) -> int:
