@@ -54,7 +54,7 @@ class Copy:
     conn: socket.socket  # the client's connection
     command: str
     pipe: int  # the copy writes b"R" here once it has the client's streams, b"D" once its command has ended
-    watched: bool = False  # the connection, once the copy is done reading from it (its streams)
+    ready: bool = False  # b"R" read: the copy is done reading the connection, the server reads it from now
     ended: bool = False
 
     def news(self) -> bool:
@@ -63,6 +63,7 @@ class Copy:
             data = os.read(self.pipe, 64)
         except BlockingIOError:
             return True
+        self.ready = self.ready or b"R" in data
         self.ended = self.ended or b"D" in data
         return bool(data)
 
@@ -125,23 +126,16 @@ def serve(path: Path, idle: float | None = None) -> None:
                         copy.news()
                         _forget(selector, copy.pipe)
                         os.close(copy.pipe)
-                        if copy.watched:
-                            _forget(selector, copy.conn)
+                        _forget(selector, copy.conn)
                         _report(copy.conn, how)
                         ran = copy.ended or os.WIFSIGNALED(how)
                         _say(f"pid {pid}: {copy.command} ({_describe(how) if ran else 'not run'})")
                         last = time.monotonic()
                 elif what == "pipe" and pid in running:
-                    copy = running[pid]
-                    if not copy.news():
-                        _forget(selector, copy.pipe)
-                    elif not copy.watched:  # b"R": the copy has the client's streams, the connection is ours
-                        copy.watched = True
-                        selector.register(copy.conn, selectors.EVENT_READ, ("client", pid))
+                    _on_pipe(selector, pid, running[pid])
                 elif what == "client" and pid in running and not _from_client(pid, running[pid]):
                     copy = running[pid]  # the client has gone: if its command had not ended, it was killed
                     _forget(selector, copy.conn)
-                    copy.watched = False
                     copy.conn.close()
             if stopping:
                 with contextlib.suppress(KeyError):
@@ -342,6 +336,17 @@ def _from_client(pid: int, copy: Copy) -> bool:
         if data[i : i + 1] == b"S":
             _kill_group(pid, data[i + 1])
     return True
+
+
+def _on_pipe(selector: selectors.BaseSelector, pid: int, copy: Copy) -> None:
+    """What the copy wrote: at b"R" the client's connection becomes the server's to read (once:
+    later news, such as b"D" read after the client has gone and its connection was closed, is not
+    a reason to watch it again); at the pipe's end, the pipe is forgotten."""
+    was_ready = copy.ready
+    if not copy.news():
+        _forget(selector, copy.pipe)
+    elif copy.ready and not was_ready and copy.conn.fileno() >= 0:
+        selector.register(copy.conn, selectors.EVENT_READ, ("client", pid))
 
 
 def _forget(selector: selectors.BaseSelector, what: Any) -> None:

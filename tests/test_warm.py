@@ -246,3 +246,34 @@ def test_a_warm_process_that_does_not_answer_is_passed_by(tmp_path: Path) -> Non
     # Its copy finds the client gone (or is killed as the server sees it go): nothing run for it.
     stuck.expect(rf"pid \d+: build \S+ \((not run|killed by signal {signal.SIGKILL})\)")
     assert stuck.stop() == 0
+
+
+def test_the_server_watches_a_clients_connection_from_the_copys_ready_and_never_after_it_closed() -> None:
+    """The copy's b"D" can be read (with the client's end of connection) before the pipe's own event in
+    the same wait: that event finds the connection closed, and must leave it so."""
+    import selectors
+    import socket
+
+    from audio import warm
+
+    selector = selectors.DefaultSelector()
+    ours, theirs = socket.socketpair()
+    read, write = os.pipe()
+    os.set_blocking(read, False)
+    copy = warm.Copy(ours, "build story.txt", read)
+    selector.register(read, selectors.EVENT_READ, ("pipe", 1))
+    os.write(write, b"R")
+    warm._on_pipe(selector, 1, copy)
+    assert selector.get_key(ours).data == ("client", 1)
+    os.write(write, b"D")
+    theirs.close()
+    assert not warm._from_client(1, copy) and copy.ended  # the client has gone; its command had ended
+    warm._forget(selector, ours)
+    ours.close()
+    warm._on_pipe(selector, 1, copy)  # nothing left in the pipe: the connection stays closed, unwatched
+    assert [key.data for key in selector.get_map().values()] == [("pipe", 1)]
+    os.close(write)
+    warm._on_pipe(selector, 1, copy)  # the copy has ended: its pipe is forgotten
+    assert not selector.get_map()
+    os.close(read)
+    selector.close()
