@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import os
 import random
 import re
 import shutil
@@ -25,12 +24,11 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from bench import spread  # (scripts/ is on the path of a script run from it)
+from bench import PLAIN, spread  # (scripts/ is on the path of a script run from it)
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "samples" / "moscow-times-belarus.txt"
 OURS = str(Path(sys.executable).with_name("audio-edition"))
-PLAIN = {k: v for k, v in os.environ.items() if k != "AUDIO_EDITION_WARM"}  # commands in their own processes
 WORDS = ("early", "late", "quietly", "again", "openly", "briefly", "firmly", "once", "still", "today")
 
 

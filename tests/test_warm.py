@@ -1,7 +1,6 @@
 """`audio-edition warm`: commands sent to a warm process do what they do in a process of their own."""
 from __future__ import annotations
 
-import hashlib
 import os
 import queue
 import re
@@ -20,6 +19,7 @@ from audio import client, edition
 
 from .conftest import SAMPLE
 from .test_build import ffprobe_chapters
+from .test_faults import digest
 from .test_scale import ARTICLE, decode, write_article
 
 WAIT = 60.0  # seconds: generous, for a loaded CI machine
@@ -92,10 +92,6 @@ def warm(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Warm]:
 
 def command(*args: str) -> list[str]:
     return [sys.executable, "-m", "audio", *args]
-
-
-def digest(directory: Path) -> dict[str, str]:
-    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(directory.iterdir())}
 
 
 def test_a_build_through_the_warm_process_is_the_build_of_its_own_process(warm: Warm, tmp_path: Path) -> None:
