@@ -216,7 +216,8 @@ def test_highlight_is_the_cue_that_contains_the_time(open_page: Callable[..., Op
     stopped = opened.state()["ms"]
     expected = [c["id"] for c in cues if c["start_ms"] <= stopped][-1]
     opened.page.wait_for_function("id => document.querySelector('.cue[aria-current]').id === id", arg=expected)
-    assert opened.page.text_content("#play") == "Play"
+    # audio.paused turns true at once; the "pause" event that relabels the button is queued after it.
+    opened.page.wait_for_function("() => document.getElementById('play').textContent === 'Play'")
     assert opened.errors == [] and opened.dialogs == []
 
 
