@@ -7,7 +7,6 @@ import hashlib
 import json
 import logging
 import os
-import tempfile
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -111,65 +110,64 @@ def build(
     publish.recover(final)
     publish.sweep(final)
 
-    with tempfile.TemporaryDirectory(prefix="audio-edition-takes-") as work:
-        jobs = options.jobs or os.cpu_count() or 1
-        previous_gain = _previous_gain(final)
-        # Chapters are measured, and their MP3 pieces encoded, while the later ones are still being spoken.
-        # --jobs 1 is one thing at a time: nothing runs beside the speaking, render does it all after.
-        beside = jobs > 1 and "mp3" in options.formats
-        early = live.Live(script, options.config.pauses, cache, encode_jobs=jobs if lame_available() else 0,
-                          previous_gain=previous_gain)
-        first_take = threading.Event()
+    jobs = options.jobs or os.cpu_count() or 1
+    previous_gain = _previous_gain(final)
+    # Chapters are measured, and their MP3 pieces encoded, while the later ones are still being spoken.
+    # --jobs 1 is one thing at a time: nothing runs beside the speaking, render does it all after.
+    beside = jobs > 1 and "mp3" in options.formats
+    early = live.Live(script, options.config.pauses, cache, encode_jobs=jobs if lame_available() else 0,
+                      previous_gain=previous_gain)
+    first_take = threading.Event()
 
-        def taken(index: int, take: voice.Take) -> None:
-            if beside:
-                if not first_take.is_set():
-                    first_take.set()
-                    _import_later(memo.save)
-                early.taken(index, take)
-            if on_take is not None:
-                on_take(index, take)
+    def taken(index: int, take: voice.Take) -> None:
+        if beside:
+            if not first_take.is_set():
+                first_take.set()
+                _import_later(memo.save)
+            early.taken(index, take)
+        if on_take is not None:
+            on_take(index, take)
 
-        with early:
-            takes = voice.synthesize([s.spoken for s in script.sentences], settings, Path(work), cache=cache,
-                                     jobs=jobs, scheduler=options.scheduler, on_take=taken)
-        memo.save()  # what the thread above has not saved (--jobs 1: all of it)
-        if early.gain is not None:
-            previous_gain = early.gain[0]  # kept by render while it fits: the pieces made early are then used
-        sample_rate = takes[0].sample_rate if takes else 22050
-        # Chapters start on MP3 frames, so an unchanged chapter is an unchanged, reusable MP3 piece.
-        plan = timeline.plan(script, [t.frames for t in takes], sample_rate, options.config.pauses,
-                             align=frame_samples(sample_rate) if "mp3" in options.formats else 1)
-        staging = publish.staging_dir(final)
-        try:
-            outputs = {fmt: staging / f"{art.slug}.{fmt}" for fmt in options.formats}
-            tags = Tags(
-                title=art.title,
-                artist=art.publisher,
-                album=f"{art.publisher} audio edition" if art.publisher else "Audio edition",
-                date=art.date or dt.date.today().isoformat(),
-                comment=f"Read by {voice.engine_name()} from {_shown(doc.path.name)}",
-            )
-            rendered = render.render(takes, plan, outputs, tags, cache=cache, jobs=jobs, previous_gain=previous_gain)
-            (staging / "chapters.json").write_text(sidecars.chapters_json(plan, art.title), encoding="utf-8")
-            (staging / "transcript.vtt").write_text(sidecars.transcript_vtt(plan), encoding="utf-8")
-            manifest = _manifest(doc, art, script, plan, staging, options, voice_id or voice.current_voice(), settings)
-            manifest["build_key"] = build_key(doc, options)
-            made_early = early.encoded if early.gain == (rendered.gain_db, rendered.limited) else 0
-            manifest["render"] = {"gain_db": rendered.gain_db, "pieces": rendered.pieces,
-                                  "reused": rendered.reused - made_early,  # made by earlier builds
-                                  "encoded_during_synthesis": made_early,
-                                  "measured_after_synthesis": rendered.measured}
-            from . import player  # imported while the takes were spoken, see _import_later
+    with early:
+        takes = voice.synthesize([s.spoken for s in script.sentences], settings, None, cache=cache,
+                                 jobs=jobs, scheduler=options.scheduler, on_take=taken)
+    memo.save()  # what the thread above has not saved (--jobs 1: all of it)
+    if early.gain is not None:
+        previous_gain = early.gain[0]  # kept by render while it fits: the pieces made early are then used
+    sample_rate = takes[0].sample_rate if takes else 22050
+    # Chapters start on MP3 frames, so an unchanged chapter is an unchanged, reusable MP3 piece.
+    plan = timeline.plan(script, [t.frames for t in takes], sample_rate, options.config.pauses,
+                         align=frame_samples(sample_rate) if "mp3" in options.formats else 1)
+    staging = publish.staging_dir(final)
+    try:
+        outputs = {fmt: staging / f"{art.slug}.{fmt}" for fmt in options.formats}
+        tags = Tags(
+            title=art.title,
+            artist=art.publisher,
+            album=f"{art.publisher} audio edition" if art.publisher else "Audio edition",
+            date=art.date or dt.date.today().isoformat(),
+            comment=f"Read by {voice.engine_name()} from {_shown(doc.path.name)}",
+        )
+        rendered = render.render(takes, plan, outputs, tags, cache=cache, jobs=jobs, previous_gain=previous_gain)
+        (staging / "chapters.json").write_text(sidecars.chapters_json(plan, art.title), encoding="utf-8")
+        (staging / "transcript.vtt").write_text(sidecars.transcript_vtt(plan), encoding="utf-8")
+        manifest = _manifest(doc, art, script, plan, staging, options, voice_id or voice.current_voice(), settings)
+        manifest["build_key"] = build_key(doc, options)
+        made_early = early.encoded if early.gain == (rendered.gain_db, rendered.limited) else 0
+        manifest["render"] = {"gain_db": rendered.gain_db, "pieces": rendered.pieces,
+                              "reused": rendered.reused - made_early,  # made by earlier builds
+                              "encoded_during_synthesis": made_early,
+                              "measured_after_synthesis": rendered.measured}
+        from . import player  # imported while the takes were spoken, see _import_later
 
-            manifest["files"].append(player.write_page(staging, manifest))  # published with the edition
-            (staging / MANIFEST).write_text(json.dumps(manifest, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
-            publish.flush_dir(staging)  # before the lock: another build waits for the swap only
-            with lock.locked(options.out):
-                publish.replace_dir(staging, final)
-        except BaseException:
-            publish.discard(staging)
-            raise
+        manifest["files"].append(player.write_page(staging, manifest))  # published with the edition
+        (staging / MANIFEST).write_text(json.dumps(manifest, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+        publish.flush_dir(staging)  # before the lock: another build waits for the swap only
+        with lock.locked(options.out):
+            publish.replace_dir(staging, final)
+    except BaseException:
+        publish.discard(staging)
+        raise
     built = Edition(art.slug, final, manifest)
     if refresh_site:
         from . import site

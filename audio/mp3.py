@@ -9,7 +9,6 @@ import io
 import logging
 import queue
 import subprocess
-import tempfile
 import threading
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -123,7 +122,7 @@ def limit_then_encode(
     command += ["-f", "s16le", "-ar", str(sample_rate), "-ac", "1", "pipe:1"]
     wanted: queue.Queue[tuple[int, Sequence[tuple[int, int, Path]]] | None] = queue.Queue()  # what comes out next
     failures: list[BaseException] = []
-    with tempfile.TemporaryFile() as errors:
+    with tools.scratch() as errors:
         process = tools.start(command, stdout=subprocess.PIPE, stderr=errors)
         assert process.stdin is not None and process.stdout is not None
         source, sink = process.stdin, cast(io.BufferedReader, process.stdout)  # (Popen's default buffering)

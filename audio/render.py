@@ -1,6 +1,7 @@
 """Stream takes and pauses into ffmpeg: loudness-normalised MP3/M4A with chapters written in."""
 from __future__ import annotations
 
+import contextlib
 import logging
 import re
 import tempfile
@@ -90,12 +91,15 @@ def render(
     measured = Loudness(level, loudness.peak_db(per_piece)) if level is not None else None
     gain, limited = gain_for(measured, ENCODER_LOSS["mp3"], previous_gain)
     reused = 0
-    with tempfile.TemporaryDirectory(prefix="audio-edition-") as tmp, ThreadPoolExecutor(1) as threads:
+    # A scratch directory only where something goes in it (the M4A's chapters; MP3 pieces without a cache).
+    scratch = "m4a" in outputs or cache is None
+    with (tempfile.TemporaryDirectory(prefix="audio-edition-") if scratch else contextlib.nullcontext("")) as tmp, \
+            ThreadPoolExecutor(1) as threads:
         whole = None
         if "m4a" in outputs:
             whole = threads.submit(_encode_m4a, takes, timeline, outputs["m4a"], tags, measured, Path(tmp))
         if "mp3" in outputs:
-            encoded, reused = _mp3_pieces(specs, takes, timeline, gain, limited, cache, jobs, Path(tmp))
+            encoded, reused = _mp3_pieces(specs, takes, timeline, gain, limited, cache, jobs, Path(tmp) if tmp else None)
             mp3frames.join(encoded, timeline.total, outputs["mp3"], head=id3_tag(timeline, tags))
         if whole is not None:
             whole.result()
@@ -145,7 +149,7 @@ def _loudness(
 
 def _mp3_pieces(
     specs: Sequence[pieces.PieceSpec], takes: Sequence[Take], timeline: Timeline, gain: float, limited: bool,
-    cache: Cache | None, jobs: int, tmp: Path,
+    cache: Cache | None, jobs: int, tmp: Path | None,
 ) -> tuple[list[mp3.Piece], int]:
     """Every piece's MP3 frames: from the cache when its sound, gain and encoder are the same, else encoded
     (in `jobs` threads or ffmpeg runs). Returns the pieces and how many came from the cache."""
@@ -160,6 +164,7 @@ def _mp3_pieces(
             if found[i] is None:
                 targets[i] = cache.partial("pieces", entry, ".mp3")
         else:
+            assert tmp is not None  # (render makes one when there is no cache)
             targets[i] = tmp / f"piece-{i:05d}.mp3"
     reused = len(specs) - len(targets)
     todo = sorted(targets)

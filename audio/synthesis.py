@@ -19,7 +19,7 @@ POOL_FROM = 6
 def run(
     texts: Sequence[str],
     settings: VoiceSettings,
-    workdir: Path,
+    workdir: Path | None,
     cache: Cache | None,
     jobs: int,
     scheduler: str | None,
@@ -27,7 +27,10 @@ def run(
     on_take: Callable[[int, Take], None] | None,
 ) -> tuple[Take, ...]:
     """See voice.synthesize. Identical texts are spoken once; cached takes are never spoken again."""
-    workdir.mkdir(parents=True, exist_ok=True)
+    if cache is None:  # the takes go to workdir (with a cache, into it: nothing is made here)
+        if workdir is None:
+            raise ValueError("synthesize needs a workdir or a cache for its takes")
+        workdir.mkdir(parents=True, exist_ok=True)
     takes: list[Take | None] = [None] * len(texts)
 
     def ready(index: int, take: Take) -> None:
@@ -54,6 +57,7 @@ def run(
         if cache is not None:
             path = str(cache.partial("takes", entry, ".wav"))
         else:
+            assert workdir is not None
             path = str(workdir / f"take-{first:05d}.wav")
         tasks.append((first, engine_text(texts[first], settings.lexicon), entry if cache is not None else "", path))
     by_index = {task[0]: task for task in tasks}

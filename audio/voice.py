@@ -58,7 +58,7 @@ class VoiceInfo(NamedTuple):
 def synthesize(
     texts: Sequence[str],
     settings: VoiceSettings,
-    workdir: Path,
+    workdir: Path | None,
     *,
     cache: TakeCache | None = None,
     jobs: int = 1,
@@ -69,7 +69,7 @@ def synthesize(
     """Speak each text into its own WAV take; every take is verified before it is returned.
 
     With a cache, takes already made are reused and new ones stored there (else they go to
-    workdir). jobs > 1 speaks in that many worker processes; a scheduler address sends the
+    workdir, which may then be None). jobs > 1 speaks in that many worker processes; a scheduler address sends the
     work to a Dask cluster. on_take(index, take) is called as each take becomes ready.
     """
     from . import synthesis
@@ -336,7 +336,8 @@ class _Engine:
         short: Take | None = None  # a whole WAV, shorter than its words need: a drop, or all eSpeak says
         for attempt in range(RETRIES + 1):
             with contextlib.suppress(FileNotFoundError):
-                path.unlink()
+                if attempt or path.stat().st_size:  # what was there must not pass for this take; the cache's
+                    path.unlink()  # empty placeholder is written over in place (an inode less to make and free)
             self._say(text, path)
             take, problem = _verify(path, text, rate)
             if take is not None:
@@ -459,9 +460,9 @@ def _skip_driver_sleep() -> None:
 def _c_stderr_captured() -> Any:
     """Hold what C libraries write to fd 2 while the engine starts (libespeak-ng's audio layer
     probes PulseAudio and complains on machines without sound); it is shown only if init fails."""
-    import tempfile
+    from .tools import scratch
 
-    with tempfile.TemporaryFile(mode="w+b") as captured:
+    with scratch() as captured:
         saved = os.dup(2)
         os.dup2(captured.fileno(), 2)
         text = io.StringIO()

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import itertools
 import random
 import re
 import shutil
@@ -56,6 +57,20 @@ def article(seed: int, paragraphs: int) -> str:
     return "\n\n".join(picked) + "\n\n" + appeal()
 
 
+_made = itertools.count()
+
+
+def fresh(work: Path) -> tuple[Path, Path]:
+    """An empty out/ and take cache for one run, new ones each time: nothing is removed until the end.
+
+    Removing the last run's thousands of files first would tax the next run: on ext4 without a journal
+    (these machines') every file made in the next 60-360 s skips over the inodes just freed (the kernel's
+    ialloc.c, recently_deleted), and the runs got slower one after another (a --jobs 1 batch from 15 to
+    20 s in ten runs), whichever was measured."""
+    n = next(_made)
+    return work / f"out.{n}", work / f"cache.{n}"
+
+
 def run(command: list[str], env: dict[str, str] = PLAIN) -> float:
     start = time.perf_counter()
     subprocess.run(command, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
@@ -89,9 +104,8 @@ def bench_rebuild(work: Path, runs: int, source: Path, label: str, env: dict[str
     for n in range(runs):
         art = work / f"{label}.txt"
         art.write_text(text, encoding="utf-8")
-        shutil.rmtree(work / "out", ignore_errors=True)
-        shutil.rmtree(work / "cache", ignore_errors=True)
-        build = [OURS, "build", str(art), "--out", str(work / "out"), "--cache", str(work / "cache")]
+        out, cache = fresh(work)
+        build = [OURS, "build", str(art), "--out", str(out), "--cache", str(cache)]
         cold_times.append(run(build, env))
         art.write_text(text.replace(target, vary(target, 7000 + n), 1), encoding="utf-8")
         rebuild_times.append(run(build, env))
@@ -118,10 +132,9 @@ def bench_batch(work: Path, runs: int, count: int, long_paragraphs: int = 0) -> 
     times: dict[int, list[float]] = {1: [], 2: []}
     for n in range(runs):
         for jobs in ((1, 2) if n % 2 == 0 else (2, 1)):
-            shutil.rmtree(work / "out", ignore_errors=True)
-            shutil.rmtree(work / "cache", ignore_errors=True)
-            times[jobs].append(run([OURS, "batch", str(articles), "--out", str(work / "out"), "--cache",
-                                    str(work / "cache"), "--jobs", str(jobs)]))
+            out, cache = fresh(work)
+            times[jobs].append(run([OURS, "batch", str(articles), "--out", str(out), "--cache", str(cache),
+                                    "--jobs", str(jobs)]))
     one, two = statistics.median(times[1]), statistics.median(times[2])
     print(f"{label}: --jobs 1 median {one:.2f} s, --jobs 2 median {two:.2f} s, "
           f"speed-up {one / two:.2f} ({runs} runs each, cold cache; each run: "
@@ -139,11 +152,10 @@ def bench_size(work: Path, runs: int, sizes: list[int]) -> None:
         art.write_text(text, encoding="utf-8")
         seconds, peaks = [], []
         for _ in range(runs):
-            shutil.rmtree(work / "out", ignore_errors=True)
-            shutil.rmtree(work / "cache", ignore_errors=True)
+            out, cache = fresh(work)
             start = time.perf_counter()
-            done = subprocess.run(["/usr/bin/time", "-v", OURS, "build", str(art), "--out", str(work / "out"),
-                                   "--cache", str(work / "cache")], capture_output=True, text=True, check=True)
+            done = subprocess.run(["/usr/bin/time", "-v", OURS, "build", str(art), "--out", str(out),
+                                   "--cache", str(cache)], capture_output=True, text=True, check=True)
             seconds.append(time.perf_counter() - start)
             peaks.append(int(re.search(r"Maximum resident set size \(kbytes\): (\d+)", done.stderr).group(1)))
         median = statistics.median(seconds)
