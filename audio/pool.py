@@ -157,7 +157,7 @@ def context() -> Any:
         return multiprocessing.get_context("fork")
     if "forkserver" in methods:
         context = multiprocessing.get_context("forkserver")
-        context.set_forkserver_preload(["audio.voice"])
+        context.set_forkserver_preload(["audio.voice", "audio.engine"])
         return context
     return multiprocessing.get_context("spawn")
 

@@ -161,7 +161,7 @@ def _warm() -> None:
     the client's environment."""
     import importlib
 
-    for name in ("cli", "edition", "batch", "render", "live", "site", "feed", "catalogue", "voice", "pool",
+    for name in ("cli", "edition", "batch", "render", "live", "site", "feed", "catalogue", "voice", "engine", "pool",
                  "synthesis", "publish", "sidecars", "tagging", "player", "pagehtml", "cache", "mp3", "loudness",
                  "timeline", "pieces", "language", "lexicon", "source", "article", "script", "normalize"):
         importlib.import_module(f"audio.{name}")

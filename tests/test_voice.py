@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from audio import engine as speech
 from audio import voice
 from audio.errors import ToolFailed
 
@@ -76,18 +77,18 @@ def write_wav(path: Path, seconds: float, rate: int = 22050) -> None:
 
 def test_verify_rejects_missing_broken_and_implausible_takes(tmp_path: Path) -> None:
     path = tmp_path / "t.wav"
-    assert voice._verify(path, "hello", 175) == (None, "no file written")
+    assert speech.verify(path, "hello", 175) == (None, "no file written")
     path.write_bytes(b"RIFF\x00\x00")
-    assert voice._verify(path, "hello", 175)[1].startswith("not a valid WAV")
+    assert speech.verify(path, "hello", 175)[1].startswith("not a valid WAV")
     write_wav(path, 0.01)
-    assert "implausible" in voice._verify(path, "ten words " * 5, 175)[1]
+    assert "implausible" in speech.verify(path, "ten words " * 5, 175)[1]
     write_wav(path, 2.0)
-    take, problem = voice._verify(path, "ten words " * 5, 175)
+    take, problem = speech.verify(path, "ten words " * 5, 175)
     assert take is not None and problem == "" and take.frames == 44100
 
 
 def test_a_dropped_take_is_retried_then_reported(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    engine = voice._Engine.shared()
+    engine = speech.Engine.shared()
     engine.configure(None, voice.DEFAULT_RATE)  # other tests' builds may have left it at 450 wpm
     real_say = engine._say
     calls: list[str] = []
@@ -111,9 +112,9 @@ def test_a_dropped_take_is_retried_then_reported(tmp_path: Path, monkeypatch: py
 def test_voices_are_listed_without_starting_the_engine() -> None:
     """A build looks its voice up before speaking: an engine started then would keep its workers from forking."""
     code = (
-        "import json, sys; from audio import voice\n"
+        "import json, sys; from audio import engine as speech, voice\n"
         "listed = voice.voices(); started = voice.engine_started()\n"
-        "voice._Engine.shared()\n"
+        "speech.Engine.shared()\n"
         "json.dump({'started': started, 'count': len(listed), 'same': listed == voice.voices(),"
         " 'fr': voice.voice_for_language('fr')}, sys.stderr)\n"
     )
@@ -128,7 +129,7 @@ def test_a_rate_espeak_did_not_take_is_set_again(tmp_path: Path) -> None:
     """eSpeak NG was seen to go on at the rate of earlier builds in the process: the take is spoken at the set rate."""
     from pyttsx3.drivers import _espeak
 
-    engine = voice._Engine.shared()
+    engine = speech.Engine.shared()
     text = "Two words here and more words."
     slow = voice.synthesize([text], voice.VoiceSettings(rate=175), tmp_path / "slow")[0]
     _espeak.SetParameter(_espeak.RATE, 450, 0)  # behind the wrapper's back: it still believes 175
@@ -139,7 +140,7 @@ def test_a_rate_espeak_did_not_take_is_set_again(tmp_path: Path) -> None:
 
 
 def test_a_take_cut_short_once_is_spoken_again(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    engine = voice._Engine.shared()
+    engine = speech.Engine.shared()
     engine.configure(None, voice.DEFAULT_RATE)
     real_say = engine._say
     calls: list[str] = []
@@ -147,7 +148,7 @@ def test_a_take_cut_short_once_is_spoken_again(tmp_path: Path, monkeypatch: pyte
     def cut_once(text: str, path: Path) -> None:
         calls.append(text)
         real_say(text, path)
-        if text != voice._WARM_UP and len(calls) <= 2:  # the first real attempt keeps only a tenth of a second
+        if text != speech._WARM_UP and len(calls) <= 2:  # the first real attempt keeps only a tenth of a second
             write_wav(path, 0.1)
 
     monkeypatch.setattr(engine, "_say", cut_once)
@@ -158,7 +159,7 @@ def test_a_take_cut_short_once_is_spoken_again(tmp_path: Path, monkeypatch: pyte
 def test_what_espeak_cannot_say_is_its_own_short_take(tmp_path: Path) -> None:
     """A letter of a script eSpeak NG has no voice for: the same short take on every try is accepted, not an error."""
     take = voice.synthesize(["\u13a0."], voice.VoiceSettings(rate=450), tmp_path)[0]  # CHEROKEE LETTER A
-    assert take.seconds < voice.SHORTEST * 60 / 450
+    assert take.seconds < speech.SHORTEST * 60 / 450
 
 
 def test_bundled_espeak_and_ffmpeg_build_an_edition(tmp_path: Path) -> None:
@@ -212,6 +213,7 @@ def test_missing_engine_or_ffmpeg_says_what_to_install(tmp_path: Path, env: dict
 # the same text that ends right before an unreadable page, with that size.
 _TEXT_AT_A_PAGE_END = r"""
 import ctypes, mmap
+from audio import engine as speech
 from audio import voice
 voice.engine_for(voice.VoiceSettings())
 from pyttsx3.drivers import _espeak
