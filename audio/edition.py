@@ -129,7 +129,7 @@ def build(
             on_take(index, take)
 
     with early:
-        takes = voice.synthesize([s.spoken for s in script.sentences], settings, None, cache=cache,
+        takes = voice.synthesize([s.spoken for s in script.sentences], settings, workdir=None, cache=cache,
                                  jobs=jobs, scheduler=options.scheduler, on_take=taken)
     memo.save()  # what the thread above has not saved (--jobs 1: all of it)
     if early.gain is not None:

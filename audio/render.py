@@ -91,15 +91,14 @@ def render(
     measured = Loudness(level, loudness.peak_db(per_piece)) if level is not None else None
     gain, limited = gain_for(measured, ENCODER_LOSS["mp3"], previous_gain)
     reused = 0
-    # A scratch directory only where something goes in it (the M4A's chapters; MP3 pieces without a cache).
-    scratch = "m4a" in outputs or cache is None
-    with (tempfile.TemporaryDirectory(prefix="audio-edition-") if scratch else contextlib.nullcontext("")) as tmp, \
-            ThreadPoolExecutor(1) as threads:
+    with contextlib.ExitStack() as scope, ThreadPoolExecutor(1) as threads:
         whole = None
         if "m4a" in outputs:
-            whole = threads.submit(_encode_m4a, takes, timeline, outputs["m4a"], tags, measured, Path(tmp))
+            whole = threads.submit(_encode_m4a, takes, timeline, outputs["m4a"], tags, measured)
         if "mp3" in outputs:
-            encoded, reused = _mp3_pieces(specs, takes, timeline, gain, limited, cache, jobs, Path(tmp) if tmp else None)
+            # The pieces go into the cache; only without one do they need a directory of their own.
+            tmp = None if cache is not None else Path(scope.enter_context(tempfile.TemporaryDirectory(prefix="audio-edition-")))
+            encoded, reused = _mp3_pieces(specs, takes, timeline, gain, limited, cache, jobs, tmp)
             mp3frames.join(encoded, timeline.total, outputs["mp3"], head=id3_tag(timeline, tags))
         if whole is not None:
             whole.result()
@@ -164,7 +163,7 @@ def _mp3_pieces(
             if found[i] is None:
                 targets[i] = cache.partial("pieces", entry, ".mp3")
         else:
-            assert tmp is not None  # (render makes one when there is no cache)
+            assert tmp is not None  # (render gives one when there is no cache)
             targets[i] = tmp / f"piece-{i:05d}.mp3"
     reused = len(specs) - len(targets)
     todo = sorted(targets)
@@ -256,7 +255,7 @@ def audio_filter(gain: float, limited: bool, ceiling_db: float = TARGET_TP - PEA
 
 
 def _encode_m4a(
-    takes: Sequence[Take], timeline: Timeline, path: Path, tags: Tags, measured: Loudness | None, tmp: Path
+    takes: Sequence[Take], timeline: Timeline, path: Path, tags: Tags, measured: Loudness | None
 ) -> None:
     """The M4A in one ffmpeg run over the whole stream, its chapters and tags from an FFMETADATA file.
 
@@ -264,27 +263,28 @@ def _encode_m4a(
     builds: -2.4 to -0.7 dBTP from a -3 dBFS ceiling; the MP3 -3.2 in all), so the file's own true
     peak is measured, and past MAX_TRUE_PEAK it is encoded again with the ceiling lowered by the
     excess and M4A_RETRY_MARGIN."""
-    meta = tmp / "chapters.ffmeta"
-    meta.write_text(ffmetadata(timeline, tags), encoding="utf-8")
-    gain, limited = gain_for(measured, ENCODER_LOSS["m4a"])
-    ceiling = TARGET_TP - PEAK_MARGIN
-    arguments, first = tools.pcm_input(timeline.sample_rate)
-    inputs = [tools.ffmpeg(), "-hide_banner", "-nostdin", "-nostats", "-loglevel", "error", "-y",
-              *arguments, "-f", "ffmetadata", "-i", str(meta)]
-    # AAC_CODER: for eSpeak NG's voice ffmpeg's fast coder comes closer than its default (twoloop), at
-    # 15-24% of the CPU (README, "Speed"; scripts/mp3_quality.py --aac-coder twoloop fast).
-    output = ["-ac", "1", "-b:a", BITRATE, "-map_metadata", "1", "-map_chapters", "1", "-c:a", "aac",
-              "-aac_coder", AAC_CODER, "-movflags", "+faststart", "-f", "mp4", str(path)]
-    for attempt in range(1, M4A_TRIES + 1):
-        tools.feed([*inputs, "-map", "0:a", "-af", first + audio_filter(gain, limited, ceiling), *output],
-                   pieces.pcm(takes, timeline))
-        peak = loudness.true_peak(path)
-        if peak <= MAX_TRUE_PEAK:
-            return
-        log.debug("m4a: true peak %.1f dBTP after encoding %d of %d", peak, attempt, M4A_TRIES)
-        ceiling -= peak - MAX_TRUE_PEAK + M4A_RETRY_MARGIN
-        limited = True
-    log.warning("%s: true peak %.1f dBTP after %d encodings, above %.1f", path.name, peak, M4A_TRIES, MAX_TRUE_PEAK)
+    with tempfile.TemporaryDirectory(prefix="audio-edition-") as tmp:
+        meta = Path(tmp) / "chapters.ffmeta"
+        meta.write_text(ffmetadata(timeline, tags), encoding="utf-8")
+        gain, limited = gain_for(measured, ENCODER_LOSS["m4a"])
+        ceiling = TARGET_TP - PEAK_MARGIN
+        arguments, first = tools.pcm_input(timeline.sample_rate)
+        inputs = [tools.ffmpeg(), "-hide_banner", "-nostdin", "-nostats", "-loglevel", "error", "-y",
+                  *arguments, "-f", "ffmetadata", "-i", str(meta)]
+        # AAC_CODER: for eSpeak NG's voice ffmpeg's fast coder comes closer than its default (twoloop), at
+        # 15-24% of the CPU (README, "Speed"; scripts/mp3_quality.py --aac-coder twoloop fast).
+        output = ["-ac", "1", "-b:a", BITRATE, "-map_metadata", "1", "-map_chapters", "1", "-c:a", "aac",
+                  "-aac_coder", AAC_CODER, "-movflags", "+faststart", "-f", "mp4", str(path)]
+        for attempt in range(1, M4A_TRIES + 1):
+            tools.feed([*inputs, "-map", "0:a", "-af", first + audio_filter(gain, limited, ceiling), *output],
+                       pieces.pcm(takes, timeline))
+            peak = loudness.true_peak(path)
+            if peak <= MAX_TRUE_PEAK:
+                return
+            log.debug("m4a: true peak %.1f dBTP after encoding %d of %d", peak, attempt, M4A_TRIES)
+            ceiling -= peak - MAX_TRUE_PEAK + M4A_RETRY_MARGIN
+            limited = True
+        log.warning("%s: true peak %.1f dBTP after %d encodings, above %.1f", path.name, peak, M4A_TRIES, MAX_TRUE_PEAK)
 
 
 class Loudness(NamedTuple):

@@ -108,8 +108,8 @@ def scratch() -> IO[bytes]:
     """A file for a program's stderr, read back when it ends: in memory (memfd) where the platform has it.
 
     A temporary file in /tmp is an inode made and freed for every ffmpeg run, and on ext4 without a
-    journal every inode made after that skips the recently freed ones (ialloc.c's recently_deleted):
-    a batch of builds on two cores pays for it twice over."""
+    journal every inode made in the next minutes skips the recently freed ones (ialloc.c's
+    recently_deleted; README, "Speed")."""
     if hasattr(os, "memfd_create"):
         with contextlib.suppress(OSError):
             return open(os.memfd_create("audio-edition-stderr", os.MFD_CLOEXEC), "w+b")

@@ -6,7 +6,6 @@ import functools
 import logging
 import platform
 import re
-import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
@@ -112,8 +111,9 @@ def engine_for(settings: VoiceSettings) -> Engine:
 
 def engine_started() -> bool:
     """Whether this process has initialised its engine (eSpeak NG then runs a thread: see audio.pool)."""
-    engine = sys.modules.get(f"{__package__}.engine")  # (not started if never imported)
-    return engine is not None and engine.Engine._instance is not None
+    from .engine import Engine
+
+    return Engine._instance is not None
 
 
 def voices() -> tuple[VoiceInfo, ...]:
