@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from . import article as article_stage
-from . import edition, site, source
+from . import catalogue, edition, site, source
 from .pool import adopt_environment
 from .pool import context as pool_context
 from .errors import AudioEditionError
@@ -45,8 +45,9 @@ def articles(paths: Sequence[Path]) -> list[Path]:
     return list(dict.fromkeys(found))
 
 
-def up_to_date(path: Path, options: edition.BuildOptions) -> bool:
-    """Whether out/<slug>/edition.json was built from this very source with these very settings."""
+def up_to_date(path: Path, options: edition.BuildOptions) -> str | None:
+    """The slug of out/<slug>/ when its edition.json was built from this very source with these very
+    settings, else None."""
     doc = source.read(path)
     slug = article_stage.file_slug(doc, options.slug)  # the article is parsed (its language detected) only when built
     if slug is None:
@@ -57,22 +58,28 @@ def up_to_date(path: Path, options: edition.BuildOptions) -> bool:
     try:
         manifest = json.loads((options.out / slug / edition.MANIFEST).read_text(encoding="utf-8"))
     except (OSError, ValueError):
-        return False
-    return isinstance(manifest, dict) and manifest.get("build_key") == edition.build_key(doc, options)
+        return None
+    if isinstance(manifest, dict) and manifest.get("build_key") == edition.build_key(doc, options):
+        return slug
+    return None
 
 
 def run(paths: Sequence[Path], options: edition.BuildOptions, report: Report | None = None) -> BatchResult:
     """Build every article; with jobs > 1 (and no cluster) several at once, one worker process each.
 
-    The catalogue and feed are refreshed once, at the end, for everything built.
+    The catalogue and feed are refreshed once, at the end, for everything built, and for the unchanged
+    editions the catalogue does not hold as built (published by a batch that was stopped before its end).
     """
     tell = report or (lambda event, n: None)
     result = BatchResult()
     todo: list[Path] = []
+    unchanged: list[str] = []  # their slugs
     for path in articles(paths):
         try:
-            if up_to_date(path, options):
+            slug = up_to_date(path, options)
+            if slug is not None:
                 result.skipped.append(path)
+                unchanged.append(slug)
                 tell("article", 1)
                 continue
         except AudioEditionError as exc:
@@ -88,9 +95,26 @@ def run(paths: Sequence[Path], options: edition.BuildOptions, report: Report | N
             outcome = _build_one(path, options, lambda index, take: tell("takes", 1))
             _record(path, outcome, options, result)
             tell("article", 1)
-    if result.built:
-        site.refresh(options.out, options.config, result.built)
+    # An edition published by a batch that was killed before its end was never catalogued: it is now.
+    missed = _uncatalogued(options.out, unchanged)
+    if result.built or missed:
+        site.refresh(options.out, options.config, result.built + missed)
     return result
+
+
+def _uncatalogued(out: Path, slugs: Sequence[str]) -> list[edition.Edition]:
+    """The unchanged editions the catalogue does not list as they are in out/."""
+    found = []
+    for slug in slugs:
+        try:
+            found.append(edition.load(out / slug))
+        except (OSError, ValueError, KeyError):
+            continue  # (it was readable a moment ago: another build is replacing it, and will record it)
+    missed = catalogue.unrecorded(out, found)
+    if missed:
+        log.warning("%s: %d unchanged edition%s missing from the catalogue (a batch stopped before its end): "
+                    "recorded now", out, len(missed), " was" if len(missed) == 1 else "s were")
+    return missed
 
 
 def largest_first(paths: Sequence[Path]) -> list[Path]:

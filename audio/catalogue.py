@@ -6,7 +6,7 @@ import datetime as dt
 import logging
 import sqlite3
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -76,48 +76,84 @@ def path(out: Path) -> Path:
 
 def record(out: Path, edition: Edition, base_url: str | None = None) -> Episode:
     """Insert the edition's episode, or update it in place (same canonical URL, else same slug)."""
-    fields = _fields_from(out, edition)
-    now = _now()
+    return record_all(out, [edition], base_url)[0]
+
+
+def record_all(out: Path, editions: Sequence[Edition], base_url: str | None = None) -> list[Episode]:
+    """record() for each edition in turn, in one transaction: a batch's editions are committed (and
+    put on disk) once, not once each. An edition that cannot be read (its audio file gone, say) is
+    left out, the others are recorded, then the first such error is raised."""
+    where = out.resolve()
+    readable: list[tuple[Edition, dict[str, Any]]] = []
+    problems: list[Exception] = []
+    for edition in editions:  # every file read before the lock
+        try:
+            readable.append((edition, _fields_from(where, edition)))
+        except (AudioEditionError, OSError) as exc:
+            problems.append(exc)
+    recorded = []
+    if readable:
+        with _connect(out) as db:
+            db.execute("BEGIN IMMEDIATE")  # one writer at a time across processes (batch builds)
+            for edition, fields in readable:
+                recorded.append(_record_in(db, edition.slug, fields, base_url))
+            db.execute("COMMIT")
+    for episode in recorded:
+        log.debug("catalogue %s: recorded %s (%s)", path(out), episode.slug, episode.guid)
+    if problems:
+        raise problems[0]
+    return recorded
+
+
+def unrecorded(out: Path, editions: Sequence[Edition]) -> list[Edition]:
+    """The editions the catalogue does not hold as built: no episode for the slug, or one recorded from
+    another source, another length, or before the edition was built (its build was stopped between
+    publishing and recording, as a killed batch is)."""
+    if not editions or not path(out).exists():
+        return list(editions)
     with _connect(out) as db:
-        db.execute("BEGIN IMMEDIATE")  # one writer at a time across processes (batch builds)
-        row = _find(db, fields["canonical_url"], edition.slug)
-        if row is None:
-            guid = _new_guid(fields["canonical_url"], base_url, edition.slug)
-            first_built = now
-            pub_date = fields["article_date"] or now
-        else:
-            guid = row["guid"]
-            first_built = _parse_time(row["first_built"])
-            # A dated article keeps its own date; an undated one keeps its first build's date,
-            # so a rebuild does not jump to the top of listeners' episode lists.
-            pub_date = fields["article_date"] or _parse_time(row["pub_date"])
-            db.execute("DELETE FROM episode WHERE guid = ?", (guid,))
-        # Another article catalogued under this slug (with another canonical URL) had its files
-        # in out/<slug>/ replaced by this build; its row would point at audio that is not its own.
-        for (other,) in db.execute("SELECT title FROM episode WHERE slug = ?", (edition.slug,)).fetchall():
-            log.warning("%s: replaces the episode %r, whose files were in the same folder", edition.slug, other)
-        db.execute("DELETE FROM episode WHERE slug = ?", (edition.slug,))
-        episode = Episode(
-            guid=guid,
-            slug=edition.slug,
-            title=fields["title"],
-            description=fields["description"],
-            language=fields["language"],
-            pub_date=pub_date,
-            duration_ms=fields["duration_ms"],
-            enclosure=fields["enclosure"],
-            bytes=fields["bytes"],
-            mime_type=fields["mime_type"],
-            chapters=fields["chapters"],
-            transcript=fields["transcript"],
-            source_sha256=fields["source_sha256"],
-            first_built=first_built,
-            last_built=now,
-            canonical_url=fields["canonical_url"],
-        )
-        _insert(db, episode)
-        db.execute("COMMIT")
-    log.debug("catalogue %s: recorded %s (%s)", path(out), episode.slug, episode.guid)
+        rows = {row["slug"]: row for row in db.execute("SELECT slug, source_sha256, duration_ms, last_built FROM episode")}
+    missed = []
+    for edition in editions:
+        row, manifest = rows.get(edition.slug), edition.manifest
+        try:
+            built = dt.datetime.fromisoformat(str(manifest["built"]))
+            same = row is not None and row["source_sha256"] == manifest["source"]["sha256"] \
+                and row["duration_ms"] == int(manifest["duration_ms"]) and _parse_time(row["last_built"]) >= built
+        except (KeyError, TypeError, ValueError):
+            same = False
+        if not same:
+            missed.append(edition)
+    return missed
+
+
+# The fields of an episode taken as they are from its edition (_fields_from).
+_KEPT = ("title", "description", "language", "duration_ms", "enclosure", "bytes", "mime_type", "chapters",
+         "transcript", "source_sha256", "canonical_url")
+
+
+def _record_in(db: sqlite3.Connection, slug: str, fields: dict[str, Any], base_url: str | None) -> Episode:
+    now = _now()
+    row = _find(db, fields["canonical_url"], slug)
+    if row is None:
+        guid = _new_guid(fields["canonical_url"], base_url, slug)
+        first_built = now
+        pub_date = fields["article_date"] or now
+    else:
+        guid = row["guid"]
+        first_built = _parse_time(row["first_built"])
+        # A dated article keeps its own date; an undated one keeps its first build's date,
+        # so a rebuild does not jump to the top of listeners' episode lists.
+        pub_date = fields["article_date"] or _parse_time(row["pub_date"])
+        db.execute("DELETE FROM episode WHERE guid = ?", (guid,))
+    # Another article catalogued under this slug (with another canonical URL) had its files
+    # in out/<slug>/ replaced by this build; its row would point at audio that is not its own.
+    for (other,) in db.execute("SELECT title FROM episode WHERE slug = ?", (slug,)).fetchall():
+        log.warning("%s: replaces the episode %r, whose files were in the same folder", slug, other)
+    db.execute("DELETE FROM episode WHERE slug = ?", (slug,))
+    episode = Episode(guid=guid, slug=slug, pub_date=pub_date, first_built=first_built, last_built=now,
+                      **{name: fields[name] for name in _KEPT})
+    _insert(db, episode)
     return episode
 
 
@@ -204,6 +240,7 @@ def _new_guid(url: str | None, base_url: str | None, slug: str) -> str:
 
 
 def _fields_from(out: Path, edition: Edition) -> dict[str, Any]:
+    """What the catalogue keeps of an edition; `out` resolved (its files' paths are kept relative to it)."""
     manifest = edition.manifest
     files = manifest.get("files") or []
     audio = [f for f in files if f.get("role") == "audio"]
@@ -233,8 +270,9 @@ def _fields_from(out: Path, edition: Edition) -> dict[str, Any]:
 
 
 def _relative(out: Path, file: Path) -> str:
+    """file's path inside out (resolved already), symbolic links followed."""
     try:
-        return file.resolve().relative_to(out.resolve()).as_posix()
+        return file.resolve().relative_to(out).as_posix()
     except ValueError:
         raise AudioEditionError(f"{file}: the edition is not inside {out}") from None
 

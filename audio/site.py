@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 from . import catalogue, lock, player
 from .config import Config
+from .errors import AudioEditionError
 
 if TYPE_CHECKING:  # edition.build calls site.refresh: no import cycle at run time
     from .edition import Edition
@@ -18,18 +19,25 @@ log = logging.getLogger(__name__)
 
 
 def refresh(out: Path, config: Config, built: Sequence[Edition]) -> None:
-    """Record the built editions in the catalogue, then rewrite out/feed.xml when a base URL is configured."""
+    """Record the built editions in the catalogue (in one transaction), then rewrite out/feed.xml when a
+    base URL is configured, and out/index.html. An edition that cannot be recorded is left out of both:
+    its error is raised once the others are published."""
     from .edition import load
 
     with _locked(out):  # a feed written by one build never misses another build's episode
-        for edition in built:
-            # Read back what is in out/ now: another build may have replaced this edition since it was published.
-            catalogue.record(out, load(edition.directory), config.feed.base_url)
+        # Read back what is in out/ now: another build may have replaced an edition since it was published.
+        problem = None
+        try:
+            catalogue.record_all(out, [load(edition.directory) for edition in built], config.feed.base_url)
+        except (AudioEditionError, OSError) as exc:  # one edition not recorded: the others are, and published
+            problem = exc
         if config.feed.base_url is not None:
             from . import feed  # feedgen, lxml and Pillow load only when a feed is written
 
             feed.write(out, config)
         player.write_index(out, catalogue.episodes(out), config)  # out/index.html, the list of editions
+        if problem is not None:
+            raise problem
 
 
 def write_feed(out: Path, config: Config, base_url: str | None = None, limit: int | None = None) -> Written:

@@ -10,6 +10,7 @@ Usage: .venv/bin/python scripts/bench.py [--runs 7] [ARTICLE]
 from __future__ import annotations
 
 import argparse
+import itertools
 import os
 import resource
 import shutil
@@ -39,6 +40,20 @@ def timed(commands: list[list[str]], cpu: list[float] | None = None) -> float:
     return wall
 
 
+_made = itertools.count()
+
+
+def fresh(work: Path) -> tuple[Path, Path]:
+    """An empty out/ and take cache for one run, new ones each time: nothing is removed until the end.
+
+    Removing the last run's files first would tax the next run: on ext4 without a journal (these
+    machines') every file made in the next 60-360 s skips over the inodes just freed (the kernel's
+    ialloc.c, recently_deleted), and the runs got slower one after another, whichever was measured (in
+    one series of ten 100-article batches, the --jobs 1 ones took 15.0, 16.7, 18.6, 20.4 and 18.1 s)."""
+    n = next(_made)
+    return work / f"out.{n}", work / f"cache.{n}"
+
+
 def spread(ratios: list[float]) -> str:
     """Median and quartiles of ratios taken run by run: how far the machine's noise moves a figure."""
     low, middle, high = statistics.quantiles(ratios, n=4)
@@ -62,21 +77,23 @@ def main() -> int:
     bare_cpu: list[float] = []
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
-        # A cold build: an empty take cache every run (the cache would otherwise make every run after the first a no-op).
-        ours = [args.ours, "build", str(args.article), "--out", str(work / "out"), "--cache", str(work / "cache"),
-                *args.extra.split()]
-        bare = [
-            [espeak, "-f", str(args.article), "-w", str(work / "x.wav")],
-            [ffmpeg, "-y", "-loglevel", "error", "-i", str(work / "x.wav"), "-b:a", "64k", str(work / "x.mp3")],
-        ]
-        timed([ours])  # warm the disk cache and Python's bytecode for both sides
-        shutil.rmtree(work / "cache", ignore_errors=True)
-        timed(bare)
+        # A cold build: an empty take cache every run (the cache would otherwise make every run after the first
+        # a no-op); each side writes into new directories (see fresh()).
+        def ours() -> list[str]:
+            out, cache = fresh(work)
+            return [args.ours, "build", str(args.article), "--out", str(out), "--cache", str(cache), *args.extra.split()]
+
+        def bare() -> list[list[str]]:
+            out, _ = fresh(work)
+            out.mkdir()
+            return [[espeak, "-f", str(args.article), "-w", str(out / "x.wav")],
+                    [ffmpeg, "-y", "-loglevel", "error", "-i", str(out / "x.wav"), "-b:a", "64k", str(out / "x.mp3")]]
+
+        timed([ours()])  # warm the disk cache and Python's bytecode for both sides
+        timed(bare())
         for _ in range(args.runs):
-            shutil.rmtree(work / "out", ignore_errors=True)
-            shutil.rmtree(work / "cache", ignore_errors=True)
-            ours_times.append(timed([ours], ours_cpu))
-            bare_times.append(timed(bare, bare_cpu))
+            ours_times.append(timed([ours()], ours_cpu))
+            bare_times.append(timed(bare(), bare_cpu))
     ours_median, bare_median = statistics.median(ours_times), statistics.median(bare_times)
     print(f"article: {args.article.name}, runs: {args.runs}")
     print(f"ours (build MP3 + chapters + sidecars): median {ours_median:.3f} s")

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import itertools
 import random
 import re
 import shutil
@@ -25,7 +24,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from bench import PLAIN, spread  # (scripts/ is on the path of a script run from it)
+from bench import PLAIN, fresh, spread  # (scripts/ is on the path of a script run from it)
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "samples" / "moscow-times-belarus.txt"
@@ -55,20 +54,6 @@ def article(seed: int, paragraphs: int) -> str:
     body = body_paragraphs()
     picked = [vary(chooser.choice(body), seed * 1000 + i) for i in range(paragraphs)]
     return "\n\n".join(picked) + "\n\n" + appeal()
-
-
-_made = itertools.count()
-
-
-def fresh(work: Path) -> tuple[Path, Path]:
-    """An empty out/ and take cache for one run, new ones each time: nothing is removed until the end.
-
-    Removing the last run's thousands of files first would tax the next run: on ext4 without a journal
-    (these machines') every file made in the next 60-360 s skips over the inodes just freed (the kernel's
-    ialloc.c, recently_deleted), and the runs got slower one after another, whichever was measured (in
-    one series of ten 100-article batches, the --jobs 1 ones took 15.0, 16.7, 18.6, 20.4 and 18.1 s)."""
-    n = next(_made)
-    return work / f"out.{n}", work / f"cache.{n}"
 
 
 def run(command: list[str], env: dict[str, str] = PLAIN) -> float:

@@ -17,7 +17,7 @@ from click.testing import CliRunner
 from lxml import etree
 from PIL import Image
 
-from audio import catalogue, config, cover, feed, feedconfig
+from audio import catalogue, config, cover, feed, feedconfig, site
 from audio.cli import main
 from audio.errors import AudioEditionError, BadInput
 
@@ -378,6 +378,38 @@ def test_catalogue_identity_follows_the_canonical_url_then_the_slug(sample_editi
     assert plain.guid == str(uuid.uuid5(uuid.NAMESPACE_URL, BASE + "c/"))
     assert catalogue.record(out, edition_at("c"), None).guid == plain.guid
     assert [e.slug for e in catalogue.episodes(out)] == ["c", "b"]
+
+
+def test_a_batch_is_catalogued_in_one_transaction_as_if_one_by_one(
+    sample_edition: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    out = tmp_path / "out"
+
+    def edition_at(slug: str, **manifest: Any) -> Any:
+        folder = shutil.copytree(sample_edition.directory, out / slug, dirs_exist_ok=True)
+        return type(sample_edition)(slug, folder, {**sample_edition.manifest, "slug": slug, **manifest})
+
+    connections = []
+    connect = sqlite3.connect
+    monkeypatch.setattr(catalogue.sqlite3, "connect", lambda *a, **k: connections.append(a) or connect(*a, **k))
+    batch = [edition_at("a", url="https://example.org/1"), edition_at("b", url="https://example.org/1"),
+             edition_at("c")]
+    recorded = catalogue.record_all(out, batch, BASE)
+    assert len(connections) == 1  # one connection, one commit, for the three
+    # Each edition sees the ones before it: b is article 1 moved to a new folder, so a is gone.
+    assert recorded[1].guid == recorded[0].guid == str(uuid.uuid5(uuid.NAMESPACE_URL, "https://example.org/1"))
+    assert sorted(e.slug for e in catalogue.episodes(out)) == ["b", "c"]
+
+    broken = edition_at("d")
+    (broken.directory / broken.audio.name).unlink()  # its audio file is gone: it cannot be catalogued
+    with pytest.raises(FileNotFoundError):
+        catalogue.record_all(out, [broken, edition_at("e")], BASE)
+    assert sorted(e.slug for e in catalogue.episodes(out)) == ["b", "c", "e"]  # the others are, then it is said
+
+    with pytest.raises(FileNotFoundError):  # a batch's refresh: the list of editions is written all the same
+        site.refresh(out, config.Config(), [broken, edition_at("f")])
+    listed = (out / "index.html").read_text(encoding="utf-8")
+    assert 'href="f/' in listed and 'href="d/' not in listed
 
 
 def test_render_drops_only_the_characters_xml_cannot_carry() -> None:

@@ -400,6 +400,48 @@ def test_a_batch_finds_editions_built_without_reading_the_articles_again(tmp_pat
     assert again.exit_code == 0 and "0 built, 2 unchanged, 0 failed" in again.output, again.output
 
 
+def test_a_batch_catalogues_what_a_stopped_batch_published(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A batch records its editions at its end: one stopped before it (killed) has published editions the
+    catalogue, feed and index.html do not list. The next batch skips them as unchanged, and records them."""
+    from audio import batch, catalogue, edition, site
+
+    articles = tmp_path / "articles"
+    articles.mkdir()
+    for name in ("one.txt", "two.txt"):
+        write_article(articles / name)
+    out = tmp_path / "out"
+    options = edition.BuildOptions(out=out, jobs=1, cache=tmp_path / "cache")
+    refresh = site.refresh
+    refreshed: list[list[str]] = []
+
+    def stopped(*args: Any) -> None:  # the batch is killed once its editions are published
+        return None
+
+    def noted(out: Path, settings: Any, built: Sequence[Any]) -> None:
+        refreshed.append(sorted(e.slug for e in built))
+        refresh(out, settings, built)
+
+    monkeypatch.setattr(site, "refresh", stopped)
+    assert len(batch.run([articles], options).built) == 2
+    assert catalogue.episodes(out) == []
+    monkeypatch.setattr(site, "refresh", noted)
+    again = batch.run([articles], options)
+    assert not again.built and len(again.skipped) == 2 and refreshed == [["one", "two"]]
+    assert sorted(e.slug for e in catalogue.episodes(out)) == ["one", "two"]
+    assert 'href="one/' in (out / "index.html").read_text(encoding="utf-8")
+    batch.run([articles], options)
+    assert refreshed == [["one", "two"]]  # catalogued as built: nothing to refresh
+
+    write_article(articles / "one.txt", "A corrected story, read again.")  # rebuilt, and stopped again
+    monkeypatch.setattr(site, "refresh", stopped)
+    assert [e.slug for e in batch.run([articles], options).built] == ["one"]
+    monkeypatch.setattr(site, "refresh", noted)
+    batch.run([articles], options)
+    assert refreshed[-1] == ["one"]  # its episode was the old build's
+    one = next(e for e in catalogue.episodes(out) if e.slug == "one")
+    assert one.source_sha256 == edition.load(out / "one").manifest["source"]["sha256"]
+
+
 def test_cache_info_and_prune(tmp_path: Path) -> None:
     store = cache.Cache(tmp_path / "cache")
     voice.synthesize(["Old words.", "New words."], voice.VoiceSettings(), tmp_path / "w", cache=store)
