@@ -13,7 +13,7 @@ from typing import Any
 
 from . import article as article_stage
 from . import catalogue, edition, site, source
-from .pool import adopt_environment
+from .pool import adopt_environment, die_with_parent, starter
 from .pool import context as pool_context
 from .errors import AudioEditionError
 
@@ -144,7 +144,8 @@ def _in_workers(todo: list[Path], options: edition.BuildOptions, workers: int, r
     relay_thread = threading.Thread(target=relay, daemon=True)
     relay_thread.start()
     try:
-        with ProcessPoolExecutor(workers, mp_context=context, initializer=_worker_init, initargs=(progress, dict(os.environ))) as pool:
+        with ProcessPoolExecutor(workers, mp_context=context, initializer=_worker_init,
+                                 initargs=(progress, dict(os.environ), starter(context))) as pool:
             futures: dict[Future[tuple[str, str]], Path] = {
                 pool.submit(_worker_build, p, inner): p for p in largest_first(todo)
             }
@@ -164,7 +165,8 @@ def _in_workers(todo: list[Path], options: edition.BuildOptions, workers: int, r
 _progress: Any = None
 
 
-def _worker_init(progress: Any, environ: dict[str, str]) -> None:
+def _worker_init(progress: Any, environ: dict[str, str], parent: int | None) -> None:
+    die_with_parent(parent)  # a batch killed outright takes its workers with it
     global _progress
     _progress = progress
     adopt_environment(environ)

@@ -122,7 +122,8 @@ class Pool:
 
     def _start(self) -> _Worker:
         parent, child = self._context.Pipe()
-        process = self._context.Process(target=_serve, args=(child, self.settings, self.work, dict(os.environ)), daemon=True)
+        process = self._context.Process(target=_serve, args=(child, self.settings, self.work, dict(os.environ),
+                                                             starter(self._context)), daemon=True)
         # A forked worker is born with Ctrl-C held back until it ignores it (_serve); here, a Ctrl-C
         # meanwhile waits for the unblocking below, and is not lost.
         masks = hasattr(signal, "pthread_sigmask")  # (not on Windows)
@@ -170,8 +171,33 @@ def adopt_environment(environ: dict[str, str]) -> None:
         os.environ.update(environ)
 
 
-def _serve(conn: Any, settings: Any, work: Speak, environ: dict[str, str]) -> None:
+def starter(context: Any) -> int | None:
+    """What a worker started in `context` gives die_with_parent: this process's id if the worker is
+    forked from it, None if another process (a fork server) forks it."""
+    return os.getpid() if context.get_start_method() == "fork" else None
+
+
+def die_with_parent(parent: int | None) -> None:
+    """Linux: have the kernel kill this worker when the process that forked it ends (`parent`: its id,
+    or None for a fork server, which ends with the build that started it).
+
+    A build or batch killed outright cannot end its workers, and they would wait for work for ever:
+    a forked worker inherits the build's end of its own pipe and of every earlier worker's, so none of
+    them ever reads the end of its pipe."""
+    if not sys.platform.startswith("linux"):
+        return
+    import ctypes
+
+    pr_set_pdeathsig = 1
+    if ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGKILL, 0, 0, 0) != 0:
+        return
+    if parent is not None and os.getppid() != parent:
+        os._exit(1)  # it ended before the kernel was asked
+
+
+def _serve(conn: Any, settings: Any, work: Speak, environ: dict[str, str], parent: int | None = None) -> None:
     """A worker's loop: one take at a time until told to stop. Nothing it prints reaches the user."""
+    die_with_parent(parent)
     adopt_environment(environ)
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, 1)  # pyttsx3 prints from eSpeak's thread, outside any redirect

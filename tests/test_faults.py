@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -102,3 +103,76 @@ def test_ctrl_c_ends_a_build_with_one_line_and_keeps_the_previous_edition(tmp_pa
         _, errors = run.communicate(timeout=120)
         assert (run.returncode, errors) == (1, "\nAborted!\n"), after
         assert digest(out / "story") == before
+
+
+# ---- a build or batch killed outright: its worker processes end with it ------------------------------------------
+
+def children(pid: int) -> list[int]:
+    try:
+        return [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except OSError:
+        return []
+
+
+def running(pid: int) -> bool:
+    """Whether the process exists and is not a zombie (a dead child not yet reaped by its new parent)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return False
+    return fields[0] != "Z"
+
+
+def wait_until(condition: Any, seconds: float) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.02)
+    return condition()
+
+
+POOL_OF_TWO = """
+import sys, time
+import multiprocessing
+from audio import pool, voice
+pool.context = lambda: multiprocessing.get_context(sys.argv[1])
+workers = pool.Pool(voice.VoiceSettings(None, 175), jobs=2)
+workers.start(2)
+print(*(w.process.pid for w in workers._workers), flush=True)
+time.sleep(600)
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the kernel's parent-death signal is Linux's")
+@pytest.mark.parametrize("method", ["fork", "forkserver"])
+def test_speech_workers_end_when_their_build_is_killed(method: str) -> None:
+    """A forked worker holds the build's end of its own pipe (and of every earlier worker's): killed,
+    the build could never tell them to stop, and they waited for work for ever."""
+    with subprocess.Popen([sys.executable, "-c", POOL_OF_TWO, method], stdout=subprocess.PIPE, text=True) as build:
+        try:
+            assert build.stdout is not None
+            workers = [int(pid) for pid in build.stdout.readline().split()]
+            assert len(workers) == 2 and all(running(pid) for pid in workers)
+        finally:
+            build.kill()
+    assert wait_until(lambda: not any(running(pid) for pid in workers), 10), [pid for pid in workers if running(pid)]
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the kernel's parent-death signal is Linux's")
+def test_batch_workers_end_when_the_batch_is_killed(tmp_path: Path) -> None:
+    articles = tmp_path / "articles"
+    articles.mkdir()
+    for n in range(6):
+        (articles / f"a{n}.txt").write_text(f"Story {n} opened on Monday.\n\nIt closed on Friday, {n} days later.\n",
+                                            encoding="utf-8")
+    batch = subprocess.Popen([sys.executable, "-m", "audio", "batch", str(articles), "--out", str(tmp_path / "out"),
+                              "--cache", str(tmp_path / "cache"), "--jobs", "2", "--rate", "450"],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        assert wait_until(lambda: len(children(batch.pid)) >= 2, 30), "the batch started no workers"
+        workers = children(batch.pid)
+    finally:
+        batch.kill()
+        batch.wait()
+    assert wait_until(lambda: not any(running(pid) for pid in workers), 10), [pid for pid in workers if running(pid)]
