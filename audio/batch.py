@@ -1,19 +1,23 @@
 """Build many articles: on every core, past bad ones, skipping editions whose source and settings are unchanged."""
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
+import multiprocessing.connection
 import os
+import signal
 import threading
+import time
+from collections import deque
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from . import article as article_stage
 from . import catalogue, edition, site, source
-from .pool import adopt_environment, die_with_parent, starter
+from .pool import adopt_environment, die_with_parent, ignore_ctrl_c, start_ignoring_ctrl_c, starter
 from .pool import context as pool_context
 from .errors import AudioEditionError
 
@@ -132,49 +136,137 @@ def largest_first(paths: Sequence[Path]) -> list[Path]:
 
 def _in_workers(todo: list[Path], options: edition.BuildOptions, workers: int, result: BatchResult, tell: Report) -> None:
     """One article per worker process at a time, each speaking its takes itself (jobs=1 inside), the
-    largest first."""
+    largest first.
+
+    A worker that dies (killed, out of memory, a crash in the engine) costs only the article it was
+    building: a new worker takes its place and the article is tried once more, then reported failed.
+    Each worker reports on its own pipe, which nothing else writes: a worker killed mid-message cannot
+    leave a lock held that the others would wait on (a shared multiprocessing queue can).
+    """
     context = pool_context()
-    progress = context.Queue()
     inner = options._replace(jobs=1)
+    queue = deque(largest_first(todo))
+    tries: dict[Path, int] = {}
+    running: dict[Any, _Worker] = {}  # by connection
 
-    def relay() -> None:  # takes made in the workers, reported from this process, until None
-        while (count := progress.get()) is not None:
-            tell("takes", count)
+    def start() -> _Worker:
+        parent, child = context.Pipe()
+        process = context.Process(target=_serve, args=(child, dict(os.environ), starter(context)), daemon=True)
+        start_ignoring_ctrl_c(process)  # Ctrl-C is this process's to handle: it stops the workers (_stop)
+        child.close()
+        return _Worker(process, parent)
 
-    relay_thread = threading.Thread(target=relay, daemon=True)
-    relay_thread.start()
+    def died(worker: _Worker) -> None:
+        """The article gets one more try, on a new worker; then it failed."""
+        assert worker.path is not None
+        reason = _death(worker)
+        tries[worker.path] = tries.get(worker.path, 0) + 1
+        if tries[worker.path] > 1:
+            _record(worker.path, ("failed", f"{reason} twice while building it"), options, result)
+            tell("article", 1)
+        else:
+            log.warning("%s: %s; building it again", worker.path, reason)
+            queue.appendleft(worker.path)
+        worker.conn.close()
+        idle.append(start())
+
+    def give_work() -> None:
+        while idle and queue:
+            worker = idle.pop()
+            worker.path = queue.popleft()
+            try:
+                worker.conn.send((str(worker.path), inner))
+            except (OSError, ValueError):  # it died before it could take the article
+                died(worker)
+                continue
+            running[worker.conn] = worker
+
+    idle = [start() for _ in range(min(workers, len(queue)))]
     try:
-        with ProcessPoolExecutor(workers, mp_context=context, initializer=_worker_init,
-                                 initargs=(progress, dict(os.environ), starter(context))) as pool:
-            futures: dict[Future[tuple[str, str]], Path] = {
-                pool.submit(_worker_build, p, inner): p for p in largest_first(todo)
-            }
-            for future in as_completed(futures):
-                path = futures[future]
+        while queue or running:
+            give_work()
+            for ready in multiprocessing.connection.wait(list(running)):
+                worker = running[ready]
+                assert worker.path is not None
                 try:
-                    outcome = future.result()
-                except Exception as exc:  # a worker that died: that article failed, the batch goes on
-                    outcome = ("failed", f"worker failed: {type(exc).__name__}: {exc}")
-                _record(path, outcome, options, result)
+                    message: tuple[str, Any] = worker.conn.recv()
+                except (EOFError, OSError):
+                    del running[ready]
+                    died(worker)
+                    continue
+                if message[0] == "takes":
+                    tell("takes", message[1])
+                    continue
+                del running[ready]
+                built, worker.path = worker.path, None
+                idle.append(worker)
+                give_work()  # the next article first: reading this one's edition back can wait
+                _record(built, message[1], options, result)
                 tell("article", 1)
     finally:
-        progress.put(None)  # after every worker's own: the pool has shut down, its workers are gone
-        relay_thread.join()
+        _stop([*idle, *running.values()])
 
 
-_progress: Any = None
+@dataclass
+class _Worker:
+    process: Any
+    conn: Any
+    path: Path | None = None  # the article it is building
 
 
-def _worker_init(progress: Any, environ: dict[str, str], parent: int | None) -> None:
+def _death(worker: _Worker) -> str:
+    worker.process.join(timeout=5)
+    if worker.process.is_alive():  # its end of the pipe closed, yet alive: not a worker to keep
+        worker.process.kill()
+        worker.process.join()
+    code = worker.process.exitcode
+    if code is not None and code < 0:
+        return f"its worker process was killed by signal {-code} ({signal.Signals(-code).name})"
+    return f"its worker process ended (exit code {code})"
+
+
+def _stop(workers: list[_Worker]) -> None:
+    """Tell idle workers to end; stop busy ones (SIGTERM: their builds leave out/ as it was), kill what lingers."""
+    for worker in workers:
+        with contextlib.suppress(OSError, ValueError):
+            if worker.path is None:
+                worker.conn.send(None)
+            else:
+                worker.process.terminate()
+    deadline = time.monotonic() + 10
+    for worker in workers:
+        worker.process.join(timeout=max(0.0, deadline - time.monotonic()))
+        if worker.process.is_alive():
+            worker.process.kill()
+            worker.process.join()
+        worker.conn.close()
+
+
+def _serve(conn: Any, environ: dict[str, str], parent: int | None) -> None:
+    """A batch worker: builds the articles it is sent, one at a time, until None (or SIGTERM)."""
     die_with_parent(parent)  # a batch killed outright takes its workers with it
-    global _progress
-    _progress = progress
+    ignore_ctrl_c()  # the batch stops its workers
+    signal.signal(signal.SIGTERM, _interrupted)  # a build stopped so cleans up after itself (edition.build)
     adopt_environment(environ)
     logging.getLogger("audio.lock").setLevel(logging.ERROR)  # the batch's own workers take turns to publish: no news
+    sending = threading.Lock()
+
+    def on_take(index: int, take: Any) -> None:
+        with sending:
+            conn.send(("takes", 1))
+
+    try:
+        while (task := conn.recv()) is not None:
+            path, options = task
+            outcome = _build_one(Path(path), options, on_take)
+            with sending:
+                conn.send(("done", outcome))
+    except (EOFError, OSError, KeyboardInterrupt):
+        return  # the batch ended or was stopped: a stopped build has left out/ as it was
 
 
-def _worker_build(path: Path, options: edition.BuildOptions) -> tuple[str, str]:
-    return _build_one(path, options, lambda index, take: _progress.put(1))
+def _interrupted(number: int, frame: Any) -> None:
+    raise KeyboardInterrupt  # not an Exception: _build_one lets it through, edition.build discards its staging
 
 
 def _build_one(path: Path, options: edition.BuildOptions, on_take: Callable[[int, Any], None]) -> tuple[str, str]:

@@ -124,15 +124,7 @@ class Pool:
         parent, child = self._context.Pipe()
         process = self._context.Process(target=_serve, args=(child, self.settings, self.work, dict(os.environ),
                                                              starter(self._context)), daemon=True)
-        # A forked worker is born with Ctrl-C held back until it ignores it (_serve); here, a Ctrl-C
-        # meanwhile waits for the unblocking below, and is not lost.
-        masks = hasattr(signal, "pthread_sigmask")  # (not on Windows)
-        held = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT}) if masks else set()
-        try:
-            process.start()
-        finally:
-            if masks:
-                signal.pthread_sigmask(signal.SIG_SETMASK, held)
+        start_ignoring_ctrl_c(process)
         child.close()
         return _Worker(process, parent)
 
@@ -171,6 +163,30 @@ def adopt_environment(environ: dict[str, str]) -> None:
         os.environ.update(environ)
 
 
+_MASKS = hasattr(signal, "pthread_sigmask")  # (not on Windows)
+
+
+def start_ignoring_ctrl_c(process: Any) -> None:
+    """Start a worker that leaves Ctrl-C to the process that starts it (which ends it).
+
+    A forked worker is born with Ctrl-C held back until it ignores it (ignore_ctrl_c, its first act);
+    here, a Ctrl-C meanwhile waits for the unblocking below, and is not lost."""
+    held = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT}) if _MASKS else set()
+    try:
+        process.start()
+    finally:
+        if _MASKS:
+            signal.pthread_sigmask(signal.SIG_SETMASK, held)
+
+
+def ignore_ctrl_c() -> None:
+    """In a worker started by start_ignoring_ctrl_c: Ctrl-C reaches the whole process group, and the
+    worker's own KeyboardInterrupt would only print its traceback on the user's terminal."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if _MASKS:
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+
+
 def starter(context: Any) -> int | None:
     """What a worker started in `context` gives die_with_parent: this process's id if the worker is
     forked from it, None if another process (a fork server) forks it."""
@@ -202,11 +218,7 @@ def _serve(conn: Any, settings: Any, work: Speak, environ: dict[str, str], paren
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, 1)  # pyttsx3 prints from eSpeak's thread, outside any redirect
     sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - for the life of the worker
-    # Ctrl-C reaches the whole process group: the build ends its workers (Pool.close), and a worker's
-    # own KeyboardInterrupt would only print its traceback on the user's terminal.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    if hasattr(signal, "pthread_sigmask"):
-        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+    ignore_ctrl_c()  # the build ends its workers (Pool.close)
     while True:
         try:
             task = conn.recv()
