@@ -17,7 +17,7 @@ from typing import Any
 
 from . import article as article_stage
 from . import catalogue, edition, site, source
-from .pool import adopt_environment, die_with_parent, ignore_ctrl_c, start_ignoring_ctrl_c, starter
+from .pool import DEFAULT_TIMEOUT, adopt_environment, die_with_parent, ignore_ctrl_c, start_ignoring_ctrl_c, starter
 from .pool import context as pool_context
 from .errors import AudioEditionError
 
@@ -68,11 +68,14 @@ def up_to_date(path: Path, options: edition.BuildOptions) -> str | None:
     return None
 
 
-def run(paths: Sequence[Path], options: edition.BuildOptions, report: Report | None = None) -> BatchResult:
+def run(
+    paths: Sequence[Path], options: edition.BuildOptions, report: Report | None = None, timeout: float | None = None
+) -> BatchResult:
     """Build every article; with jobs > 1 (and no cluster) several at once, one worker process each.
 
     The catalogue and feed are refreshed once, at the end, for everything built, and for the unchanged
     editions the catalogue does not hold as built (published by a batch that was stopped before its end).
+    `timeout`: seconds one take may take in a worker before the worker is taken for hung (pool.DEFAULT_TIMEOUT).
     """
     tell = report or (lambda event, n: None)
     result = BatchResult()
@@ -93,7 +96,7 @@ def run(paths: Sequence[Path], options: edition.BuildOptions, report: Report | N
         todo.append(path)
     jobs = options.jobs or os.cpu_count() or 1
     if jobs > 1 and len(todo) > 1 and options.scheduler is None:
-        _in_workers(todo, options, min(jobs, len(todo)), result, tell)
+        _in_workers(todo, options, min(jobs, len(todo)), result, tell, DEFAULT_TIMEOUT if timeout is None else timeout)
     else:
         for path in todo:
             outcome = _build_one(path, options, lambda index, take: tell("takes", 1))
@@ -134,12 +137,15 @@ def largest_first(paths: Sequence[Path]) -> list[Path]:
     return sorted(paths, key=size, reverse=True)
 
 
-def _in_workers(todo: list[Path], options: edition.BuildOptions, workers: int, result: BatchResult, tell: Report) -> None:
+def _in_workers(
+    todo: list[Path], options: edition.BuildOptions, workers: int, result: BatchResult, tell: Report, timeout: float
+) -> None:
     """One article per worker process at a time, each speaking its takes itself (jobs=1 inside), the
     largest first.
 
-    A worker that dies (killed, out of memory, a crash in the engine) costs only the article it was
-    building: a new worker takes its place and the article is tried once more, then reported failed.
+    A worker that dies (killed, out of memory, a crash in the engine), or spends more than `timeout` on
+    one take (hung), costs only the article it was building: a new worker takes its place and the
+    article is tried once more (the takes already made are in the cache), then reported failed.
     Each worker reports on its own pipe, which nothing else writes: a worker killed mid-message cannot
     leave a lock held that the others would wait on (a shared multiprocessing queue can).
     """
@@ -156,16 +162,16 @@ def _in_workers(todo: list[Path], options: edition.BuildOptions, workers: int, r
         child.close()
         return _Worker(process, parent)
 
-    def died(worker: _Worker) -> None:
+    def died(worker: _Worker, reason: str | None = None) -> None:
         """The article gets one more try, on a new worker; then it failed."""
         assert worker.path is not None
-        reason = _death(worker)
+        reason = reason or _death(worker)
         tries[worker.path] = tries.get(worker.path, 0) + 1
         if tries[worker.path] > 1:
-            _record(worker.path, ("failed", f"{reason} twice while building it"), options, result)
+            _record(worker.path, ("failed", f"worker {reason}, and again on a new one"), options, result)
             tell("article", 1)
         else:
-            log.warning("%s: %s; building it again", worker.path, reason)
+            log.warning("%s: worker %s; building it again on a new one", worker.path, reason)
             queue.appendleft(worker.path)
         worker.conn.close()
         idle.append(start())
@@ -185,7 +191,16 @@ def _in_workers(todo: list[Path], options: edition.BuildOptions, workers: int, r
     try:
         while queue or running:
             give_work()
-            for ready in multiprocessing.connection.wait(list(running)):
+            speaking = [w.speaking for w in running.values() if w.speaking is not None]
+            wait = max(0.0, min(speaking) + timeout - time.monotonic()) if speaking else None
+            ready_now = multiprocessing.connection.wait(list(running), wait)
+            for worker in [w for w in running.values() if w.conn not in ready_now]:
+                if worker.speaking is not None and time.monotonic() - worker.speaking >= timeout:
+                    del running[worker.conn]  # hung: replaced, its article tried again
+                    worker.process.kill()
+                    worker.process.join()
+                    died(worker, f"hung for {timeout:.0f} s on one take")
+            for ready in ready_now:
                 worker = running[ready]
                 assert worker.path is not None
                 try:
@@ -193,6 +208,9 @@ def _in_workers(todo: list[Path], options: edition.BuildOptions, workers: int, r
                 except (EOFError, OSError):
                     del running[ready]
                     died(worker)
+                    continue
+                if message[0] == "speaking":
+                    worker.speaking = time.monotonic() if message[1] else None
                     continue
                 if message[0] == "takes":
                     tell("takes", message[1])
@@ -212,6 +230,7 @@ class _Worker:
     process: Any
     conn: Any
     path: Path | None = None  # the article it is building
+    speaking: float | None = None  # since when (time.monotonic()) its engine has been speaking one take
 
 
 def _death(worker: _Worker) -> str:
@@ -221,8 +240,8 @@ def _death(worker: _Worker) -> str:
         worker.process.join()
     code = worker.process.exitcode
     if code is not None and code < 0:
-        return f"its worker process was killed by signal {-code} ({signal.Signals(-code).name})"
-    return f"its worker process ended (exit code {code})"
+        return f"killed by signal {-code} ({signal.Signals(-code).name})"
+    return f"ended with exit code {code}"
 
 
 def _stop(workers: list[_Worker]) -> None:
@@ -251,16 +270,17 @@ def _serve(conn: Any, environ: dict[str, str], parent: int | None) -> None:
     logging.getLogger("audio.lock").setLevel(logging.ERROR)  # the batch's own workers take turns to publish: no news
     sending = threading.Lock()
 
-    def on_take(index: int, take: Any) -> None:
+    from . import engine
+
+    def send(message: tuple[str, Any]) -> None:
         with sending:
-            conn.send(("takes", 1))
+            conn.send(message)
 
     try:
-        while (task := conn.recv()) is not None:
-            path, options = task
-            outcome = _build_one(Path(path), options, on_take)
-            with sending:
-                conn.send(("done", outcome))
+        with engine.watched(lambda speaking: send(("speaking", speaking))):
+            while (task := conn.recv()) is not None:
+                path, options = task
+                send(("done", _build_one(Path(path), options, lambda index, take: send(("takes", 1)))))
     except (EOFError, OSError, KeyboardInterrupt):
         return  # the batch ended or was stopped: a stopped build has left out/ as it was
 

@@ -13,6 +13,7 @@ import sys
 import time
 import types
 import wave
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -56,6 +57,21 @@ def _fix_synth() -> None:
 
     sized.sized = True  # type: ignore[attr-defined]
     _espeak.Synth = sized
+
+
+# Told True as each take starts, False as it ends (see watched).
+_watchers: list[Callable[[bool], None]] = []
+
+
+@contextlib.contextmanager
+def watched(watcher: Callable[[bool], None]) -> Iterator[None]:
+    """Tell `watcher` when this process's engine starts and ends each take: a batch worker so lets
+    the batch see a take that hangs (audio/batch.py), as the speech pool sees its workers'."""
+    _watchers.append(watcher)
+    try:
+        yield
+    finally:
+        _watchers.remove(watcher)
 
 
 class Engine:
@@ -120,6 +136,15 @@ class Engine:
 
     def take(self, text: str, path: Path) -> Take:
         """One runAndWait per file (queued saves write only the last), verified, retried."""
+        for watcher in _watchers:
+            watcher(True)
+        try:
+            return self._take(text, path)
+        finally:
+            for watcher in _watchers:
+                watcher(False)
+
+    def _take(self, text: str, path: Path) -> Take:
         if not self._warm:
             # A fresh eSpeak driver may drop its first long utterance; a short one first makes the rest work.
             self._say(_WARM_UP, path.with_suffix(".warm.wav"))
