@@ -200,23 +200,29 @@ print(json.dumps([sorted(e.slug for e in result.built), [[p.name, why] for p, wh
 """
 
 
+def batch_outcome(tmp_path: Path, script: str, names: str, mode: str) -> tuple[list[str], list[list[str]], str]:
+    """Run a batch of one short article per letter in `names` through `script`: the editions built, the
+    articles failed (name, reason) and what it logged."""
+    articles = tmp_path / "articles"
+    articles.mkdir()
+    for name in names:
+        (articles / f"{name}.txt").write_text(f"Story {name} opened on Monday.\n\nIt closed on Friday.\n", encoding="utf-8")
+    run = subprocess.run([sys.executable, "-c", script, str(articles), str(tmp_path / "out"), mode],
+                         capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr
+    built, failed = json.loads(run.stdout)
+    return built, failed, run.stderr
+
+
 @pytest.mark.parametrize("dies", ["once", "always"])
 def test_a_batch_worker_that_dies_costs_only_its_article(tmp_path: Path, dies: str) -> None:
     """Before, one dead worker broke the whole process pool: every article not yet built failed with it
     (88 of 100, with a worker killed 2 s into a batch). Now the article is built again on a new worker,
     and reported failed only if that one dies too."""
-    articles = tmp_path / "articles"
-    articles.mkdir()
-    for name in "abcdef":
-        (articles / f"{name}.txt").write_text(f"Story {name} opened on Monday.\\n\\nIt closed on Friday.\\n",
-                                              encoding="utf-8")
-    run = subprocess.run([sys.executable, "-c", KILLING_BATCH, str(articles), str(tmp_path / "out"), dies],
-                         capture_output=True, text=True, timeout=120)
-    assert run.returncode == 0, run.stderr
-    built, failed = json.loads(run.stdout)
+    built, failed, logged = batch_outcome(tmp_path, KILLING_BATCH, "abcdef", dies)
     if dies == "once":
         assert built == list("abcdef") and failed == []
-        assert "b.txt: worker killed by signal 9 (SIGKILL); building it again on a new one" in run.stderr
+        assert "b.txt: worker killed by signal 9 (SIGKILL); building it again on a new one" in logged
     else:
         assert built == list("acdef")
         assert failed == [["b.txt", "worker killed by signal 9 (SIGKILL), and again on a new one"]]
@@ -274,16 +280,9 @@ print(json.dumps([sorted(e.slug for e in result.built), [[p.name, why] for p, wh
 def test_a_batch_worker_that_hangs_on_a_take_is_replaced(tmp_path: Path, hangs: str) -> None:
     """As a speech worker is (pool.Pool): a batch worker speaks its takes itself, and one that hangs used
     to hold the batch for ever. Past the timeout it is killed, and its article built again on a new one."""
-    articles = tmp_path / "articles"
-    articles.mkdir()
-    for name in "abcd":
-        (articles / f"{name}.txt").write_text(f"Story {name} opened on Monday.\n\nIt closed on Friday.\n", encoding="utf-8")
-    run = subprocess.run([sys.executable, "-c", HANGING_BATCH, str(articles), str(tmp_path / "out"), hangs],
-                         capture_output=True, text=True, timeout=120)
-    assert run.returncode == 0, run.stderr
-    built, failed = json.loads(run.stdout)
+    built, failed, logged = batch_outcome(tmp_path, HANGING_BATCH, "abcd", hangs)
     if hangs == "once":
         assert built == list("abcd") and failed == []
-        assert "b.txt: worker hung for 2 s on one take; building it again on a new one" in run.stderr
+        assert "b.txt: worker hung for 2 s on one take; building it again on a new one" in logged
     else:
         assert built == list("acd") and failed == [["b.txt", "worker hung for 2 s on one take, and again on a new one"]]
