@@ -19,7 +19,7 @@ from . import article as article_stage
 from . import catalogue, edition, site, source
 from .pool import DEFAULT_TIMEOUT, adopt_environment, die_with_parent, ignore_ctrl_c, start_ignoring_ctrl_c, starter
 from .pool import context as pool_context
-from .errors import AudioEditionError
+from .errors import AudioEditionError, BadInput
 
 log = logging.getLogger(__name__)
 
@@ -49,23 +49,25 @@ def articles(paths: Sequence[Path]) -> list[Path]:
     return list(dict.fromkeys(found))
 
 
-def up_to_date(path: Path, options: edition.BuildOptions) -> str | None:
-    """The slug of out/<slug>/ when its edition.json was built from this very source with these very
-    settings, else None."""
-    doc = source.read(path)
-    slug = article_stage.file_slug(doc, options.slug)  # the article is parsed (its language detected) only when built
+def slug_of(doc: source.Document, options: edition.BuildOptions) -> str:
+    """The slug the article's edition is built under: from the file's name, without parsing the article
+    (which detects its language) unless it has no name (standard input)."""
+    slug = article_stage.file_slug(doc, options.slug)
     if slug is None:
         appeal = source.read(options.appeal_file) if options.appeal_file else None
         slug = article_stage.parse(
             doc, options.config, article_stage.ArticleOptions(options.title, options.slug, appeal, options.no_appeal)
         ).slug
+    return slug
+
+
+def up_to_date(doc: source.Document, slug: str, options: edition.BuildOptions) -> bool:
+    """Whether out/<slug>/edition.json was built from this very source with these very settings."""
     try:
         manifest = json.loads((options.out / slug / edition.MANIFEST).read_text(encoding="utf-8"))
     except (OSError, ValueError):
-        return None
-    if isinstance(manifest, dict) and manifest.get("build_key") == edition.build_key(doc, options):
-        return slug
-    return None
+        return False
+    return isinstance(manifest, dict) and manifest.get("build_key") == edition.build_key(doc, options)
 
 
 def run(
@@ -81,10 +83,16 @@ def run(
     result = BatchResult()
     todo: list[Path] = []
     unchanged: list[str] = []  # their slugs
+    first_of: dict[str, Path] = {}  # the article each slug's edition is built from
     for path in articles(paths):
         try:
-            slug = up_to_date(path, options)
-            if slug is not None:
+            doc = source.read(path)
+            slug = slug_of(doc, options)
+            if slug in first_of:  # two articles, one out/<slug>/: each run would replace the other's edition
+                raise BadInput(f"{path}: its edition and {first_of[slug]}'s would both be {options.out / slug}/: "
+                               "rename one of them")
+            first_of[slug] = path
+            if up_to_date(doc, slug, options):
                 result.skipped.append(path)
                 unchanged.append(slug)
                 tell("article", 1)

@@ -442,6 +442,25 @@ def test_a_batch_catalogues_what_a_stopped_batch_published(tmp_path: Path, monke
     assert one.source_sha256 == edition.load(out / "one").manifest["source"]["sha256"]
 
 
+def test_two_articles_of_one_slug_in_a_batch_the_second_fails_and_says_why(tmp_path: Path) -> None:
+    """story.txt and story.md both make out/story/: each run built one over the other (one article never
+    published, the other rebuilt at every run). The first in order is built; the other is refused."""
+    articles = tmp_path / "articles"
+    (articles / "more").mkdir(parents=True)
+    write_article(articles / "story.txt")
+    write_article(articles / "story.md", "# Another story\n\nIt is not the same article at all.")
+    write_article(articles / "more" / "Story.txt", "A third one, in a folder of its own.")
+    out = tmp_path / "out"
+    command = ["batch", str(articles), "--out", str(out), "--jobs", "2", "--cache", str(tmp_path / "cache")]
+    for summary in ("1 built, 0 unchanged, 2 failed", "0 built, 1 unchanged, 2 failed"):  # and no flip-flop
+        run = CliRunner().invoke(main, command)
+        assert run.exit_code == 1 and summary in run.output, run.output
+        for other in (articles / "story.md", articles / "story.txt"):
+            assert f"{other}: its edition and {articles / 'more' / 'Story.txt'}'s would both be {out / 'story'}/: " \
+                   "rename one of them" in run.output
+    assert json.loads((out / "story" / "edition.json").read_text(encoding="utf-8"))["source"]["path"].endswith("Story.txt")
+
+
 def test_cache_info_and_prune(tmp_path: Path) -> None:
     store = cache.Cache(tmp_path / "cache")
     voice.synthesize(["Old words.", "New words."], voice.VoiceSettings(), tmp_path / "w", cache=store)
