@@ -74,6 +74,11 @@ def watched(watcher: Callable[[bool], None]) -> Iterator[None]:
         _watchers.remove(watcher)
 
 
+def watching() -> bool:
+    """Whether something watches this process's takes (a batch worker's batch does)."""
+    return bool(_watchers)
+
+
 class Engine:
     """The one pyttsx3 engine of this process (eSpeak NG can be initialised once per process)."""
 

@@ -3,8 +3,11 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Callable, Sequence
+import signal
+import threading
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 from .cache import Cache, wav_frames
 from .errors import ToolFailed
@@ -87,15 +90,47 @@ def run(
                 pool.run([(i, text, path) for i, text, _, path in tasks], made)
             else:
                 engine = engine_for(settings)
-                for index, text, _, path in tasks:
-                    take = engine.take(text, Path(path))
-                    made(index, take.frames, take.sample_rate)
+                with _hang_alarm(timeout):
+                    for index, text, _, path in tasks:
+                        take = engine.take(text, Path(path))
+                        made(index, take.frames, take.sample_rate)
     finally:
         if cache is not None:  # what a failure left half-made is never an entry
             for _, _, _, path in tasks:
                 with contextlib.suppress(FileNotFoundError):
                     Path(path).unlink()
     return tuple(t for t in takes if t is not None) if all(t is not None for t in takes) else _missing(takes)
+
+
+@contextlib.contextmanager
+def _hang_alarm(timeout: float | None) -> Iterator[None]:
+    """Takes spoken in this process: one that takes longer than the speech pool lets a worker (its
+    timeout) ends the build with an error, where the pool would replace the worker. A process has one
+    engine and it cannot be started again, so the take is not retried here; a build that waited would
+    wait for ever. Only in the main thread (where signals are handled), where a timer exists, and where
+    nothing else watches the takes (a batch worker's batch replaces the worker, and tries its article again)."""
+    from . import engine, pool
+
+    if threading.current_thread() is not threading.main_thread() or not hasattr(signal, "setitimer") \
+            or engine.watching():
+        yield
+        return
+
+    seconds = pool.DEFAULT_TIMEOUT if timeout is None else timeout
+
+    def hung(number: int, frame: Any) -> None:
+        raise ToolFailed("pyttsx3/eSpeak NG", ["take"], None, f"a take has not ended after {seconds:.0f} s: the engine hangs")
+
+    def watch(speaking: bool) -> None:
+        signal.setitimer(signal.ITIMER_REAL, seconds if speaking else 0)
+
+    previous = signal.signal(signal.SIGALRM, hung)
+    try:
+        with engine.watched(watch):
+            yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
 
 
 def _on_cluster(

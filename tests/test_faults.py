@@ -286,3 +286,40 @@ def test_a_batch_worker_that_hangs_on_a_take_is_replaced(tmp_path: Path, hangs: 
         assert "b.txt: worker hung for 2 s on one take; building it again on a new one" in logged
     else:
         assert built == list("acd") and failed == [["b.txt", "worker hung for 2 s on one take, and again on a new one"]]
+
+
+HANGING_BUILD = """
+import sys, time
+from audio import cli, engine, pool
+
+pool.DEFAULT_TIMEOUT = 2
+take = engine.Engine._take
+
+def hangs(self, text, path):  # the engine never comes back from this take
+    if "hangs" in text:
+        time.sleep(3600)
+    return take(self, text, path)
+
+engine.Engine._take = hangs
+sys.argv = ["audio-edition", "build", *sys.argv[1:]]
+cli.run()
+"""
+
+
+@pytest.mark.skipif(not hasattr(signal, "setitimer"), reason="no interval timer on this platform")
+def test_a_take_that_hangs_in_the_build_itself_ends_it_with_one_line(tmp_path: Path) -> None:
+    """With --jobs 1 (or a few takes) a build speaks its takes itself, with no worker to replace: one that
+    never ended held the build (a publishing hook) for ever. Past the pool's timeout it ends the build."""
+    out = tmp_path / "out"
+    article = tmp_path / "story.txt"
+    article.write_text("Story opened on Monday.\n\nIt closed on Friday.\n", encoding="utf-8")
+    edition.build(article, edition.BuildOptions(out=out, jobs=1, cache=tmp_path / "cache"))
+    before = digest(out / "story")
+    article.write_text("Story opened on Monday.\n\nThen it hangs for ever.\n", encoding="utf-8")
+    run = subprocess.run([sys.executable, "-c", HANGING_BUILD, str(article), "--out", str(out), "--jobs", "1",
+                          "--cache", str(tmp_path / "cache")], capture_output=True, text=True, timeout=60)
+    assert run.returncode == 1
+    assert run.stderr == ("Error: pyttsx3/eSpeak NG failed (exit None): a take has not ended after 2 s: "
+                          "the engine hangs\n"), run.stderr
+    assert digest(out / "story") == before
+    assert [p.name for p in out.iterdir() if p.name.startswith(".")] == [".lock"]  # no staging left
