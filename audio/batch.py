@@ -62,12 +62,16 @@ def slug_of(doc: source.Document, options: edition.BuildOptions) -> str:
 
 
 def up_to_date(doc: source.Document, slug: str, options: edition.BuildOptions) -> bool:
-    """Whether out/<slug>/edition.json was built from this very source with these very settings."""
+    """Whether out/<slug>/edition.json was built from this very source with these very settings, and
+    every file it lists is there at its size (one removed or cut short since is built again)."""
+    folder = options.out / slug
     try:
-        manifest = json.loads((options.out / slug / edition.MANIFEST).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        manifest = json.loads((folder / edition.MANIFEST).read_text(encoding="utf-8"))
+        if not isinstance(manifest, dict) or manifest.get("build_key") != edition.build_key(doc, options):
+            return False
+        return all((folder / f["name"]).stat().st_size == f["bytes"] for f in manifest["files"])
+    except (OSError, ValueError, KeyError, TypeError):
         return False
-    return isinstance(manifest, dict) and manifest.get("build_key") == edition.build_key(doc, options)
 
 
 def run(

@@ -398,6 +398,14 @@ def test_a_batch_finds_editions_built_without_reading_the_articles_again(tmp_pat
     monkeypatch.setattr(language, "detect", no_detection)  # 100 articles: 2 s of one core before the first build
     again = CliRunner().invoke(main, command)
     assert again.exit_code == 0 and "0 built, 2 unchanged, 0 failed" in again.output, again.output
+    monkeypatch.undo()
+    audio = tmp_path / "out" / "one" / "one.mp3"
+    whole = audio.read_bytes()
+    audio.write_bytes(whole[: len(whole) // 2])  # cut short since (a full disk when it was copied, say)
+    repaired = CliRunner().invoke(main, command)
+    assert "1 built, 1 unchanged, 0 failed" in repaired.output, repaired.output
+    listed = json.loads((audio.parent / "edition.json").read_text(encoding="utf-8"))["files"][0]
+    assert listed["name"] == audio.name and audio.stat().st_size == listed["bytes"] >= len(whole) * 0.9
 
 
 def test_a_batch_catalogues_what_a_stopped_batch_published(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
