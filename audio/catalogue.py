@@ -186,17 +186,28 @@ def _connect(out: Path) -> Iterator[sqlite3.Connection]:
     out.mkdir(parents=True, exist_ok=True)
     # isolation_level=None: transactions are the explicit BEGIN/COMMIT above; timeout lets
     # concurrent builds wait for each other's short write instead of failing.
-    db = sqlite3.connect(path(out), timeout=30, isolation_level=None)
+    try:
+        db = sqlite3.connect(path(out), timeout=30, isolation_level=None)
+    except sqlite3.Error as exc:
+        raise _unusable(out, exc) from None
     try:
         db.row_factory = sqlite3.Row
         _migrate(db, path(out))
         yield db
-    except BaseException:
+    except BaseException as exc:
         if db.in_transaction:
-            db.execute("ROLLBACK")
+            with contextlib.suppress(sqlite3.Error):  # (a disk that failed the write may fail this too)
+                db.execute("ROLLBACK")
+        if isinstance(exc, sqlite3.Error):
+            raise _unusable(out, exc) from None
         raise
     finally:
         db.close()
+
+
+def _unusable(out: Path, exc: sqlite3.Error) -> AudioEditionError:
+    """SQLite's own error (a damaged file, a full disk, a lock held past the timeout), as one line."""
+    return AudioEditionError(f"{path(out)}: the catalogue cannot be used: {exc}")
 
 
 def _migrate(db: sqlite3.Connection, where: Path) -> None:

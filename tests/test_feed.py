@@ -243,6 +243,19 @@ def test_feed_remove_takes_one_episode_out_on_purpose(three: Path, tmp_path: Pat
     assert (again.exit_code, again.output) == (2, f"Error: {slug}: no episode with this slug in {out / 'catalogue.sqlite'}\n")
 
 
+def test_a_damaged_catalogue_is_one_line_not_a_traceback(three: Path, tmp_path: Path) -> None:
+    """SQLite's own errors (a damaged file here; a full disk, a lock held past 30 s) ended a build or
+    `feed` in a traceback."""
+    out = shutil.copytree(three, tmp_path / "out")
+    (out / "catalogue.sqlite").write_bytes(b"not a database, whatever it was " * 64)
+    cfg = write_config(tmp_path / "publisher.toml")
+    result = run("feed", "--out", out, "--config", cfg, "--base-url", "https://audio.example.org/mt")
+    assert (result.exit_code, result.output) == (
+        1, f"Error: {out / 'catalogue.sqlite'}: the catalogue cannot be used: file is not a database\n")
+    with pytest.raises(AudioEditionError, match="the catalogue cannot be used: file is not a database"):
+        catalogue.episodes(out)
+
+
 def test_feed_command_limit_and_base_url(three: Path, tmp_path: Path) -> None:
     out = shutil.copytree(three, tmp_path / "out")
     cfg = write_config(tmp_path / "publisher.toml")
