@@ -107,6 +107,8 @@ def build(
     if options.out.exists() and not options.out.is_dir():
         raise BadInput(f"--out {options.out}: is not a directory")
     final = options.out / art.slug
+    if final.exists() and not final.is_dir():  # publishing swaps folders: this file would be swapped out, then lost
+        raise BadInput(f"{final}: is a file, where this article's edition goes: move it away, or give --slug")
     publish.recover(final)
     publish.sweep(final)
 

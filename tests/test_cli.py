@@ -76,6 +76,21 @@ def test_bad_options(out_with_edition: Path, options: list[str], message: str) -
     assert snapshot(out_with_edition) == before
 
 
+def test_a_file_where_the_edition_goes_is_kept_and_named(tmp_path: Path, out_with_edition: Path) -> None:
+    """out/<slug> a file: publishing swapped it out of the way, then failed to remove it as a folder; the
+    next build's sweep removed it. Now refused before anything is made."""
+    (out_with_edition / "notes").write_text("my notes\n", encoding="utf-8")
+    article = tmp_path / "notes.txt"
+    article.write_text("A story opened on Monday.\n", encoding="utf-8")
+    before = snapshot(out_with_edition)
+    for _ in range(2):
+        result = CliRunner().invoke(main, ["build", str(article), "--out", str(out_with_edition)])
+        assert (result.exit_code, result.output) == (
+            2, f"Error: {out_with_edition / 'notes'}: is a file, where this article's edition goes: move it away, "
+               "or give --slug\n")
+    assert snapshot(out_with_edition) == before
+
+
 def test_bad_config(tmp_path: Path) -> None:
     config = tmp_path / "c.toml"
     config.write_text("publisher = 'X'\ncolour = 'red'\n", encoding="utf-8")
