@@ -23,7 +23,10 @@ def write_atomic(path: Path, data: bytes | str) -> None:
             handle.write(raw)
             handle.flush()
             os.fsync(handle.fileno())
-        os.replace(tmp, path)
+        try:
+            os.replace(tmp, path)
+        except IsADirectoryError as exc:  # named by the file it was to be, not by its hidden partial
+            raise IsADirectoryError(exc.errno, exc.strerror, str(path)) from None
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)

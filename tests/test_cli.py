@@ -91,6 +91,14 @@ def test_a_file_where_the_edition_goes_is_kept_and_named(tmp_path: Path, out_wit
     assert snapshot(out_with_edition) == before
 
 
+def test_a_folder_where_a_published_file_goes_is_named(tmp_path: Path, out_with_edition: Path) -> None:
+    (out_with_edition / "index.html").unlink()
+    (out_with_edition / "index.html").mkdir()
+    result = CliRunner().invoke(main, ["build", str(SAMPLE), "--out", str(out_with_edition)])
+    assert (result.exit_code, result.output) == (1, f"Error: {out_with_edition / 'index.html'}: Is a directory\n")
+    assert not [p for p in out_with_edition.iterdir() if p.name.endswith(".partial")]
+
+
 def test_bad_config(tmp_path: Path) -> None:
     config = tmp_path / "c.toml"
     config.write_text("publisher = 'X'\ncolour = 'red'\n", encoding="utf-8")
