@@ -77,7 +77,8 @@ def up_to_date(doc: source.Document, slug: str, options: edition.BuildOptions) -
 def run(
     paths: Sequence[Path], options: edition.BuildOptions, report: Report | None = None, timeout: float | None = None
 ) -> BatchResult:
-    """Build every article; with jobs > 1 (and no cluster) several at once, one worker process each.
+    """Build every article in worker processes (with jobs > 1 several at once, one article a worker; a
+    single article, or a cluster's batch, is built in this process).
 
     The catalogue and feed are refreshed once, at the end, for everything built, and for the unchanged
     editions the catalogue does not hold as built (published by a batch that was stopped before its end).
@@ -107,7 +108,7 @@ def run(
             continue
         todo.append(path)
     jobs = options.jobs or os.cpu_count() or 1
-    if jobs > 1 and len(todo) > 1 and options.scheduler is None:
+    if len(todo) > 1 and options.scheduler is None:  # (--jobs 1 too: one worker, replaced if it dies or hangs)
         _in_workers(todo, options, min(jobs, len(todo)), result, tell, DEFAULT_TIMEOUT if timeout is None else timeout)
     else:
         for path in todo:
