@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from . import article as article_stage
-from . import catalogue, edition, site, source
-from .pool import DEFAULT_TIMEOUT, adopt_environment, die_with_parent, ignore_ctrl_c, start_ignoring_ctrl_c, starter
+from . import catalogue, edition, site, source, voice
+from .pool import adopt_environment, die_with_parent, ignore_ctrl_c, start_ignoring_ctrl_c, starter
 from .pool import context as pool_context
 from .errors import AudioEditionError, BadInput
 
@@ -82,7 +82,7 @@ def run(
 
     The catalogue and feed are refreshed once, at the end, for everything built, and for the unchanged
     editions the catalogue does not hold as built (published by a batch that was stopped before its end).
-    `timeout`: seconds one take may take in a worker before the worker is taken for hung (pool.DEFAULT_TIMEOUT).
+    `timeout`: seconds one take may take in a worker before the worker is taken for hung (voice.TAKE_TIMEOUT).
     """
     tell = report or (lambda event, n: None)
     result = BatchResult()
@@ -109,7 +109,7 @@ def run(
         todo.append(path)
     jobs = options.jobs or os.cpu_count() or 1
     if len(todo) > 1 and options.scheduler is None:  # (--jobs 1 too: one worker, replaced if it dies or hangs)
-        _in_workers(todo, options, min(jobs, len(todo)), result, tell, DEFAULT_TIMEOUT if timeout is None else timeout)
+        _in_workers(todo, options, min(jobs, len(todo)), result, tell, voice.TAKE_TIMEOUT if timeout is None else timeout)
     else:
         for path in todo:
             outcome = _build_one(path, options, lambda index, take: tell("takes", 1))

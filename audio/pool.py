@@ -16,10 +16,10 @@ from pathlib import Path
 from typing import Any
 
 from .errors import AudioEditionError, BadInput, ToolFailed, ToolMissing
+from .voice import TAKE_TIMEOUT
 
 log = logging.getLogger(__name__)
 
-DEFAULT_TIMEOUT = 120.0  # seconds one take may take before its worker is taken for hung
 # A task: (index, text, path to write the WAV to). A result: frames and sample rate of the take.
 Task = tuple[int, str, str]
 Speak = Callable[[Any, str, Path], tuple[int, int]]
@@ -47,7 +47,7 @@ class Pool:
     def __init__(self, settings: Any, jobs: int, timeout: float | None = None, work: Speak = speak) -> None:
         self.settings = settings
         self.jobs = max(1, jobs)
-        self.timeout = DEFAULT_TIMEOUT if timeout is None else timeout
+        self.timeout = TAKE_TIMEOUT if timeout is None else timeout
         self.work = work
         self._context = context()
         self._workers: list[_Worker] = []

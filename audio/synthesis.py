@@ -109,14 +109,14 @@ def _hang_alarm(timeout: float | None) -> Iterator[None]:
     engine and it cannot be started again, so the take is not retried here; a build that waited would
     wait for ever. Only in the main thread (where signals are handled), where a timer exists, and where
     nothing else watches the takes (a batch worker's batch replaces the worker, and tries its article again)."""
-    from . import engine, pool
+    from . import engine, voice
 
     if threading.current_thread() is not threading.main_thread() or not hasattr(signal, "setitimer") \
             or engine.watching():
         yield
         return
 
-    seconds = pool.DEFAULT_TIMEOUT if timeout is None else timeout
+    seconds = voice.TAKE_TIMEOUT if timeout is None else timeout
 
     def hung(number: int, frame: Any) -> None:
         raise ToolFailed("pyttsx3/eSpeak NG", ["take"], None, f"a take has not ended after {seconds:.0f} s: the engine hangs")

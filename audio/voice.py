@@ -19,6 +19,9 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 DEFAULT_RATE = 175
+# Seconds one take may take before its speaker is taken for hung: a pool worker is replaced (pool.Pool),
+# a batch worker too (batch.py), a build speaking its takes itself ends (synthesis._hang_alarm).
+TAKE_TIMEOUT = 120.0
 
 
 class VoiceSettings(NamedTuple):

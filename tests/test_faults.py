@@ -290,9 +290,9 @@ def test_a_batch_worker_that_hangs_on_a_take_is_replaced(tmp_path: Path, hangs: 
 
 HANGING_BUILD = """
 import sys, time
-from audio import cli, engine, pool
+from audio import cli, engine, voice
 
-pool.DEFAULT_TIMEOUT = 2
+voice.TAKE_TIMEOUT = 2
 take = engine.Engine._take
 
 def hangs(self, text, path):  # the engine never comes back from this take
