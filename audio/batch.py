@@ -61,17 +61,19 @@ def slug_of(doc: source.Document, options: edition.BuildOptions) -> str:
     return slug
 
 
-def up_to_date(doc: source.Document, slug: str, options: edition.BuildOptions) -> bool:
-    """Whether out/<slug>/edition.json was built from this very source with these very settings, and
-    every file it lists is there at its size (one removed or cut short since is built again)."""
+def up_to_date(doc: source.Document, slug: str, options: edition.BuildOptions) -> edition.Edition | None:
+    """The edition in out/<slug>/ if it was built from this very source with these very settings, and
+    every file it lists is there at its size (one removed or cut short since is built again); else None."""
     folder = options.out / slug
     try:
         manifest = json.loads((folder / edition.MANIFEST).read_text(encoding="utf-8"))
         if not isinstance(manifest, dict) or manifest.get("build_key") != edition.build_key(doc, options):
-            return False
-        return all((folder / f["name"]).stat().st_size == f["bytes"] for f in manifest["files"])
+            return None
+        if all((folder / f["name"]).stat().st_size == f["bytes"] for f in manifest["files"]):
+            return edition.Edition(slug, folder, manifest)
     except (OSError, ValueError, KeyError, TypeError):
-        return False
+        pass
+    return None
 
 
 def run(
@@ -87,7 +89,7 @@ def run(
     tell = report or (lambda event, n: None)
     result = BatchResult()
     todo: list[Path] = []
-    unchanged: list[str] = []  # their slugs
+    unchanged: list[edition.Edition] = []
     first_of: dict[str, Path] = {}  # the article each slug's edition is built from
     for path in articles(paths):
         try:
@@ -97,9 +99,10 @@ def run(
                 raise BadInput(f"{path}: its edition and {first_of[slug]}'s would both be {options.out / slug}/: "
                                "rename one of them")
             first_of[slug] = path
-            if up_to_date(doc, slug, options):
+            found = up_to_date(doc, slug, options)
+            if found is not None:
                 result.skipped.append(path)
-                unchanged.append(slug)
+                unchanged.append(found)
                 tell("article", 1)
                 continue
         except AudioEditionError as exc:
@@ -122,15 +125,9 @@ def run(
     return result
 
 
-def _uncatalogued(out: Path, slugs: Sequence[str]) -> list[edition.Edition]:
+def _uncatalogued(out: Path, unchanged: Sequence[edition.Edition]) -> list[edition.Edition]:
     """The unchanged editions the catalogue does not list as they are in out/."""
-    found = []
-    for slug in slugs:
-        try:
-            found.append(edition.load(out / slug))
-        except (OSError, ValueError, KeyError):
-            continue  # (it was readable a moment ago: another build is replacing it, and will record it)
-    missed = catalogue.unrecorded(out, found)
+    missed = catalogue.unrecorded(out, unchanged)
     if missed:
         log.warning("%s: %d unchanged edition%s missing from the catalogue (a batch stopped before its end): "
                     "recorded now", out, len(missed), " was" if len(missed) == 1 else "s were")
@@ -187,7 +184,8 @@ def _in_workers(
             log.warning("%s: worker %s; building it again on a new one", worker.path, reason)
             queue.appendleft(worker.path)
         worker.conn.close()
-        idle.append(start())
+        if queue:  # a worker in its place, while there is work left
+            idle.append(start())
 
     def give_work() -> None:
         while idle and queue:

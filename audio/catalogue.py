@@ -74,14 +74,9 @@ def path(out: Path) -> Path:
     return out / FILENAME
 
 
-def record(out: Path, edition: Edition, base_url: str | None = None) -> Episode:
-    """Insert the edition's episode, or update it in place (same canonical URL, else same slug)."""
-    return record_all(out, [edition], base_url)[0]
-
-
 def record_all(out: Path, editions: Sequence[Edition], base_url: str | None = None) -> list[Episode]:
-    """record() for each edition in turn, in one transaction: a batch's editions are committed (and
-    put on disk) once, not once each. An edition that cannot be read (its audio file gone, say) is
+    """Insert each edition's episode in turn, or update it in place (same canonical URL, else same slug),
+    in one transaction: a batch's editions are committed (and put on disk) once, not once each. An edition that cannot be read (its audio file gone, say) is
     left out, the others are recorded, then the first such error is raised."""
     where = out.resolve()
     readable: list[tuple[Edition, dict[str, Any]]] = []
@@ -117,7 +112,7 @@ def unrecorded(out: Path, editions: Sequence[Edition]) -> list[Edition]:
     for edition in editions:
         row, manifest = rows.get(edition.slug), edition.manifest
         try:
-            built = dt.datetime.fromisoformat(str(manifest["built"]))
+            built = _parse_time(str(manifest["built"]))
             same = row is not None and row["source_sha256"] == manifest["source"]["sha256"] \
                 and row["duration_ms"] == int(manifest["duration_ms"]) and _parse_time(row["last_built"]) >= built
         except (KeyError, TypeError, ValueError):

@@ -371,25 +371,33 @@ def test_readme_documents_feed_and_serve() -> None:
     assert remove.help and all(p.help for p in remove.params if p.param_type_name == "option")
 
 
+def copy_at(sample_edition: Any, out: Path, slug: str, **manifest: Any) -> Any:
+    """The sample edition copied to out/<slug>/, its manifest changed by `manifest`."""
+    folder = shutil.copytree(sample_edition.directory, out / slug, dirs_exist_ok=True)
+    return type(sample_edition)(slug, folder, {**sample_edition.manifest, "slug": slug, **manifest})
+
+
 def test_catalogue_identity_follows_the_canonical_url_then_the_slug(sample_edition: Any, tmp_path: Path) -> None:
     out = tmp_path / "out"
 
     def edition_at(slug: str, **manifest: Any) -> Any:
-        folder = shutil.copytree(sample_edition.directory, out / slug, dirs_exist_ok=True)
-        return type(sample_edition)(slug, folder, {**sample_edition.manifest, "slug": slug, **manifest})
+        return copy_at(sample_edition, out, slug, **manifest)
 
-    first = catalogue.record(out, edition_at("a", url="https://example.org/1", date="2022-02-16"), BASE)
+    def record(edition: Any, base_url: str | None = BASE) -> catalogue.Episode:
+        return catalogue.record_all(out, [edition], base_url)[0]
+
+    first = record(edition_at("a", url="https://example.org/1", date="2022-02-16"))
     assert first.guid == str(uuid.uuid5(uuid.NAMESPACE_URL, "https://example.org/1"))
     assert first.pub_date.isoformat() == "2022-02-16T00:00:00+00:00"  # the article's own date
-    moved = catalogue.record(out, edition_at("b", url="https://example.org/1"), BASE)  # same article, new slug
+    moved = record(edition_at("b", url="https://example.org/1"))  # same article, new slug
     assert (moved.guid, moved.slug) == (first.guid, "b") and moved.first_built == first.first_built
     assert [e.slug for e in catalogue.episodes(out)] == ["b"]
-    other = catalogue.record(out, edition_at("b", url="https://example.org/2"), BASE)  # another article in b/
+    other = record(edition_at("b", url="https://example.org/2"))  # another article in b/
     assert other.guid != first.guid
     assert [e.guid for e in catalogue.episodes(out)] == [other.guid]  # b/ holds only the new article's files
-    plain = catalogue.record(out, edition_at("c"), BASE)
+    plain = record(edition_at("c"))
     assert plain.guid == str(uuid.uuid5(uuid.NAMESPACE_URL, BASE + "c/"))
-    assert catalogue.record(out, edition_at("c"), None).guid == plain.guid
+    assert record(edition_at("c"), None).guid == plain.guid
     assert [e.slug for e in catalogue.episodes(out)] == ["c", "b"]
 
 
@@ -399,8 +407,7 @@ def test_a_batch_is_catalogued_in_one_transaction_as_if_one_by_one(
     out = tmp_path / "out"
 
     def edition_at(slug: str, **manifest: Any) -> Any:
-        folder = shutil.copytree(sample_edition.directory, out / slug, dirs_exist_ok=True)
-        return type(sample_edition)(slug, folder, {**sample_edition.manifest, "slug": slug, **manifest})
+        return copy_at(sample_edition, out, slug, **manifest)
 
     connections = []
     connect = sqlite3.connect
