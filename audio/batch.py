@@ -33,6 +33,7 @@ class BatchResult:
     built: list[edition.Edition] = field(default_factory=list)
     skipped: list[Path] = field(default_factory=list)
     failed: list[tuple[Path, str]] = field(default_factory=list)
+    unpublished: str | None = None  # why the catalogue, feed or index.html could not be refreshed at the end
 
 
 def articles(paths: Sequence[Path]) -> list[Path]:
@@ -121,7 +122,10 @@ def run(
     # An edition published by a batch that was killed before its end was never catalogued: it is now.
     missed = _uncatalogued(options.out, unchanged)
     if result.built or missed:
-        site.refresh(options.out, options.config, result.built + missed)
+        try:
+            site.refresh(options.out, options.config, result.built + missed)
+        except (AudioEditionError, OSError) as exc:  # (a full disk): reported with the articles' own failures
+            result.unpublished = _one_line(exc)
     return result
 
 
@@ -304,14 +308,18 @@ def _build_one(path: Path, options: edition.BuildOptions, on_take: Callable[[int
     """("built", slug) or ("failed", one-line reason): nothing escapes as a traceback."""
     try:
         built = edition.build(path, options, refresh_site=False, on_take=on_take)
-    except AudioEditionError as exc:
-        return "failed", str(exc)
-    except OSError as exc:
-        return "failed", f"{exc.filename + ': ' if exc.filename else ''}{exc.strerror or exc}"
+    except (AudioEditionError, OSError) as exc:
+        return "failed", _one_line(exc)
     except Exception as exc:
         log.debug("build of %s failed", path, exc_info=True)
         return "failed", f"{type(exc).__name__}: {exc}"
     return "built", built.slug
+
+
+def _one_line(exc: AudioEditionError | OSError) -> str:
+    if isinstance(exc, AudioEditionError):
+        return str(exc)
+    return f"{str(exc.filename) + ': ' if exc.filename else ''}{exc.strerror or exc}"
 
 
 def _record(path: Path, outcome: tuple[str, str], options: edition.BuildOptions, result: BatchResult) -> None:

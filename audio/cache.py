@@ -12,6 +12,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, BinaryIO, NamedTuple
 
+from .errors import naming
+
 CACHE_ENV = "AUDIO_EDITION_CACHE"  # a directory: overrides the platform's user cache directory
 KINDS = ("takes", "pieces", "loudness", "script")
 _WAV_HEADER = 44  # the RIFF header pyttsx3 (Python's wave module) writes: no extra chunks
@@ -92,8 +94,13 @@ class Cache:
 
     def write_json(self, kind: str, entry: str, value: Any) -> None:
         partial = self.partial(kind, entry, ".json")
-        partial.write_text(json.dumps(value, separators=(",", ":")), encoding="utf-8")
-        self.commit(partial, kind, entry, ".json")
+        try:
+            with naming(partial):
+                partial.write_text(json.dumps(value, separators=(",", ":")), encoding="utf-8")
+            self.commit(partial, kind, entry, ".json")
+        except BaseException:
+            partial.unlink(missing_ok=True)  # (a full disk: no empty entries-to-be left behind)
+            raise
 
     def usage(self) -> list[Usage]:
         found = []

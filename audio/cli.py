@@ -325,6 +325,8 @@ def batch(
         f"{len(result.built)} built, {len(result.skipped)} unchanged, {len(result.failed)} failed"
         f" ({counts['takes']} takes spoken)"
     )
+    if result.unpublished is not None:
+        raise _Failure(f"{result.unpublished} (the catalogue, feed and index.html may not list this batch's editions)", 1)
     if result.failed:
         raise _Failure(f"{len(result.failed)} of {total} articles failed", 1)
 

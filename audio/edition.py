@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import errno
 import hashlib
 import json
 import logging
@@ -18,7 +19,7 @@ from .cache import Cache
 from .cache import default_dir as default_cache_dir
 from .cache import key as cache_key
 from .config import Config
-from .errors import BadInput
+from .errors import BadInput, ToolFailed, naming
 from .lexicon import Lexicon
 from .mp3 import frame_samples, lame_available
 from .script import Memo, Script, make_script
@@ -100,6 +101,19 @@ def build(
     refresh_site=False leaves the catalogue and feed to the caller (a batch refreshes them once).
     """
     cache = Cache(options.cache or default_cache_dir())
+    try:
+        return _build(path, options, cache, refresh_site, on_take)
+    except OSError as exc:
+        shown = _as_placed(exc, cache.root)
+        if shown is exc:
+            raise
+        raise shown from exc
+
+
+def _build(
+    path: Path, options: BuildOptions, cache: Cache, refresh_site: bool,
+    on_take: Callable[[int, voice.Take], None] | None,
+) -> Edition:
     memo = Memo(cache)
     doc, art, script = prepare(path, options, memo)
     settings = voice.VoiceSettings(voice_for(art, options), options.rate or options.config.rate)
@@ -151,8 +165,10 @@ def build(
             comment=f"Read by {voice.engine_name()} from {_shown(doc.path.name)}",
         )
         rendered = render.render(takes, plan, outputs, tags, cache=cache, jobs=jobs, previous_gain=previous_gain)
-        (staging / "chapters.json").write_text(sidecars.chapters_json(plan, art.title), encoding="utf-8")
-        (staging / "transcript.vtt").write_text(sidecars.transcript_vtt(plan), encoding="utf-8")
+        with naming(staging / "chapters.json"):
+            (staging / "chapters.json").write_text(sidecars.chapters_json(plan, art.title), encoding="utf-8")
+        with naming(staging / "transcript.vtt"):
+            (staging / "transcript.vtt").write_text(sidecars.transcript_vtt(plan), encoding="utf-8")
         manifest = _manifest(doc, art, script, plan, staging, options, voice_id or voice.current_voice(), settings)
         manifest["build_key"] = build_key(doc, options)
         made_early = early.encoded if early.gain == (rendered.gain_db, rendered.limited) else 0
@@ -163,12 +179,15 @@ def build(
         from . import player  # imported while the takes were spoken, see _import_later
 
         manifest["files"].append(player.write_page(staging, manifest))  # published with the edition
-        (staging / MANIFEST).write_text(json.dumps(manifest, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+        with naming(staging / MANIFEST):
+            (staging / MANIFEST).write_text(json.dumps(manifest, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
         publish.flush_dir(staging)  # before the lock: another build waits for the swap only
         with lock.locked(options.out):
             publish.replace_dir(staging, final)
-    except BaseException:
+    except BaseException as exc:
         publish.discard(staging)
+        if isinstance(exc, ToolFailed) and str(staging) in exc.stderr:  # ffmpeg names the file: as it is published
+            raise ToolFailed(exc.program, exc.command, exc.returncode, exc.stderr.replace(str(staging), str(final))) from exc
         raise
     built = Edition(art.slug, final, manifest)
     if refresh_site:
@@ -176,6 +195,25 @@ def build(
 
         site.refresh(options.out, options.config, [built])  # catalogue, feed.xml: after the lock above is released
     return built
+
+
+_NO_ROOM = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)  # a full disk or quota; a file past its size limit
+
+
+def _as_placed(exc: OSError, cache: Path) -> OSError:
+    """The error as its reader needs it: a file written in the hidden staging directory named by where it
+    was to be published; a take cache without room, by the cache (its entries' names say nothing)."""
+    if not isinstance(exc.filename, str):
+        return exc
+    where = Path(exc.filename)
+    published = publish.published_name(where)
+    if published is not None:
+        shown = published
+    elif exc.errno in _NO_ROOM and where.is_relative_to(cache):
+        shown = cache
+    else:
+        return exc
+    return OSError(exc.errno, exc.strerror, str(shown))  # (of the errno's own subclass, as raised)
 
 
 def _import_later(save: Callable[[], None]) -> None:

@@ -1,7 +1,9 @@
 """The package's exceptions: one base, bad input (exit 2) and failed programs (exit 1)."""
 from __future__ import annotations
 
-from collections.abc import Sequence
+import contextlib
+from collections.abc import Iterator, Sequence
+from pathlib import Path
 
 
 class AudioEditionError(Exception):
@@ -27,10 +29,35 @@ class ToolFailed(AudioEditionError):
         self.returncode = returncode
         self.stderr = stderr
         tail = " | ".join(line.strip() for line in stderr.strip().splitlines()[-3:] if line.strip())
-        super().__init__(f"{program} failed (exit {returncode}): {tail or 'no error output'}")
+        super().__init__(f"{program} failed ({_ending(returncode)}): {tail or 'no error output'}")
+
+
+def _ending(returncode: int | None) -> str:
+    """How a program ended: its exit code, or the signal that killed it (a negative code, as subprocess gives it)."""
+    if returncode is None or returncode >= 0:
+        return f"exit {returncode}"
+    import signal
+
+    try:
+        return f"killed by {signal.Signals(-returncode).name}: {signal.strsignal(-returncode)}"
+    except ValueError:
+        return f"killed by signal {-returncode}"
 
 
 class ToolMissing(AudioEditionError):
     """A required program or library is not installed; the message says what to install."""
 
     exit_code = 1
+
+
+@contextlib.contextmanager
+def naming(path: Path | str) -> Iterator[None]:
+    """An OSError raised while writing `path` names it: a write to an open file that fails (a full
+    disk, a file past its size limit) raises one that names no file, and the error would say only
+    "No space left on device"."""
+    try:
+        yield
+    except OSError as exc:
+        if exc.filename is None and exc.errno is not None:
+            raise OSError(exc.errno, exc.strerror, str(path)) from exc
+        raise

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import cast
 
 from . import tools
-from .errors import ToolFailed
+from .errors import ToolFailed, naming
 from .mp3frames import JOIN_DROP, Piece, frame_samples, read_piece, tag_values
 
 __all__ = ["BITRATE_KBPS", "JOIN_DROP", "QUALITY", "Piece", "encode", "encode_with_ffmpeg", "frame_samples",
@@ -92,7 +92,8 @@ def encode(chunks: Iterable[bytes], sample_rate: int, gain_db: float, path: Path
     if not tag or len(out) < len(tag):
         raise ToolFailed("libmp3lame", ["lame_get_lametag_frame"], None, "no Info frame")
     out[: len(tag)] = tag
-    path.write_bytes(out)
+    with naming(path):
+        path.write_bytes(out)
     frames, _, crc = tag_values(tag)  # LAME's own count
     if frames is None:
         raise ToolFailed("libmp3lame", ["lame_get_lametag_frame"], None, "no frame count in the Info frame")

@@ -16,6 +16,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import BinaryIO, NamedTuple
 
+from .errors import naming
+
 JOIN_DROP = 1152  # LAME writes ceil((samples + 1152) / frame) frames, in MPEG-1 and MPEG-2 alike
 _TAG_CRC_SPAN = 190  # the LAME tag's CRC covers the first 190 bytes of its frame
 _BITRATES = {  # kbit/s by MPEG version (1, or 2 and 2.5) for Layer III
@@ -178,7 +180,7 @@ def join(pieces: Sequence[Piece], total_samples: int, out: Path, head: bytes = b
     struct.pack_into(">H", template, lame + 32, crc)
     struct.pack_into(">H", template, lame + 34, 0)
     struct.pack_into(">H", template, lame + 34, crc16(bytes(template[:_TAG_CRC_SPAN])))
-    with open(out, "wb") as handle:
+    with naming(out), open(out, "wb") as handle:
         handle.write(head)
         handle.write(template)
         for piece in pieces:

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlsplit
 
 from . import publish
+from .errors import naming
 from .pagehtml import Chapter, Cue, Entry, File, Page, document, edition_body, index_body
 
 if TYPE_CHECKING:  # the catalogue is only read, by site.refresh
@@ -46,7 +47,8 @@ def render_page(manifest: Mapping[str, Any]) -> str:
 def write_page(directory: Path, manifest: Mapping[str, Any]) -> dict[str, Any]:
     """Write index.html into an edition's (staging) directory; returns its entry for the manifest's files."""
     path = directory / PAGE
-    path.write_text(render_page(manifest), encoding="utf-8")
+    with naming(path):
+        path.write_text(render_page(manifest), encoding="utf-8")
     return {**PAGE_ENTRY, "bytes": path.stat().st_size}
 
 

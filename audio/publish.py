@@ -8,6 +8,8 @@ import shutil
 import tempfile
 from pathlib import Path
 
+from .errors import naming
+
 _RENAME_EXCHANGE = 2
 _AT_FDCWD = -100
 
@@ -19,7 +21,7 @@ def write_atomic(path: Path, data: bytes | str) -> None:
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".partial", dir=path.parent)
     try:
         os.fchmod(fd, 0o666 & ~_umask())  # mkstemp makes 0600: a web server must read what we publish
-        with os.fdopen(fd, "wb") as handle:
+        with naming(path), os.fdopen(fd, "wb") as handle:  # (a full disk: named by the file it was to be)
             handle.write(raw)
             handle.flush()
             os.fsync(handle.fileno())
@@ -43,6 +45,17 @@ def staging_dir(final: Path) -> Path:
     staging = Path(tempfile.mkdtemp(prefix=f".{final.name}.{os.getpid()}.", suffix=".partial", dir=final.parent))
     staging.chmod(0o777 & ~_umask())  # mkdtemp makes 0700; the published edition must be readable
     return staging
+
+
+def published_name(path: Path) -> Path | None:
+    """Where a file in a staging directory (staging_dir) is published: out/<slug>/<name>; else None."""
+    staging = path.parent.name
+    if not (staging.startswith(".") and staging.endswith(".partial")):
+        return None
+    final, pid, _ = (staging[1 : -len(".partial")].rsplit(".", 2) + ["", ""])[:3]
+    if not (final and pid.isdigit()):
+        return None
+    return path.parent.parent / final / path.name
 
 
 def _umask() -> int:

@@ -13,7 +13,7 @@ from typing import NamedTuple
 from . import loudness, mp3, mp3frames, pieces, tools
 from .cache import Cache
 from .cache import key as cache_key
-from .errors import BadInput, ToolFailed
+from .errors import BadInput, ToolFailed, naming
 from .tagging import Tags, id3_tag
 from .timeline import Timeline
 from .voice import Take
@@ -265,7 +265,8 @@ def _encode_m4a(
     excess and M4A_RETRY_MARGIN."""
     with tempfile.TemporaryDirectory(prefix="audio-edition-") as tmp:
         meta = Path(tmp) / "chapters.ffmeta"
-        meta.write_text(ffmetadata(timeline, tags), encoding="utf-8")
+        with naming(meta):
+            meta.write_text(ffmetadata(timeline, tags), encoding="utf-8")
         gain, limited = gain_for(measured, ENCODER_LOSS["m4a"])
         ceiling = TARGET_TP - PEAK_MARGIN
         arguments, first = tools.pcm_input(timeline.sample_rate)

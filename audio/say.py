@@ -1,14 +1,13 @@
 """Audition a word or phrase: its spoken form with the publisher's lexicon, eSpeak's phonemes, and a WAV to play."""
 from __future__ import annotations
 
-import os
 import shutil
 import tempfile
 from pathlib import Path
 from typing import NamedTuple
 
 from . import language as languages
-from . import lexicon, normalize, tools, voice
+from . import lexicon, normalize, publish, tools, voice
 from .config import Config
 from .errors import BadInput
 
@@ -41,9 +40,7 @@ def say(text: str, config: Config, out: Path, lang: str | None = None, wanted_vo
         raise BadInput(f"--out {out}: is a directory; give a .wav file name")
     with tempfile.TemporaryDirectory(prefix="audio-edition-say-") as work:
         take = voice.synthesize([spoken], voice.VoiceSettings(voice_id, rate or config.rate), Path(work), jobs=1)[0]
-        staged = out.with_name(f".{out.name}.partial")
-        shutil.copyfile(take.path, staged)
-        os.replace(staged, out)
+        publish.write_atomic(out, take.path.read_bytes())  # (a phrase: small) nothing half-written left at `out`
     return Said(text, spoken, language, voice_id, _phonemes(spoken, voice_id), out)
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from .cache import Cache, wav_frames
-from .errors import ToolFailed
+from .errors import ToolFailed, naming
 from .voice import Take, VoiceSettings, engine_for, engine_text, take_key
 
 log = logging.getLogger(__name__)
@@ -145,7 +145,8 @@ def _on_cluster(
     paths = {task[0]: Path(task[3]) for task in tasks}
 
     def arrived(index: int, wav: bytes) -> None:
-        paths[index].write_bytes(wav)
+        with naming(paths[index]):
+            paths[index].write_bytes(wav)
         found = wav_frames(paths[index])
         if found is None:
             raise ToolFailed("dask worker", ["remote_take"], None, f"take {index}: not a 16-bit mono WAV")

@@ -125,6 +125,31 @@ def test_ffmpeg_failure_reports_its_stderr(tmp_path: Path, out_with_edition: Pat
     assert snapshot(out_with_edition) == before
 
 
+def test_ffmpeg_names_the_file_it_could_not_write_as_published(tmp_path: Path, out_with_edition: Path,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """ffmpeg writes the M4A in the hidden staging folder: its error (here a full disk's, in ffmpeg's words)
+    named that folder, which is gone by the time the error is read."""
+    real = tools.ffmpeg()
+    fake = tmp_path / "ffmpeg"
+    fake.write_text(f"""#!/bin/sh
+for last; do :; done
+case "$last" in *.m4a) echo "Error writing trailer of $last: No space left on device" >&2; exit 1;; esac
+exec '{real}' "$@"
+""", encoding="utf-8")
+    fake.chmod(0o755)
+    monkeypatch.setenv(tools.FFMPEG_ENV, str(fake))
+    tools.ffmpeg.cache_clear()
+    try:
+        result = CliRunner().invoke(main, ["build", str(SAMPLE), "--out", str(out_with_edition), "--format", "m4a"])
+    finally:
+        monkeypatch.delenv(tools.FFMPEG_ENV)
+        tools.ffmpeg.cache_clear()
+    slug = SAMPLE.stem
+    assert (result.exit_code, result.output) == (
+        1, f"Error: ffmpeg failed (exit 1): Error writing trailer of {out_with_edition / slug / slug}.m4a: "
+        "No space left on device\n")
+
+
 def test_script_prints_chapters_without_synthesis(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["script", str(SAMPLE)])
     assert result.exit_code == 0

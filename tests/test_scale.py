@@ -75,6 +75,16 @@ def test_take_key_covers_everything_that_changes_the_sound() -> None:
     assert voice.engine_text("makei and MAKEI, not Makeiev.", base.lexicon) == "mah-KAY and mah-KAY, not Makeiev."
 
 
+def test_a_cache_entry_that_cannot_be_written_leaves_nothing_behind(tmp_path: Path) -> None:
+    """Its partial is removed (a full disk used to leave one an entry, for prune to find an hour later)."""
+    store = cache.Cache(tmp_path / "cache")
+    with pytest.raises(TypeError):
+        store.write_json("loudness", "ab" * 32, {"peak": object()})
+    assert [p.name for p in (tmp_path / "cache").rglob("*") if p.is_file()] == []
+    store.write_json("loudness", "ab" * 32, {"peak": 1})
+    assert store.read_json("loudness", "ab" * 32) == {"peak": 1}
+
+
 def test_cache_remakes_a_truncated_or_damaged_take(tmp_path: Path) -> None:
     store = cache.Cache(tmp_path / "cache")
     settings = voice.VoiceSettings()
@@ -352,6 +362,26 @@ def test_batch_builds_skips_unchanged_and_reports_bad_articles(tmp_path: Path, m
     write_article(articles / "two.md", "# Second story\n\nIt has one paragraph only, and now it is longer.")
     second = CliRunner().invoke(main, command)
     assert "1 built, 1 unchanged, 1 failed" in second.output, second.output
+
+
+def test_a_batch_whose_feed_cannot_be_written_still_reports_its_articles(tmp_path: Path) -> None:
+    """The end-of-batch refresh failing (here out/index.html is a folder; a full disk, say) ended the batch in
+    that one error: the failed articles and the summary were never printed."""
+    articles = tmp_path / "articles"
+    articles.mkdir()
+    write_article(articles / "one.txt")
+    (articles / "empty.txt").write_text("\n", encoding="utf-8")
+    out = tmp_path / "out"
+    (out / "index.html").mkdir(parents=True)
+    done = CliRunner().invoke(main, ["batch", str(articles), "--out", str(out), "--jobs", "1",
+                                     "--cache", str(tmp_path / "cache")])
+    assert done.exit_code == 1
+    lines = done.output.splitlines()
+    assert lines[0] == f"{articles / 'empty.txt'}: is empty (no text to read)"
+    assert lines[1].startswith("1 built, 0 unchanged, 1 failed")
+    assert lines[2:] == [f"Error: {out / 'index.html'}: Is a directory "
+                         "(the catalogue, feed and index.html may not list this batch's editions)"]
+    assert (out / "one" / "edition.json").exists()
 
 
 def test_a_batch_on_several_cores_reports_every_take_its_workers_spoke(tmp_path: Path) -> None:
