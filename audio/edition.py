@@ -197,20 +197,25 @@ def _build(
     return built
 
 
-_NO_ROOM = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)  # a full disk or quota; a file past its size limit
+# A full disk or quota, a file past its size limit, a read-only file system: the cache as a whole.
+_NO_ROOM = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS)
 
 
 def _as_placed(exc: OSError, cache: Path) -> OSError:
     """The error as its reader needs it: a file written in the hidden staging directory named by where it
-    was to be published; a take cache without room, by the cache (its entries' names say nothing)."""
+    was to be published; a take cache without room, by the cache (its entries' names say nothing), and an
+    entry being written there by its folder."""
     if not isinstance(exc.filename, str):
         return exc
     where = Path(exc.filename)
     published = publish.published_name(where)
+    in_cache = Path(os.path.abspath(where)).is_relative_to(os.path.abspath(cache))  # (tempfile's names are absolute)
     if published is not None:
         shown = published
-    elif exc.errno in _NO_ROOM and where.is_relative_to(cache):
+    elif in_cache and exc.errno in _NO_ROOM:
         shown = cache
+    elif in_cache and ".partial" in where.name:  # an entry being written: where it goes
+        shown = where.parent
     else:
         return exc
     return OSError(exc.errno, exc.strerror, str(shown))  # (of the errno's own subclass, as raised)

@@ -64,16 +64,17 @@ def small_disk() -> None:
     resource.setrlimit(resource.RLIMIT_FSIZE, (64 * 1024, 64 * 1024))
 
 
-@pytest.mark.parametrize("jobs", ["1", "2"])
-def test_a_take_cache_without_room_is_named_and_left_without_partial_entries(tmp_path: Path, jobs: str) -> None:
-    """A take past the limit (in the build's own process, or in a speech worker) names the cache, not the
-    hidden file the take was being written to; nothing half-made stays in the cache or in out/."""
+@pytest.mark.parametrize(("jobs", "given"), [("1", "absolute"), ("2", "relative")])
+def test_a_take_cache_without_room_is_named_and_left_without_partial_entries(tmp_path: Path, jobs: str, given: str) -> None:
+    """A take past the limit (in the build's own process, or in a speech worker) names the cache as it was
+    given, not the hidden file the take was being written to; nothing half-made stays in the cache or in out/."""
     out, cache = tmp_path / "out", tmp_path / "cache"
     article = tmp_path / "story.txt"
     article.write_text(SAMPLE.read_text(encoding="utf-8"), encoding="utf-8")
-    done = subprocess.run(build_command(article, out) + ["--cache", str(cache), "--jobs", jobs], capture_output=True,
-                          text=True, preexec_fn=small_disk, timeout=120)
-    assert (done.returncode, done.stderr) == (1, f"Error: {cache}: File too large\n")
+    named = cache if given == "absolute" else Path("cache")
+    done = subprocess.run(build_command(article, out) + ["--cache", str(named), "--jobs", jobs], capture_output=True,
+                          text=True, preexec_fn=small_disk, timeout=120, cwd=tmp_path)
+    assert (done.returncode, done.stderr) == (1, f"Error: {named}: File too large\n")
     assert [p for p in cache.rglob("*") if ".partial" in p.name] == []
     assert not out.exists() or [p.name for p in out.iterdir() if not p.name.startswith(".lock")] == []
 
