@@ -17,7 +17,7 @@ from typing import Any
 
 from . import article as article_stage
 from . import catalogue, edition, site, source, voice
-from .pool import adopt_environment, die_with_parent, ignore_ctrl_c, start_ignoring_ctrl_c, starter
+from .pool import adopt_environment, die_with_parent, start_worker, starter, worker_signals
 from .pool import context as pool_context
 from .errors import AudioEditionError, BadInput
 
@@ -172,7 +172,7 @@ def _in_workers(
     def start() -> _Worker:
         parent, child = context.Pipe()
         process = context.Process(target=_serve, args=(child, dict(os.environ), starter(context)), daemon=True)
-        start_ignoring_ctrl_c(process)  # Ctrl-C is this process's to handle: it stops the workers (_stop)
+        start_worker(process)  # Ctrl-C is this process's to handle: it stops the workers (_stop)
         child.close()
         return _Worker(process, parent)
 
@@ -279,8 +279,7 @@ def _stop(workers: list[_Worker]) -> None:
 def _serve(conn: Any, environ: dict[str, str], parent: int | None) -> None:
     """A batch worker: builds the articles it is sent, one at a time, until None (or SIGTERM)."""
     die_with_parent(parent)  # a batch killed outright takes its workers with it
-    ignore_ctrl_c()  # the batch stops its workers
-    signal.signal(signal.SIGTERM, _interrupted)  # a build stopped so cleans up after itself (edition.build)
+    worker_signals(on_sigterm=_interrupted)  # the batch stops its workers; one stopped so cleans up (edition.build)
     adopt_environment(environ)
     logging.getLogger("audio.lock").setLevel(logging.ERROR)  # the batch's own workers take turns to publish: no news
     sending = threading.Lock()

@@ -72,8 +72,8 @@ class Live:
     def __enter__(self) -> Live:
         return self
 
-    def __exit__(self, *exc: object) -> None:
-        self.finish()
+    def __exit__(self, kind: object, *exc: object) -> None:
+        self.finish(abandon=kind is not None)  # the build failed or was stopped: what is queued is not wanted
 
     def taken(self, index: int, take: Take) -> None:
         if index in self.takes:
@@ -97,10 +97,11 @@ class Live:
         elif whole is not None and self.cache.read_json("loudness", whole[0].key) is None:
             self._put(self._measure, _Chapter(c, whole[0].key, whole[0].length, whole[0].spans, [], rate))
 
-    def finish(self) -> None:
-        """Wait for the work to end; its failures are left to render, which makes whatever is missing."""
+    def finish(self, abandon: bool = False) -> None:
+        """Wait for the work to end; its failures are left to render, which makes whatever is missing.
+        `abandon`: the chapters queued and not yet started are left out."""
         if self._stream is not None:
-            self._stream.finish()
+            self._stream.finish(abandon)
 
     def _put(self, work: Callable[[Iterator[_Chapter]], None], chapter: _Chapter) -> None:
         if self._stream is None:
@@ -157,6 +158,8 @@ class Live:
 
         def stretches() -> Iterator[mp3.Stretch]:
             for chapter in itertools.chain(first, later, items):
+                if self._stream is not None and self._stream.abandoned.is_set():
+                    return  # the build failed or was stopped: no more chapters for ffmpeg
                 if not chapter.key or chapter.sample_rate != rate:
                     continue
                 cuts = []
@@ -226,20 +229,33 @@ class _Stream:
         self.name = name
         self.queue: queue.Queue[Any] = queue.Queue()
         self.failed: BaseException | None = None
+        self.abandoned = threading.Event()
+        self.ended = threading.Event()
         self.thread = threading.Thread(target=self._run, args=(work,), name=f"live-{name}", daemon=True)
         self.thread.start()
 
     def put(self, item: Any) -> None:
         self.queue.put(item)
 
-    def finish(self) -> None:
+    def finish(self, abandon: bool = False) -> None:
+        if abandon:
+            self.abandoned.set()
         self.queue.put(None)
+        # Waited for on an event of ours: a Thread.join() interrupted by a signal's exception (Ctrl-C,
+        # SIGTERM) takes the thread for ended when it is not (Python 3.11's bpo-45274 fix), and a second
+        # join() returns at once; the thread's half-made pieces were then left in the cache.
+        try:
+            self.ended.wait()
+        except BaseException:  # stopped while waiting: the rest is not wanted, but what the thread
+            self.abandoned.set()  # has half-made is its to remove: wait for it (briefly, now)
+            self.ended.wait()
+            raise
         self.thread.join()
         if self.failed is not None:
             log.debug("live %s failed: %s", self.name, self.failed)
 
     def _items(self) -> Iterator[Any]:
-        while (item := self.queue.get()) is not None:
+        while not self.abandoned.is_set() and (item := self.queue.get()) is not None:
             yield item
 
     def _run(self, work: Callable[[Iterator[Any]], None]) -> None:
@@ -251,3 +267,4 @@ class _Stream:
         finally:
             for _ in items:  # until finish(): put() never blocks
                 pass
+            self.ended.set()

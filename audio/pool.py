@@ -55,13 +55,18 @@ class Pool:
     def __enter__(self) -> Pool:
         return self
 
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+    def __exit__(self, kind: object, *exc: object) -> None:
+        self.close(at_once=kind is not None)
 
-    def close(self) -> None:
+    def close(self, at_once: bool = False) -> None:
+        """Ask the workers to end (a take under way is finished first); `at_once` (the build failed or
+        was stopped: its takes are discarded) kills them instead."""
         for worker in self._workers:
             try:
-                worker.conn.send(None)
+                if at_once:
+                    worker.process.kill()
+                else:
+                    worker.conn.send(None)
             except (OSError, ValueError):
                 pass
         for worker in self._workers:
@@ -124,7 +129,7 @@ class Pool:
         parent, child = self._context.Pipe()
         process = self._context.Process(target=_serve, args=(child, self.settings, self.work, dict(os.environ),
                                                              starter(self._context)), daemon=True)
-        start_ignoring_ctrl_c(process)
+        start_worker(process)
         child.close()
         return _Worker(process, parent)
 
@@ -166,12 +171,19 @@ def adopt_environment(environ: dict[str, str]) -> None:
 _MASKS = hasattr(signal, "pthread_sigmask")  # (not on Windows)
 
 
-def start_ignoring_ctrl_c(process: Any) -> None:
-    """Start a worker that leaves Ctrl-C to the process that starts it (which ends it).
+# What reaches a whole process group (Ctrl-C, a closed terminal) and is the starting process's to act on:
+# it stops its workers itself (Pool.close, batch._stop). SIGTERM, sent to one worker, ends it.
+_LEFT_TO_STARTER = (signal.SIGINT, signal.SIGHUP)
+_HELD = {*_LEFT_TO_STARTER, signal.SIGTERM}
 
-    A forked worker is born with Ctrl-C held back until it ignores it (ignore_ctrl_c, its first act);
-    here, a Ctrl-C meanwhile waits for the unblocking below, and is not lost."""
-    held = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT}) if _MASKS else set()
+
+def start_worker(process: Any) -> None:
+    """Start a worker that leaves Ctrl-C and a hang-up to the process that starts it (which ends it).
+
+    A forked worker is born with those signals (and SIGTERM) held back until it has its own handlers
+    (worker_signals, its first act): the starter's, which it inherits, would raise in the worker (a
+    traceback on the user's terminal). A signal meanwhile waits for the unblocking, and is not lost."""
+    held = signal.pthread_sigmask(signal.SIG_BLOCK, _HELD) if _MASKS else set()
     try:
         process.start()
     finally:
@@ -179,12 +191,14 @@ def start_ignoring_ctrl_c(process: Any) -> None:
             signal.pthread_sigmask(signal.SIG_SETMASK, held)
 
 
-def ignore_ctrl_c() -> None:
-    """In a worker started by start_ignoring_ctrl_c: Ctrl-C reaches the whole process group, and the
-    worker's own KeyboardInterrupt would only print its traceback on the user's terminal."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+def worker_signals(on_sigterm: Any = signal.SIG_DFL) -> None:
+    """In a worker started by start_worker: Ctrl-C and a hang-up reach the whole process group, and the
+    starter ends its workers; SIGTERM ends the worker (or runs `on_sigterm`: a batch worker's cleans up)."""
+    for number in _LEFT_TO_STARTER:
+        signal.signal(number, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, on_sigterm)
     if _MASKS:
-        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, _HELD)
 
 
 def starter(context: Any) -> int | None:
@@ -218,7 +232,7 @@ def _serve(conn: Any, settings: Any, work: Speak, environ: dict[str, str], paren
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, 1)  # pyttsx3 prints from eSpeak's thread, outside any redirect
     sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - for the life of the worker
-    ignore_ctrl_c()  # the build ends its workers (Pool.close)
+    worker_signals()  # the build ends its workers (Pool.close)
     while True:
         try:
             task = conn.recv()

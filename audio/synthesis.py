@@ -55,24 +55,24 @@ def run(
 
     # One task a distinct text: (first index, engine text, cache key or "", where to write the WAV).
     tasks: list[tuple[int, str, str, str]] = []
-    for entry, indexes in groups.items():
-        first = indexes[0]
-        if cache is not None:
-            path = str(cache.partial("takes", entry, ".wav"))
-        else:
-            assert workdir is not None
-            path = str(workdir / f"take-{first:05d}.wav")
-        tasks.append((first, engine_text(texts[first], settings.lexicon), entry if cache is not None else "", path))
-    by_index = {task[0]: task for task in tasks}
+    try:  # (from the first placeholder made: a stop meanwhile leaves none behind)
+        for entry, indexes in groups.items():
+            first = indexes[0]
+            if cache is not None:
+                path = str(cache.partial("takes", entry, ".wav"))
+            else:
+                assert workdir is not None
+                path = str(workdir / f"take-{first:05d}.wav")
+            tasks.append((first, engine_text(texts[first], settings.lexicon), entry if cache is not None else "", path))
+        by_index = {task[0]: task for task in tasks}
 
-    def made(index: int, frames: int, sample_rate: int) -> None:
-        _, _, entry, path = by_index[index]
-        final = cache.commit(Path(path), "takes", entry, ".wav") if cache is not None else Path(path)
-        take = Take(final, frames, sample_rate)
-        for member in groups[entry if cache is not None else str(index)]:
-            ready(member, take)
+        def made(index: int, frames: int, sample_rate: int) -> None:
+            _, _, entry, path = by_index[index]
+            final = cache.commit(Path(path), "takes", entry, ".wav") if cache is not None else Path(path)
+            take = Take(final, frames, sample_rate)
+            for member in groups[entry if cache is not None else str(index)]:
+                ready(member, take)
 
-    try:
         with contextlib.ExitStack() as stack:
             pool = None
             if tasks and scheduler is None and jobs > 1 and len(tasks) >= POOL_FROM:

@@ -134,6 +134,7 @@ def test_ctrl_c_ends_a_build_with_one_line_and_keeps_the_previous_edition(tmp_pa
         _, errors = run.communicate(timeout=120)
         assert (run.returncode, errors) == (1, "\nAborted!\n"), after
         assert digest(out / "story") == before
+        assert [p for p in cache.rglob("*") if ".partial" in p.name] == [], after  # no half-made takes, pieces
 
 
 # ---- a build or batch killed outright: its worker processes end with it ------------------------------------------
@@ -283,6 +284,77 @@ def test_ctrl_c_stops_a_batch_at_once_and_leaves_nothing_half_made(tmp_path: Pat
     assert published() <= before + len(workers)  # at most one more a worker, published as it was stopped (was: 38 of 40)
     assert [p.name for p in out.iterdir() if p.name.startswith(".")] == [".lock"]  # no build's staging left
     assert not any(running(pid) for pid in workers)
+
+
+def descendants(pid: int) -> list[int]:
+    found = children(pid)
+    for child in list(found):
+        found += descendants(child)
+    return found
+
+
+@pytest.mark.parametrize(("stop", "after"), [("SIGTERM", 0.05), ("SIGTERM", 0.2), ("SIGTERM", "takes spoken"),
+                                             ("SIGHUP", 0.1)])
+def test_sigterm_or_sighup_stops_a_build_that_cleans_up_first(tmp_path: Path, stop: str, after: Any) -> None:
+    """What a service manager, `timeout` or a closed terminal sends. It killed the build where it stood:
+    25 half-made takes left in the cache, the build's hidden staging in out/ (for the next build to sweep),
+    temporary folders in /tmp for ever. Now the build cleans up as at Ctrl-C, then ends by the signal."""
+    out, cache, scratch = tmp_path / "out", tmp_path / "cache", tmp_path / "tmp"
+    article = tmp_path / "story.txt"
+    article.write_text("An earlier story.\n", encoding="utf-8")
+    edition.build(article, edition.BuildOptions(out=out))
+    before = digest(out / "story")
+    article.write_text(SAMPLE.read_text(encoding="utf-8"), encoding="utf-8")
+    scratch.mkdir()
+    run = subprocess.Popen([*build_command(article, out), "--cache", str(cache), "--format", "mp3,m4a"],
+                           stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                           env={**os.environ, "TMPDIR": str(scratch)})
+    if after == "takes spoken":  # a cold build: rendering (the M4A's ffmpeg run, the MP3 pieces) from here
+        assert wait_until(lambda: len([p for p in cache.glob("takes/*/*.wav") if not p.name.startswith(".")]) >= 28, 60)
+    else:
+        assert wait_until(cache.is_dir, 60)
+        time.sleep(after)
+    helpers = descendants(run.pid)
+    run.send_signal(getattr(signal, stop))
+    _, errors = run.communicate(timeout=60)
+    assert (run.returncode, errors) == (-getattr(signal, stop), "")
+    assert digest(out / "story") == before
+    assert [p.name for p in out.iterdir() if p.name.startswith(".")] == [".lock"]  # no staging left
+    assert [p for p in cache.rglob("*") if ".partial" in p.name] == []
+    assert list(scratch.iterdir()) == []
+    assert wait_until(lambda: not any(running(pid) for pid in helpers), 10)  # workers, ffmpeg
+
+
+def test_a_build_under_nohup_keeps_ignoring_sighup(tmp_path: Path) -> None:
+    article = tmp_path / "story.txt"
+    article.write_text("\n".join(SAMPLE.read_text(encoding="utf-8").splitlines()[:4]), encoding="utf-8")
+    run = subprocess.Popen([*build_command(article, tmp_path / "out"), "--cache", str(tmp_path / "cache")],
+                           stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                           preexec_fn=lambda: signal.signal(signal.SIGHUP, signal.SIG_IGN))
+    assert wait_until((tmp_path / "cache").is_dir, 60)
+    run.send_signal(signal.SIGHUP)
+    _, errors = run.communicate(timeout=60)
+    assert (run.returncode, errors) == (0, "")
+    assert (tmp_path / "out" / "story" / "story.mp3").exists()
+
+
+def test_sigterm_stops_a_batch_as_ctrl_c_does(tmp_path: Path) -> None:
+    articles = tmp_path / "articles"
+    articles.mkdir()
+    for n in range(20):
+        (articles / f"a{n:02d}.txt").write_text(f"Story {n} opened on Monday, in the morning.\n\n"
+                                                f"It closed on Friday, {n} days later, in the evening.\n", encoding="utf-8")
+    out, cache = tmp_path / "out", tmp_path / "cache"
+    run = subprocess.Popen([sys.executable, "-m", "audio", "batch", str(articles), "--out", str(out), "--jobs", "2",
+                            "--cache", str(cache)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    assert wait_until(lambda: out.is_dir() and any((d / "edition.json").exists() for d in out.iterdir()), 60)
+    workers = children(run.pid)
+    run.send_signal(signal.SIGTERM)  # to the batch alone (a service manager may send it to every process too)
+    _, errors = run.communicate(timeout=60)
+    assert (run.returncode, errors) == (-signal.SIGTERM, "")
+    assert [p.name for p in out.iterdir() if p.name.startswith(".")] == [".lock"]
+    assert [p for p in cache.rglob("*") if ".partial" in p.name] == []
+    assert wait_until(lambda: not any(running(pid) for pid in workers), 10)
 
 
 HANGING_BATCH = """
