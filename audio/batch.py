@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from . import article as article_stage
-from . import catalogue, edition, site, source, voice
+from . import catalogue, edition, site, source, stops, voice
 from .pool import adopt_environment, die_with_parent, start_worker, starter, worker_signals
 from .pool import context as pool_context
 from .errors import AudioEditionError, BadInput
@@ -168,13 +168,15 @@ def _in_workers(
     queue = deque(largest_first(todo))
     tries: dict[Path, int] = {}
     running: dict[Any, _Worker] = {}  # by connection
+    started: list[_Worker] = []  # every worker, whatever it is doing: all are stopped at the end
 
     def start() -> _Worker:
         parent, child = context.Pipe()
         process = context.Process(target=_serve, args=(child, dict(os.environ), starter(context)), daemon=True)
         start_worker(process)  # Ctrl-C is this process's to handle: it stops the workers (_stop)
         child.close()
-        return _Worker(process, parent)
+        started.append(_Worker(process, parent))
+        return started[-1]
 
     def died(worker: _Worker, reason: str | None = None) -> None:
         """The article gets one more try, on a new worker; then it failed."""
@@ -205,6 +207,7 @@ def _in_workers(
     idle = [start() for _ in range(min(workers, len(queue)))]
     try:
         while queue or running:
+            stops.check()
             give_work()
             speaking = [w.speaking for w in running.values() if w.speaking is not None]
             wait = max(0.0, min(speaking) + timeout - time.monotonic()) if speaking else None
@@ -237,7 +240,7 @@ def _in_workers(
                 _record(built, message[1], options, result)
                 tell("article", 1)
     finally:
-        _stop([*idle, *running.values()])
+        _stop([w for w in started if w.process.exitcode is None])  # (one given work but not yet listed as running too)
 
 
 @dataclass
@@ -267,19 +270,19 @@ def _stop(workers: list[_Worker]) -> None:
                 worker.conn.send(None)
             else:
                 worker.process.terminate()
+        worker.conn.close()  # (one that finished its article meanwhile then reads the pipe's end, and ends)
     deadline = time.monotonic() + 10
     for worker in workers:
         worker.process.join(timeout=max(0.0, deadline - time.monotonic()))
         if worker.process.is_alive():
             worker.process.kill()
             worker.process.join()
-        worker.conn.close()
 
 
 def _serve(conn: Any, environ: dict[str, str], parent: int | None) -> None:
     """A batch worker: builds the articles it is sent, one at a time, until None (or SIGTERM)."""
     die_with_parent(parent)  # a batch killed outright takes its workers with it
-    worker_signals(on_sigterm=_interrupted)  # the batch stops its workers; one stopped so cleans up (edition.build)
+    worker_signals(on_sigterm=_asked_to_stop)  # the batch stops its workers; one stopped so cleans up (edition.build)
     adopt_environment(environ)
     logging.getLogger("audio.lock").setLevel(logging.ERROR)  # the batch's own workers take turns to publish: no news
     sending = threading.Lock()
@@ -292,15 +295,32 @@ def _serve(conn: Any, environ: dict[str, str], parent: int | None) -> None:
 
     try:
         with engine.watched(lambda speaking: send(("speaking", speaking))):
-            while (task := conn.recv()) is not None:
+            while True:
+                stops.check()  # (asked while it built an article it has just finished)
+                _waiting.append(True)  # the pipe is all it waits on: a stop may end the wait at once
+                try:
+                    task = conn.recv()
+                finally:
+                    _waiting.clear()
+                if task is None:
+                    break
                 path, options = task
                 send(("done", _build_one(Path(path), options, lambda index, take: send(("takes", 1)))))
-    except (EOFError, OSError, KeyboardInterrupt):
+    except (EOFError, OSError, KeyboardInterrupt, stops.Stopped):
         return  # the batch ended or was stopped: a stopped build has left out/ as it was
 
 
-def _interrupted(number: int, frame: Any) -> None:
-    raise KeyboardInterrupt  # not an Exception: _build_one lets it through, edition.build discards its staging
+_waiting: list[bool] = []  # [True] while a batch worker waits for its next article
+
+
+def _asked_to_stop(number: int, frame: Any) -> None:
+    """A worker's build stops at its next check (stops.check: between takes, between its stages), where
+    its state is whole: raised anywhere, the exception could fall between making a cache entry's partial
+    file and the code that removes it (1 batch in 5, stopped so, left one). A worker waiting for work
+    stops at once."""
+    stops.request(number)
+    if _waiting:
+        raise stops.Stopped(number)
 
 
 def _build_one(path: Path, options: edition.BuildOptions, on_take: Callable[[int, Any], None]) -> tuple[str, str]:

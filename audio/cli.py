@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 import click
 
 from . import __version__
+from . import stops
 from .errors import AudioEditionError
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -67,40 +68,21 @@ def run() -> None:
     os._exit(run_command())
 
 
-class _Stopped(BaseException):
-    """SIGTERM (a service manager, `timeout`) or SIGHUP (a closed terminal), raised in the main thread as
-    Ctrl-C is: a build stopped so cleans up on its way out (discards its staging, ends its workers,
-    removes its partial takes and temporary files), then the process ends by that signal (run_command)."""
-
-    def __init__(self, number: int) -> None:
-        super().__init__(number)
-        self.number = number
-
-
-_STOPS = (signal.SIGTERM, signal.SIGHUP)
-
-
-def _stop(number: int, frame: Any) -> None:
-    for each in _STOPS:  # a second one ends the process at once
-        signal.signal(each, signal.SIG_DFL)
-    raise _Stopped(number)
-
-
 def run_command() -> int:
     """The command line, its output flushed: the exit code (or the end by SIGTERM or SIGHUP, once
     the command has cleaned up)."""
-    for number in _STOPS:
-        if signal.getsignal(number) == signal.SIG_DFL:  # (`nohup` ignores SIGHUP: left so)
-            signal.signal(number, _stop)
+    stops.catch()
     stopped = None
     try:
         main(prog_name="audio-edition")  # standalone: always ends in SystemExit
     except SystemExit as done:
         code = done.code
-    except _Stopped as stop:
+    except stops.Stopped as stop:
         stopped, code = stop.number, 128 + stop.number
     else:
         code = 0
+    if stopped is None:
+        stopped = stops.requested()  # (one that a finalizer swallowed: the command ran to its end)
     if isinstance(code, str):  # sys.exit("message"): printed, as Python would
         print(code, file=sys.stderr)
         code = 1

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from . import article as article_stage
-from . import __version__, lexicon, live, lock, publish, render, sidecars, source, timeline, voice
+from . import __version__, lexicon, live, lock, publish, render, sidecars, source, stops, timeline, voice
 from .cache import Cache
 from .cache import default_dir as default_cache_dir
 from .cache import key as cache_key
@@ -148,6 +148,7 @@ def _build(
         takes = voice.synthesize([s.spoken for s in script.sentences], settings, workdir=None, cache=cache,
                                  jobs=jobs, scheduler=options.scheduler, on_take=taken)
     memo.save()  # what the thread above has not saved (--jobs 1: all of it)
+    stops.check()
     if early.gain is not None:
         previous_gain = early.gain[0]  # kept by render while it fits: the pieces made early are then used
     sample_rate = takes[0].sample_rate if takes else 22050
@@ -176,6 +177,7 @@ def _build(
                               "reused": rendered.reused - made_early,  # made by earlier builds
                               "encoded_during_synthesis": made_early,
                               "measured_after_synthesis": rendered.measured}
+        stops.check()
         from . import player  # imported while the takes were spoken, see _import_later
 
         manifest["files"].append(player.write_page(staging, manifest))  # published with the edition

@@ -29,12 +29,13 @@ class ToolFailed(AudioEditionError):
         self.returncode = returncode
         self.stderr = stderr
         tail = " | ".join(line.strip() for line in stderr.strip().splitlines()[-3:] if line.strip())
-        super().__init__(f"{program} failed ({_ending(returncode)}): {tail or 'no error output'}")
+        ending = f" ({_ending(returncode)})" if returncode is not None else ""  # (None: it did not end, or is no program)
+        super().__init__(f"{program} failed{ending}: {tail or 'no error output'}")
 
 
-def _ending(returncode: int | None) -> str:
+def _ending(returncode: int) -> str:
     """How a program ended: its exit code, or the signal that killed it (a negative code, as subprocess gives it)."""
-    if returncode is None or returncode >= 0:
+    if returncode >= 0:
         return f"exit {returncode}"
     import signal
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from . import stops
 from .errors import AudioEditionError, BadInput, ToolFailed, ToolMissing
 from .voice import TAKE_TIMEOUT
 
@@ -89,6 +90,7 @@ class Pool:
         self.start(len(tasks))
         busy = 0
         while queue or busy:
+            stops.check()
             for worker in self._workers:
                 if worker.task is None and queue:
                     worker.task = queue.popleft()
@@ -197,6 +199,7 @@ def worker_signals(on_sigterm: Any = signal.SIG_DFL) -> None:
     for number in _LEFT_TO_STARTER:
         signal.signal(number, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, on_sigterm)
+    stops.forget()
     if _MASKS:
         signal.pthread_sigmask(signal.SIG_UNBLOCK, _HELD)
 

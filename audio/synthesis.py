@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+from . import stops
 from .cache import Cache, wav_frames
 from .errors import ToolFailed, naming
 from .voice import Take, VoiceSettings, engine_for, engine_text, take_key
@@ -92,13 +93,15 @@ def run(
                 engine = engine_for(settings)
                 with _hang_alarm(timeout):
                     for index, text, _, path in tasks:
+                        stops.check()
                         take = engine.take(text, Path(path))
                         made(index, take.frames, take.sample_rate)
     finally:
         if cache is not None:  # what a failure left half-made is never an entry
             for _, _, _, path in tasks:
-                with contextlib.suppress(FileNotFoundError):
-                    Path(path).unlink()
+                for made_here in (Path(path), Path(path).with_suffix(".warm.wav")):  # (and a killed worker's warm-up)
+                    with contextlib.suppress(FileNotFoundError):
+                        made_here.unlink()
     return tuple(t for t in takes if t is not None) if all(t is not None for t in takes) else _missing(takes)
 
 
@@ -108,11 +111,12 @@ def _hang_alarm(timeout: float | None) -> Iterator[None]:
     timeout) ends the build with an error, where the pool would replace the worker. A process has one
     engine and it cannot be started again, so the take is not retried here; a build that waited would
     wait for ever. Only in the main thread (where signals are handled), where a timer exists, and where
-    nothing else watches the takes (a batch worker's batch replaces the worker, and tries its article again)."""
+    nothing else watches the takes (a batch worker's batch replaces the worker, and tries its article again),
+    and where the process does not use the timer itself."""
     from . import engine, voice
 
     if threading.current_thread() is not threading.main_thread() or not hasattr(signal, "setitimer") \
-            or engine.watching():
+            or engine.watching() or _timer_in_use():
         yield
         return
 
@@ -131,6 +135,13 @@ def _hang_alarm(timeout: float | None) -> Iterator[None]:
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
+
+
+def _timer_in_use() -> bool:
+    """Whether this process (a program that builds through the library) uses the interval timer or
+    SIGALRM itself: the hang alarm then steps aside rather than cancel its timer or take its signal."""
+    armed = signal.getitimer(signal.ITIMER_REAL)[0] > 0
+    return armed or signal.getsignal(signal.SIGALRM) not in (signal.SIG_DFL, signal.SIG_IGN, None)
 
 
 def _on_cluster(

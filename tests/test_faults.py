@@ -351,7 +351,7 @@ def test_sigterm_stops_a_batch_as_ctrl_c_does(tmp_path: Path) -> None:
     workers = children(run.pid)
     run.send_signal(signal.SIGTERM)  # to the batch alone (a service manager may send it to every process too)
     _, errors = run.communicate(timeout=60)
-    assert (run.returncode, errors) == (-signal.SIGTERM, "")
+    assert (run.returncode, errors) == (-signal.SIGTERM, ""), errors
     assert [p.name for p in out.iterdir() if p.name.startswith(".")] == [".lock"]
     assert [p for p in cache.rglob("*") if ".partial" in p.name] == []
     assert wait_until(lambda: not any(running(pid) for pid in workers), 10)
@@ -421,7 +421,25 @@ def test_a_take_that_hangs_in_the_build_itself_ends_it_with_one_line(tmp_path: P
     run = subprocess.run([sys.executable, "-c", HANGING_BUILD, str(article), "--out", str(out), "--jobs", "1",
                           "--cache", str(tmp_path / "cache")], capture_output=True, text=True, timeout=60)
     assert run.returncode == 1
-    assert run.stderr == ("Error: pyttsx3/eSpeak NG failed (exit None): a take has not ended after 2 s: "
+    assert run.stderr == ("Error: pyttsx3/eSpeak NG failed: a take has not ended after 2 s: "
                           "the engine hangs\n"), run.stderr
     assert digest(out / "story") == before
     assert [p.name for p in out.iterdir() if p.name.startswith(".")] == [".lock"]  # no staging left
+
+
+@pytest.mark.skipif(not hasattr(signal, "setitimer"), reason="no interval timer on this platform")
+def test_a_program_with_its_own_interval_timer_keeps_it_through_a_build(tmp_path: Path) -> None:
+    """The hang alarm of takes spoken in the build's process cancelled a timer the calling program had
+    armed (and took its SIGALRM handler for the time of the takes): it now steps aside."""
+    article = tmp_path / "story.txt"
+    article.write_text("A program armed its own timer.\n\nThen it built an edition.\n", encoding="utf-8")
+    rang: list[int] = []
+    previous = signal.signal(signal.SIGALRM, lambda number, frame: rang.append(number))
+    try:
+        signal.setitimer(signal.ITIMER_REAL, 300)
+        edition.build(article, edition.BuildOptions(out=tmp_path / "out", jobs=1, cache=tmp_path / "cache"))
+        left = signal.getitimer(signal.ITIMER_REAL)[0]
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+    assert 200 < left <= 300 and rang == []

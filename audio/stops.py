@@ -1,0 +1,61 @@
+"""SIGTERM (a service manager, `timeout`) and SIGHUP (a closed terminal) stop a command as Ctrl-C does.
+
+The signal raises Stopped in the main thread, so that a build stopped so cleans up on its way out
+(discards its staging, ends its workers, removes its partial takes and temporary files); the command
+line then ends the process by that signal (cli.run_command). Python runs a signal's handler wherever
+the main thread is, also inside an object's finalizer, where an exception is only printed ("Exception
+ignored in …") and lost: the loops that wait for long (a batch's, the speech pool's, the takes spoken
+in the build's process) and the stages of a build call `check()`, which raises it again.
+"""
+from __future__ import annotations
+
+import signal
+from typing import Any
+
+STOPS = (signal.SIGTERM, signal.SIGHUP)
+_requested: list[int] = []
+
+
+class Stopped(BaseException):
+    """Not an Exception: nothing that handles errors catches it (as KeyboardInterrupt)."""
+
+    def __init__(self, number: int) -> None:
+        super().__init__(number)
+        self.number = number
+
+
+def catch() -> None:
+    """From now on SIGTERM and SIGHUP raise Stopped (main thread only; a SIGHUP ignored, as under
+    `nohup`, stays ignored)."""
+    for number in STOPS:
+        if signal.getsignal(number) == signal.SIG_DFL:
+            signal.signal(number, _stop)
+
+
+def requested() -> int | None:
+    """The signal that asked this process to stop, if one did."""
+    return _requested[0] if _requested else None
+
+
+def check() -> None:
+    """Raise Stopped if a stop was asked for (and its exception lost in a finalizer)."""
+    if _requested:
+        raise Stopped(_requested[0])
+
+
+def forget() -> None:
+    """In a worker process just forked: a stop its starter was asked for is the starter's to act on."""
+    _requested.clear()
+
+
+def request(number: int) -> None:
+    """Ask for a stop at the next check() (a handler that raises nothing: a batch worker's)."""
+    if not _requested:
+        _requested.append(number)
+
+
+def _stop(number: int, frame: Any) -> None:
+    request(number)
+    for each in STOPS:  # a second one ends the process at once
+        signal.signal(each, signal.SIG_DFL)
+    raise Stopped(number)
