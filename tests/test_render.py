@@ -6,6 +6,7 @@ import math
 import subprocess
 import wave
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -168,3 +169,37 @@ def test_an_m4a_past_the_true_peak_rule_is_encoded_again_under_it(tmp_path: Path
         assert peaks[-1] == measured_loudness(out)[1]  # (ebur128 as the other tests read it)
     once, again = peaks
     assert once > -2.5 >= again
+
+
+def test_a_render_that_fails_gives_up_its_m4a_at_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The M4A is encoded in a thread beside the MP3; when the MP3 side failed (or the build was stopped),
+    render waited for the whole M4A (0.6-1.3 s of a stopped build of the sample). Now its ffmpeg run is
+    given what it has had and ends."""
+    import threading
+
+    take = take_from(Sine(300, sample_rate=RATE).to_audio_segment(duration=6000, volume=-20.0), tmp_path / "t.wav")
+    sentences = tuple(Sentence(f"s{i}", f"s{i}") for i in range(100))  # ten minutes of one take
+    timeline = plan(Script("Tone", "en", (Chapter("paragraph", "Tone", sentences),)), [take.frames] * 100, RATE, Pauses())
+    fed: list[int] = []
+    started = threading.Event()
+    real_feed = tools.feed
+
+    def counted(command: list[str], chunks: Any, **options: Any) -> bytes:
+        def counting() -> Any:
+            for chunk in chunks:
+                fed.append(len(chunk))
+                started.set()
+                yield chunk
+
+        return real_feed(command, counting() if "aac" in command else chunks, **options)
+
+    def failing(*args: object, **kwargs: object) -> object:
+        started.wait(30)  # the M4A's ffmpeg has begun
+        raise RuntimeError("the MP3 side failed")
+
+    monkeypatch.setattr(tools, "feed", counted)
+    monkeypatch.setattr(render, "_mp3_pieces", failing)
+    with pytest.raises(RuntimeError, match="the MP3 side failed"):
+        render.render([take] * 100, timeline, {"mp3": tmp_path / "t.mp3", "m4a": tmp_path / "t.m4a"},
+                      Tags("Tone", None, None, None, None))
+    assert 0 < sum(fed) < timeline.total  # (bytes against samples: under half of the audio)
