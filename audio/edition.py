@@ -15,7 +15,7 @@ from typing import Any, NamedTuple
 
 from . import article as article_stage
 from . import __version__, lexicon, live, lock, publish, render, sidecars, source, stops, timeline, voice
-from .cache import Cache
+from .cache import CACHE_ENV, Cache
 from .cache import default_dir as default_cache_dir
 from .cache import key as cache_key
 from .config import Config
@@ -199,8 +199,9 @@ def _build(
     return built
 
 
-# A full disk or quota, a file past its size limit, a read-only file system: the cache as a whole.
-_NO_ROOM = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS)
+# A full disk or quota, a file past its size limit, a read-only file system, a file in the way: the cache
+# as a whole is what cannot be used.
+_NO_ROOM = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS, errno.ENOTDIR)
 
 
 def _as_placed(exc: OSError, cache: Path) -> OSError:
@@ -211,9 +212,13 @@ def _as_placed(exc: OSError, cache: Path) -> OSError:
         return exc
     where = Path(exc.filename)
     published = publish.published_name(where)
-    in_cache = Path(os.path.abspath(where)).is_relative_to(os.path.abspath(cache))  # (tempfile's names are absolute)
+    absolute, root = Path(os.path.abspath(where)), Path(os.path.abspath(cache))  # (tempfile's names are absolute)
+    in_cache = absolute.is_relative_to(root)
     if published is not None:
         shown = published
+    elif root.is_relative_to(absolute) and exc.errno != errno.EEXIST:  # the cache, or a folder above it, not made
+        return OSError(exc.errno, f"{exc.strerror} (making the take cache there: choose another with --cache DIR "
+                                  f"or ${CACHE_ENV})", str(cache))
     elif in_cache and exc.errno in _NO_ROOM:
         shown = cache
     elif in_cache and ".partial" in where.name:  # an entry being written: where it goes

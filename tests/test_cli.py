@@ -209,3 +209,20 @@ def test_build_prints_where_the_edition_is(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     assert result.output.startswith(f"{tmp_path / 'o' / 'my-story' / 'my-story.mp3'}  2 chapters, 0:")
     assert os.path.exists(tmp_path / "o" / "my-story" / "edition.json")
+
+
+@pytest.mark.skipif(not Path("/proc/self").exists(), reason="needs Linux's /proc, where no folder can be made")
+def test_a_take_cache_that_cannot_be_made_or_used_is_named(tmp_path: Path) -> None:
+    """It said "/proc/.cache: No such file or directory" (HOME=/proc), or named an entry deep inside the
+    cache (a file in the way), without saying that either was the take cache."""
+    story = tmp_path / "story.txt"
+    story.write_text("A short story.\n", encoding="utf-8")
+    out = tmp_path / "out"
+    unmakeable = Path("/proc/audio-edition-test/cache")
+    made = CliRunner().invoke(main, ["build", str(story), "--out", str(out), "--cache", str(unmakeable)])
+    assert (made.exit_code, made.output) == (1, f"Error: {unmakeable}: No such file or directory (making the take "
+                                                "cache there: choose another with --cache DIR or $AUDIO_EDITION_CACHE)\n")
+    (tmp_path / "a-file").write_text("", encoding="utf-8")
+    below_a_file = tmp_path / "a-file" / "cache"
+    used = CliRunner().invoke(main, ["build", str(story), "--out", str(out), "--cache", str(below_a_file)])
+    assert (used.exit_code, used.output) == (1, f"Error: {below_a_file}: Not a directory\n")
