@@ -71,7 +71,8 @@ def parse(doc: Document, config: Config, options: ArticleOptions = ArticleOption
     if page is not None:
         blocks = [_Block(b.text, b.line, heading_level=b.heading_level) for b in page.blocks]
     else:
-        blocks = _markdown_blocks(doc.text) if doc.format == "md" else _text_blocks(doc.text)
+        box = _Box(markers, residue_patterns)
+        blocks = _markdown_blocks(doc.text, box) if doc.format == "md" else _text_blocks(doc.text, box)
 
     kept: list[_Block] = []
     residue: list[str] = []
@@ -206,7 +207,8 @@ def _appeal_title(marker_text: str, publisher: str | None) -> str:
 
 
 def _appeal_from_file(doc: Document, config: Config, markers: _Patterns, publisher: str | None) -> Appeal:
-    blocks = [b for b in _text_blocks(doc.text) if not _compile(config.residue).fullmatch(b.text)]
+    residue = _compile(config.residue)
+    blocks = [b for b in _text_blocks(doc.text, _Box(markers, residue)) if not residue.fullmatch(b.text)]
     if not blocks:
         raise BadInput(f"{doc.path}: the appeal file has no text")
     first = markers.fullmatch(blocks[0].text)
@@ -240,8 +242,29 @@ def _compile(patterns: tuple[str, ...]) -> _Patterns:
     return _Patterns(patterns)
 
 
-def _text_blocks(text: str) -> list[_Block]:
-    """Paragraphs separated by blank lines (lines joined), or one paragraph per line when there are none."""
+class _Box:
+    """Tells a box pasted from a page, one paragraph a line, from hard-wrapped prose, among lines that
+    blank lines do not separate: it opens with an appeal's marker ("A Message from …:") and every line
+    ends a sentence or a clause, or is residue (a button label such as "Share this article"), where
+    wrapped prose breaks its lines mid-sentence. Its lines are then paragraphs of their own: so the
+    appeal is found, and its button labels are never read."""
+
+    _END = re.compile(r"[.,:;!?…\"'”’»)\]]$")
+
+    def __init__(self, markers: _Patterns, residue: _Patterns) -> None:
+        self.markers, self.residue = markers, residue
+
+    def __call__(self, lines: list[str]) -> bool:
+        if len(lines) < 2:
+            return False
+        first = lines[0]
+        return len(first) <= 120 and self.markers.fullmatch(first) is not None and all(
+            self._END.search(line) or self.residue.fullmatch(line) for line in lines)
+
+
+def _text_blocks(text: str, box: _Box | None = None) -> list[_Block]:
+    """Paragraphs separated by blank lines (lines joined, but for a pasted box: see _Box), or one
+    paragraph per line when there are none."""
     lines = text.split("\n")
     has_blank_separators = any(not line.strip() for line in lines[1:-1]) and any(
         lines[i].strip() and lines[i + 1].strip() for i in range(len(lines) - 1)
@@ -255,15 +278,19 @@ def _text_blocks(text: str) -> list[_Block]:
         if line.strip():
             if not current:
                 start = n
-            current.append(line)
+            current.append(_clean(line))
         elif current:
-            blocks.append(_Block(_clean(" ".join(current)), start))
+            if box is not None and box(current):
+                blocks += [_Block(part, start + k) for k, part in enumerate(current)]
+            else:
+                blocks.append(_Block(_clean(" ".join(current)), start))
             current = []
     return blocks
 
 
-def _markdown_blocks(text: str) -> list[_Block]:
-    """Markdown through a real parser: headings, paragraphs, list items; markup never survives."""
+def _markdown_blocks(text: str, box: _Box | None = None) -> list[_Block]:
+    """Markdown through a real parser: headings, paragraphs, list items; markup never survives.
+    A paragraph that is a pasted box (see _Box) gives a block a line."""
     from markdown_it import MarkdownIt
 
     tokens = MarkdownIt("commonmark").parse(text)
@@ -277,15 +304,20 @@ def _markdown_blocks(text: str) -> list[_Block]:
         elif token.type == "hr":
             blocks.append(_Block("", (token.map or [0])[0] + 1, rule=True))
         elif token.type == "inline":
-            parts: list[str] = []
+            lines: list[list[str]] = [[]]
             for child in token.children or []:
                 if child.type in ("text", "code_inline"):
-                    parts.append(child.content)
+                    lines[-1].append(child.content)
                 elif child.type in ("softbreak", "hardbreak"):
-                    parts.append(" ")
-            joined = _clean("".join(parts))
-            if joined:
-                blocks.append(_Block(joined, (token.map or [0])[0] + 1, heading_level=level))
+                    lines.append([])
+            first = (token.map or [0])[0] + 1
+            cleaned = [_clean("".join(parts)) for parts in lines]
+            if not level and box is not None and box([line for line in cleaned if line]):
+                blocks += [_Block(line, first + k) for k, line in enumerate(cleaned) if line]
+            else:
+                joined = _clean(" ".join(cleaned))
+                if joined:
+                    blocks.append(_Block(joined, first, heading_level=level))
         elif token.type in ("fence", "code_block"):
             continue  # code is never read aloud
     return blocks

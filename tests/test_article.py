@@ -36,6 +36,41 @@ def test_one_paragraph_per_line_or_blank_line_separated() -> None:
     assert [p.line for p in parse(wrapped).paragraphs] == [1, 4]
 
 
+PASTED_BOX = """A Message from The Moscow Times:
+Dear readers,
+We are facing unprecedented challenges.
+Your support, no matter how small, makes a world of difference.
+Remind me later.
+Share this article"""
+
+
+@pytest.mark.parametrize("name", ["story.txt", "story.md"])
+def test_an_appeal_box_pasted_line_by_line_under_blank_line_paragraphs_is_found(name: str) -> None:
+    """Paragraphs between blank lines, and the page's appeal box pasted under them as it was copied, one
+    line a paragraph: its lines were joined into one body paragraph (or an appeal whose publisher was
+    "The Moscow Times: Dear readers, … Remind me later."), and its button labels were read aloud."""
+    art = parse("Minsk said it would release prisoners.\n\nThe talks lasted two days.\n\n" + PASTED_BOX + "\n", name)
+    assert [p.text for p in art.paragraphs] == ["Minsk said it would release prisoners.", "The talks lasted two days."]
+    assert art.appeal is not None and art.appeal.title == "A Message from The Moscow Times"
+    assert [p.text for p in art.appeal.paragraphs] == PASTED_BOX.splitlines()[:4]
+    assert [p.line for p in art.appeal.paragraphs] == [5, 6, 7, 8]
+    assert art.publisher == "The Moscow Times"
+    assert art.residue == ("Remind me later.", "Share this article")
+
+
+def test_hard_wrapped_prose_that_opens_like_an_appeal_stays_a_paragraph() -> None:
+    """Wrapped lines end mid-sentence: a paragraph whose first line reads like a marker is not cut up."""
+    text = ("Minsk said it would release prisoners.\n\nSupport for the plan grew over the summer, officials\n"
+            "said, and the talks will\ncontinue.\n\nThe last paragraph.\n")
+    art = parse(text)
+    assert [p.text for p in art.paragraphs] == [
+        "Minsk said it would release prisoners.",
+        "Support for the plan grew over the summer, officials said, and the talks will continue.",
+        "The last paragraph.",
+    ]
+    assert art.appeal is None and art.residue == ()
+
+
 def test_appeal_in_the_middle_moves_to_the_end_and_stops_at_residue() -> None:
     text = "Lede here.\nDear readers,\nPlease give.\nRemind me later.\nBody goes on.\n"
     art = parse(text)
