@@ -15,7 +15,7 @@ from typing import Any, BinaryIO, NamedTuple
 from .errors import naming
 
 CACHE_ENV = "AUDIO_EDITION_CACHE"  # a directory: overrides the platform's user cache directory
-KINDS = ("takes", "pieces", "loudness", "script")
+KINDS = ("takes", "pieces", "loudness", "script", "gains")
 _WAV_HEADER = 44  # the RIFF header pyttsx3 (Python's wave module) writes: no extra chunks
 
 

@@ -5,8 +5,9 @@ are ready (edition.build does this with --jobs above 1 only):
 - its loudness is measured, into the cache under the piece's key, where render finds it;
 - its MP3 pieces are encoded, in the same ffmpeg run, at a provisional gain: the one the first
   PROVISIONAL_SECONDS of chapters in the script's order call for (eSpeak NG's loudness varies
-  little from chapter to chapter: 0.2 dB on the sample), or the previous edition's where that
-  still fits. They go into the cache under the entry render looks for. Render keeps the provisional gain
+  little from chapter to chapter: 0.2 dB on the sample), or where that still fits, the previous
+  edition's, else the newest gain a recent edition was encoded at (render.gain_for: an appeal every
+  edition shares is then found encoded). They go into the cache under the entry render looks for. Render keeps the provisional gain
   when the whole edition's measured gain is within GAIN_SLACK of it, as a rebuild keeps the
   previous edition's, and then finds every piece made; otherwise it encodes them all again.
 A piece made here that render does not cut the same way is simply made again: the cache keys
@@ -219,7 +220,7 @@ class Live:
         if level is None:
             return None
         return render.gain_for(render.Loudness(level, loudness.peak_db(found)), render.ENCODER_LOSS["mp3"],
-                               self.previous_gain)
+                               self.previous_gain, render.recent_gains(self.cache))
 
 
 class _Stream:

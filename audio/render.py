@@ -3,10 +3,11 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import math
 import re
 import tempfile
 import threading
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import NamedTuple
@@ -37,7 +38,7 @@ M4A_TRIES = 3
 # Loudness the encoders take away (their low-pass removes K-weighted treble), in LU, measured
 # on eSpeak NG speech at 22.05 kHz: PCM vs its MP3 (LAME, 64-96 kbit/s) and AAC at 64 kbit/s.
 ENCODER_LOSS = {"mp3": 0.4, "m4a": 0.1}
-GAIN_SLACK = 0.5  # dB: a rebuild keeps the previous gain while it is this close to the measured one
+GAIN_SLACK = 0.5  # dB: a gain this close to the measured one is kept when pieces are already encoded at it (gain_for)
 PIECE_SECONDS = 15.0  # MP3 pieces are also cut at sentences past this length
 PIECES_PER_RUN = 32  # one ffmpeg run encodes this many pieces at most (one encoder each)
 SPLIT_MEASURE_SECONDS = 120  # measure in several ffmpeg runs only past this much audio (each run costs a start)
@@ -90,7 +91,17 @@ def render(
     specs = pieces.plan(timeline, takes, frame, split=PIECE_SECONDS)
     level = loudness.integrated(per_piece)
     measured = Loudness(level, loudness.peak_db(per_piece)) if level is not None else None
-    gain, limited = gain_for(measured, ENCODER_LOSS["mp3"], previous_gain)
+    known = recent_gains(cache) if cache is not None else []
+    direct = mp3.lame_available()
+
+    def cached_samples(gain: float, limited: bool) -> int:
+        """Samples of the edition already in the cache as MP3 pieces at this gain."""
+        assert cache is not None
+        return sum(spec.feed_end - spec.start for spec in specs
+                   if cache.path("pieces", piece_entry(spec.key, gain, limited, direct), ".mp3").exists())
+
+    gain, limited = gain_for(measured, ENCODER_LOSS["mp3"], previous_gain, known,
+                             cached_samples if cache is not None and "mp3" in outputs else None)
     reused = 0
     given_up = threading.Event()  # the build failed or was stopped: the M4A's ffmpeg run ends without the rest
     with contextlib.ExitStack() as scope, ThreadPoolExecutor(1) as threads:
@@ -108,19 +119,58 @@ def render(
         except BaseException:
             given_up.set()  # (else the executor waits here for the whole M4A: 0.6-1.3 s on the sample)
             raise
+    if cache is not None and "mp3" in outputs and measured is not None:
+        note_gain(cache, gain, known)
     return Rendered(measured, gain, limited, len(specs), reused, measured_now)
 
 
-def gain_for(measured: Loudness | None, encoder_loss: float, previous: float | None = None) -> tuple[float, bool]:
-    """The gain to the target and whether peaks need the limiter; a previous gain within GAIN_SLACK is kept,
-    so that a small edit does not re-encode every unchanged piece."""
+def gain_for(
+    measured: Loudness | None, encoder_loss: float, previous: float | None = None, known: Sequence[float] = (),
+    encoded: Callable[[float, bool], int] | None = None,
+) -> tuple[float, bool]:
+    """The gain to the target and whether peaks need the limiter.
+
+    Any gain within GAIN_SLACK of the measured one will do, so the one at which more of the edition
+    is already encoded is taken (`encoded(gain, limited)`: its samples in the cache as MP3 pieces at
+    that gain): on a rebuild, the previous edition's (`previous`), so that a small edit does not
+    re-encode every unchanged piece; for a new article, the one at which the appeal every edition
+    shares was encoded (`known`: the gains recent editions were encoded at, newest first). Of equals,
+    the previous gain, then the newest known one, then the measured one: editions gather on a few
+    gains, and so share their pieces."""
     if measured is None:
         return 0.0, False
-    gain = round(TARGET_I - measured.integrated + encoder_loss, 2)
+    own = round(TARGET_I - measured.integrated + encoder_loss, 2)
     ceiling_db = TARGET_TP - PEAK_MARGIN
-    if previous is not None and abs(previous - gain) <= GAIN_SLACK:
-        gain = previous
-    return gain, measured.peak + gain > ceiling_db
+
+    def limited(gain: float) -> bool:
+        return measured.peak + gain > ceiling_db
+
+    preferred = [*([] if previous is None else [previous]), *known, own]
+    fitting = [g for g in dict.fromkeys(preferred) if abs(g - own) <= GAIN_SLACK]  # (own is always there)
+    if encoded is None:
+        gain = fitting[0]
+    else:
+        samples = [encoded(g, limited(g)) for g in fitting]
+        gain = fitting[samples.index(max(samples))]  # (the first of equals)
+    return gain, limited(gain)
+
+
+# The gains recent editions' MP3s were encoded at, newest first, in the cache (gain_for).
+_RECENT = cache_key(recent_gains="mp3")
+RECENT_GAINS = 16
+
+
+def recent_gains(cache: Cache) -> list[float]:
+    found = cache.read_json("gains", _RECENT)
+    if not isinstance(found, list):
+        return []
+    return [float(g) for g in found if isinstance(g, (int, float)) and not isinstance(g, bool) and math.isfinite(g)]
+
+
+def note_gain(cache: Cache, gain: float, known: Sequence[float]) -> None:
+    """Add an edition's gain to the recent ones (a gain already there is not written again)."""
+    if gain not in known:
+        cache.write_json("gains", _RECENT, [gain, *known][:RECENT_GAINS])
 
 
 def _loudness(

@@ -268,6 +268,48 @@ def test_a_provisional_gain_that_does_not_fit_is_dropped(tmp_path: Path, monkeyp
     assert -17.0 <= integrated <= -15.0
 
 
+APPEAL = """A Message from The Daily Planet:
+
+We are independent and rely on our readers. Every gift, however small, keeps us reporting."""
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_an_appeal_every_edition_shares_is_encoded_once(tmp_path: Path, jobs: int) -> None:
+    """The next article's gain is the one the appeal was encoded at while that is within GAIN_SLACK of its
+    own: its appeal's MP3 pieces come from the cache, and it is still as loud as the standard says."""
+    store = tmp_path / "cache"
+    options = edition.BuildOptions(out=tmp_path / "out", cache=store, jobs=jobs)
+    first = edition.build(write_article(tmp_path / "first.txt", ARTICLE + "\n\n" + APPEAL), options)
+    other = "The river rose overnight and closed two bridges.\n\nEngineers expect it to fall by Friday."
+    second = edition.build(write_article(tmp_path / "second.txt", other + "\n\n" + APPEAL), options)
+    gain = first.manifest["render"]["gain_db"]
+    assert render.recent_gains(cache.Cache(store)) == [gain]
+    assert second.manifest["render"]["gain_db"] == gain
+    # The intro ("From The Daily Planet.": an untitled text is not introduced by its title) and the appeal.
+    assert [c["kind"] for c in second.manifest["chapters"]] == ["intro", "paragraph", "paragraph", "appeal"]
+    assert second.manifest["cues"][0]["text"] == first.manifest["cues"][0]["text"] == "From The Daily Planet."
+    assert second.manifest["render"]["reused"] == 2
+    assert -17.0 <= loudness_of(second.audio) <= -15.0
+
+
+def test_the_gain_more_of_the_edition_is_encoded_at_is_kept_within_the_slack() -> None:
+    loss = render.ENCODER_LOSS["mp3"]
+    measured = render.Loudness(-20.0, -6.0)
+    own = round(render.TARGET_I + 20.0 + loss, 2)  # 4.4 dB: peaks past the ceiling, limited
+    assert render.gain_for(measured, loss) == (own, True)
+    # Nothing encoded yet: the previous edition's gain, else the newest recent one that fits, else its own.
+    assert render.gain_for(measured, loss, own - 0.3, [own + 0.2])[0] == own - 0.3
+    assert render.gain_for(measured, loss, own + 0.7, [own + 0.6, own + 0.2, own - 0.1])[0] == own + 0.2
+    assert render.gain_for(measured, loss, None, [own + 0.6, own - 0.6])[0] == own
+    # Else the gain more of it is encoded at, whichever it is; the limiter follows the gain taken.
+    encoded = {(own - 0.1, True): 900, (own + 0.2, True): 500}
+    assert render.gain_for(measured, loss, own + 0.2, [own + 0.2, own - 0.1],
+                           lambda gain, limited: encoded.get((gain, limited), 0)) == (own - 0.1, True)
+    quiet = render.Loudness(-20.0, -7.5)  # the limiter is needed past 4.5 dB
+    assert render.gain_for(quiet, loss, None, [own + 0.3], lambda gain, limited: 0) == (own + 0.3, True)
+    assert render.gain_for(quiet, loss, None, [own - 0.3], lambda gain, limited: 0) == (own - 0.3, False)
+
+
 def loudness_of(path: Path) -> float:
     need_program("ffmpeg")
     report = subprocess.run(["ffmpeg", "-hide_banner", "-nostats", "-i", str(path), "-af", "ebur128=dualmono=true",
