@@ -168,9 +168,13 @@ def recent_gains(cache: Cache) -> list[float]:
 
 
 def note_gain(cache: Cache, gain: float, known: Sequence[float]) -> None:
-    """Add an edition's gain to the recent ones (a gain already there is not written again)."""
+    """Add an edition's gain to the recent ones (a gain already there is not written again). Only later
+    builds gain by it: a cache that cannot take it (read-only, full) fails no build."""
     if gain not in known:
-        cache.write_json("gains", _RECENT, [gain, *known][:RECENT_GAINS])
+        try:
+            cache.write_json("gains", _RECENT, [gain, *known][:RECENT_GAINS])
+        except OSError as error:
+            log.debug("gains: not noted in the cache (%s)", error)
 
 
 def _loudness(

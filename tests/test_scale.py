@@ -292,6 +292,21 @@ def test_an_appeal_every_edition_shares_is_encoded_once(tmp_path: Path, jobs: in
     assert -17.0 <= loudness_of(second.audio) <= -15.0
 
 
+def test_a_gain_the_cache_cannot_take_fails_no_build(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The recent gains only speed later builds up: a cache that refuses them (read-only, full) fails nothing."""
+    write_json = cache.Cache.write_json
+
+    def refusing(self: cache.Cache, kind: str, entry: str, value: Any) -> None:
+        if kind == "gains":
+            raise OSError(30, "Read-only file system", str(self.root / kind))
+        write_json(self, kind, entry, value)
+
+    monkeypatch.setattr(cache.Cache, "write_json", refusing)
+    built = edition.build(write_article(tmp_path / "story.txt"), edition.BuildOptions(out=tmp_path / "out",
+                                                                                      cache=tmp_path / "cache", jobs=1))
+    assert built.audio.exists() and render.recent_gains(cache.Cache(tmp_path / "cache")) == []
+
+
 def test_the_gain_more_of_the_edition_is_encoded_at_is_kept_within_the_slack() -> None:
     loss = render.ENCODER_LOSS["mp3"]
     measured = render.Loudness(-20.0, -6.0)
