@@ -169,6 +169,7 @@ def _in_workers(
     tries: dict[Path, int] = {}
     running: dict[Any, _Worker] = {}  # by connection
     started: list[_Worker] = []  # every worker, whatever it is doing: all are stopped at the end
+    cores = _Cores(workers)
 
     def start() -> _Worker:
         parent, child = context.Pipe()
@@ -176,6 +177,7 @@ def _in_workers(
         start_worker(process)  # Ctrl-C is this process's to handle: it stops the workers (_stop)
         child.close()
         started.append(_Worker(process, parent))
+        cores.pin(started[-1], started[:-1])  # before it is given work: its threads and programs follow it
         return started[-1]
 
     def died(worker: _Worker, reason: str | None = None) -> None:
@@ -194,6 +196,8 @@ def _in_workers(
             idle.append(start())
 
     def give_work() -> None:
+        if idle and not queue:  # the batch's tail: a worker still building may use the cores the others left
+            cores.free(list(running.values()))
         while idle and queue:
             worker = idle.pop()
             worker.path = queue.popleft()
@@ -249,6 +253,47 @@ class _Worker:
     conn: Any
     path: Path | None = None  # the article it is building
     speaking: float | None = None  # since when (time.monotonic()) its engine has been speaking one take
+    cpu: int | None = None  # the core it keeps to (_Cores)
+
+
+class _Cores:
+    """One worker a core, while there are as many workers as cores and work for all of them.
+
+    A worker pinned to its core keeps its ffmpeg runs and encoder threads there too. Left to the
+    scheduler, the two workers of a 100-article batch on two cores and the programs they feed through
+    pipes moved between the cores 2,372 times (247 pinned) and used 1.70 cores of the two (1.89
+    pinned), for the same CPU time: most likely a woken task placed beside its waker (Linux does so)
+    while the other core stood idle. The batch took 8.4 s instead of 9.2 (medians of 4 runs,
+    alternated with the previous code). With fewer workers than cores, a worker's ffmpeg may use a
+    free core, so none is pinned; with more, pinned workers could not even out. At the batch's tail,
+    when a worker has no article left, the others are freed for the same reason."""
+
+    def __init__(self, workers: int) -> None:
+        try:
+            self.allowed = sorted(os.sched_getaffinity(0))  # (within what this process was given: taskset, cgroups)
+        except AttributeError:  # not on Linux: the system places the workers
+            self.allowed = []
+        self.pinning = len(self.allowed) > 1 and workers == len(self.allowed)
+
+    def pin(self, worker: _Worker, others: list[_Worker]) -> None:
+        """To the core the fewest live workers keep to (a worker in a dead one's place takes its core)."""
+        if not self.pinning:
+            return
+        taken = [w.cpu for w in others if w.process.exitcode is None and w.cpu is not None]
+        worker.cpu = min(self.allowed, key=taken.count)
+        self._set(worker, [worker.cpu])
+
+    def free(self, workers: list[_Worker]) -> None:
+        if self.pinning:
+            self.pinning = False
+            for worker in workers:
+                self._set(worker, self.allowed)
+
+    @staticmethod
+    def _set(worker: _Worker, cpus: list[int]) -> None:
+        """The worker's main thread, and so every thread and program it starts from then on."""
+        with contextlib.suppress(OSError):  # (one that has just died)
+            os.sched_setaffinity(worker.process.pid, cpus)
 
 
 def _death(worker: _Worker) -> str:

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Benchmarks for issue 6: rebuild after an edit, batch --jobs 2 vs 1 (also of 30 short articles and a long
-one: "mixed"), memory and time at 5k/20k/50k words.
+one: "mixed", each beside the machine's own ceiling for two processes), memory and time at 5k/20k/50k words.
 
 Every figure is a median of --runs runs taken in this one run (alternated where two things are
 compared, so both see the same machine noise); ratios are of medians from the same run.
@@ -124,6 +124,30 @@ def bench_batch(work: Path, runs: int, count: int, long_paragraphs: int = 0) -> 
     print(f"{label}: --jobs 1 median {one:.2f} s, --jobs 2 median {two:.2f} s, "
           f"speed-up {one / two:.2f} ({runs} runs each, cold cache; each run: "
           f"{', '.join(f'{a:.1f}/{b:.1f}' for a, b in zip(times[1], times[2]))} s)")
+    print(f"{label}: this machine's own ceiling: {machine_ceiling(runs)}")
+
+
+LOOP = "n = 0\nfor i in range(12_000_000):\n    n += i"
+
+
+def machine_ceiling(runs: int) -> str:
+    """How much more work two CPU-bound processes do at once than one alone, here and now: the most a
+    --jobs 2 batch could gain over --jobs 1 (on a virtual machine, often well short of 2)."""
+    def loops(count: int) -> float:
+        start = time.perf_counter()
+        for process in [subprocess.Popen([sys.executable, "-c", LOOP]) for _ in range(count)]:
+            process.wait()
+        return time.perf_counter() - start
+
+    ratios = []
+    for n in range(runs):  # alternated, as the batches are
+        if n % 2 == 0:
+            alone, both = loops(1), loops(2)
+        else:
+            both, alone = loops(2), loops(1)
+        ratios.append(2 * alone / both)
+    return f"two CPU-bound loops at once did {statistics.median(ratios):.2f} times the work of one " \
+           f"(median of {runs}; {', '.join(f'{r:.2f}' for r in ratios)})"
 
 
 def bench_size(work: Path, runs: int, sizes: list[int]) -> None:

@@ -458,6 +458,38 @@ def test_a_batch_on_several_cores_reports_every_take_its_workers_spoke(tmp_path:
     assert events == {"article": 2, "takes": sentences}
 
 
+@pytest.mark.skipif(len(getattr(os, "sched_getaffinity", lambda pid: ())(0)) < 2, reason="needs Linux and two cores")
+def test_a_batch_with_a_worker_a_core_pins_them_until_its_tail(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each worker keeps to a core of its own while every worker has an article; once one has none left, the
+    others may use every core again. A batch with fewer workers than cores pins nothing."""
+    from audio import batch, edition
+
+    cores = sorted(os.sched_getaffinity(0))
+    calls: list[tuple[int, list[int]]] = []
+    setting = os.sched_setaffinity
+
+    def recorded(pid: int, cpus: Any) -> None:
+        calls.append((pid, sorted(cpus)))
+        setting(pid, cpus)
+
+    monkeypatch.setattr(os, "sched_setaffinity", recorded)
+    articles = tmp_path / "articles"
+    articles.mkdir()
+    for i in range(len(cores) + 1):
+        write_article(articles / f"story{i}.txt", ARTICLE.replace("fourteen", f"{i + 2} hundred"))
+    options = edition.BuildOptions(out=tmp_path / "out", jobs=len(cores), cache=tmp_path / "cache")
+    result = batch.run([articles], options)
+    assert len(result.built) == len(cores) + 1 and not result.failed
+    pinned, freed = calls[: len(cores)], calls[len(cores):]
+    assert sorted(cpus[0] for _, cpus in pinned) == cores and all(len(cpus) == 1 for _, cpus in pinned)
+    assert len({pid for pid, _ in pinned}) == len(cores)  # one worker a core
+    assert freed and all(cpus == cores and pid in {p for p, _ in pinned} for pid, cpus in freed)
+
+    calls.clear()
+    fewer = batch.run([articles], options._replace(jobs=len(cores) - 1, out=tmp_path / "fewer"))
+    assert len(fewer.built) == len(cores) + 1 and calls == []
+
+
 def test_a_batch_on_several_cores_starts_the_largest_articles_first(tmp_path: Path) -> None:
     """So that a long article is not started last, alone on one core at the end (scripts/bench_scale.py
     mixed measures it); equal sizes keep their order, and a file gone meanwhile goes last."""
