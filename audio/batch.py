@@ -111,7 +111,7 @@ def run(
             tell("article", 1)
             continue
         todo.append(path)
-    jobs = options.jobs or os.cpu_count() or 1
+    jobs = options.jobs or edition.cores()
     if len(todo) > 1 and options.scheduler is None:  # (--jobs 1 too: one worker, replaced if it dies or hangs)
         _in_workers(todo, options, min(jobs, len(todo)), result, tell, voice.TAKE_TIMEOUT if timeout is None else timeout)
     else:

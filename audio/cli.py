@@ -115,7 +115,7 @@ def _speed_options(func: F) -> F:
         help="Take cache directory [default: $AUDIO_EDITION_CACHE, else the user cache directory].",
     )(func)
     return click.option(
-        "--jobs", "-j", type=click.IntRange(min=1), help="Worker processes [default: the number of cores]."
+        "--jobs", "-j", type=click.IntRange(min=1), help="Worker processes [default: the cores this process may use]."
     )(func)
 
 

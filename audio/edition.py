@@ -44,7 +44,7 @@ class BuildOptions(NamedTuple):
     language: str | None = None  # --lang: else the page's metadata, else detected
     format_in: str | None = None  # --format-in: txt, md or html (else from the suffix, or sniffed on stdin)
     # How to build, not what: never part of the build key below.
-    jobs: int | None = None  # worker processes and encoder threads; None: every core
+    jobs: int | None = None  # worker processes and encoder threads; None: every core this process may use (cores)
     cache: Path | None = None  # the take cache; None: $AUDIO_EDITION_CACHE or the user cache directory
     scheduler: str | None = None  # tcp://HOST:PORT of a Dask scheduler to speak the takes
 
@@ -126,7 +126,7 @@ def _build(
     publish.recover(final)
     publish.sweep(final)
 
-    jobs = options.jobs or os.cpu_count() or 1
+    jobs = options.jobs or cores()
     previous_gain = _previous_gain(final)
     # Chapters are measured, and their MP3 pieces encoded, while the later ones are still being spoken.
     # --jobs 1 is one thing at a time: nothing runs beside the speaking, render does it all after.
@@ -243,6 +243,15 @@ def _import_later(save: Callable[[], None]) -> None:
             player.prepare()
 
     threading.Thread(target=load, name="import-later", daemon=True).start()
+
+
+def cores() -> int:
+    """The CPUs this process may run on, the default of --jobs: in a container given two CPUs of a large
+    machine (a cpuset), or under taskset, that many, not the machine's count."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
 
 
 def build_key(doc: source.Document, options: BuildOptions) -> str:

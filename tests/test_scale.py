@@ -490,6 +490,23 @@ def test_a_batch_with_a_worker_a_core_pins_them_until_its_tail(tmp_path: Path, m
     assert len(fewer.built) == len(cores) + 1 and calls == []
 
 
+def test_jobs_default_to_the_cores_this_process_may_use(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A container given one CPU of a large machine (or taskset) gets one worker, not one a core of the machine."""
+    from audio import batch
+
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {3}, raising=False)
+    monkeypatch.setattr(os, "cpu_count", lambda: 64)
+    assert edition.cores() == 1
+    workers: list[int] = []
+    monkeypatch.setattr(batch, "_in_workers", lambda todo, options, count, *rest: workers.append(count))
+    for name in ("a.txt", "b.txt", "c.txt"):
+        write_article(tmp_path / name)
+    batch.run([tmp_path / "a.txt", tmp_path / "b.txt", tmp_path / "c.txt"], edition.BuildOptions(out=tmp_path / "out"))
+    assert workers == [1]
+    monkeypatch.delattr(os, "sched_getaffinity")  # (not on Linux: the machine's count)
+    assert edition.cores() == 64
+
+
 def test_a_batch_on_several_cores_starts_the_largest_articles_first(tmp_path: Path) -> None:
     """So that a long article is not started last, alone on one core at the end (scripts/bench_scale.py
     mixed measures it); equal sizes keep their order, and a file gone meanwhile goes last."""
