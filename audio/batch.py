@@ -261,10 +261,10 @@ class _Cores:
 
     A worker pinned to its core keeps its ffmpeg runs and encoder threads there too. Left to the
     scheduler, the two workers of a 100-article batch on two cores and the programs they feed through
-    pipes moved between the cores 2,372 times (247 pinned) and used 1.70 cores of the two (1.89
-    pinned), for the same CPU time: most likely a woken task placed beside its waker (Linux does so)
-    while the other core stood idle. The batch took 8.4 s instead of 9.2 (medians of 4 runs,
-    alternated with the previous code). With fewer workers than cores, a worker's ffmpeg may use a
+    pipes moved between the cores 2,284-2,782 times (191-364 pinned) and kept 1.73-1.77 of the two
+    cores busy (1.89 pinned), for the same CPU time (perf stat, 3 runs each, alternated): most likely
+    a woken task placed beside its waker (Linux does so) while the other core stood idle. The batch
+    took 7.9-8.4 s instead of 8.7-9.2. With fewer workers than cores, a worker's ffmpeg may use a
     free core, so none is pinned; with more, pinned workers could not even out. At the batch's tail,
     when a worker has no article left, the others are freed for the same reason."""
 
