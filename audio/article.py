@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from . import html
 
 TITLE_LIMIT = 80
+MARKER_LIMIT = 120  # characters: an appeal's marker is a short line (a heading, a box's first line), never a paragraph
 _WORD = re.compile(r"\w")
 
 
@@ -169,7 +170,7 @@ def _page(doc: Document, markers: _Patterns, residue: _Patterns) -> html.Page:
     from . import html  # lxml and trafilatura: only for pages
 
     return html.extract(
-        doc.text, str(doc.path), lambda text: markers.fullmatch(text) is not None,
+        doc.text, str(doc.path), lambda text: markers.marker(text) is not None,
         lambda text: residue.fullmatch(text) is not None,
     )
 
@@ -179,7 +180,7 @@ def _take_appeal(
 ) -> tuple[list[_Block], list[_Block], re.Match[str] | None]:
     """The appeal runs from its marker to the first residue line, the next heading as high, or the end."""
     for i, block in enumerate(kept):
-        match = markers.fullmatch(block.text) if len(block.text) <= 120 else None
+        match = markers.marker(block.text)
         if not match:
             continue
         end = len(kept)
@@ -237,6 +238,10 @@ class _Patterns:
                 return found
         return None
 
+    def marker(self, text: str) -> re.Match[str] | None:
+        """The match of a line short enough to be an appeal's marker (MARKER_LIMIT)."""
+        return self.fullmatch(text) if len(text) <= MARKER_LIMIT else None
+
 
 def _compile(patterns: tuple[str, ...]) -> _Patterns:
     return _Patterns(patterns)
@@ -255,10 +260,7 @@ class _Box:
         self.markers, self.residue = markers, residue
 
     def __call__(self, lines: list[str]) -> bool:
-        if len(lines) < 2:
-            return False
-        first = lines[0]
-        return len(first) <= 120 and self.markers.fullmatch(first) is not None and all(
+        return len(lines) > 1 and self.markers.marker(lines[0]) is not None and all(
             self._END.search(line) or self.residue.fullmatch(line) for line in lines)
 
 
@@ -283,7 +285,7 @@ def _text_blocks(text: str, box: _Box | None = None) -> list[_Block]:
             if box is not None and box(current):
                 blocks += [_Block(part, start + k) for k, part in enumerate(current)]
             else:
-                blocks.append(_Block(_clean(" ".join(current)), start))
+                blocks.append(_Block(" ".join(current), start))  # (each line cleaned as it came)
             current = []
     return blocks
 

@@ -203,7 +203,7 @@ def _appeal_box(element: HtmlElement, is_marker: Matcher) -> HtmlElement | None:
         if len(raw) > 240:
             return None  # cheap refusal: markers are short
         marker = _SPACES.sub(" ", raw).strip()
-        if not marker or len(marker) > 120 or not is_marker(marker):
+        if not marker or not is_marker(marker):  # (is_marker refuses lines longer than a marker is)
             return None
         box = element
         while True:

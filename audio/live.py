@@ -7,9 +7,10 @@ are ready (edition.build does this with --jobs above 1 only):
   PROVISIONAL_SECONDS of chapters in the script's order call for (eSpeak NG's loudness varies
   little from chapter to chapter: 0.2 dB on the sample), or where that still fits, the previous
   edition's, else the newest gain a recent edition was encoded at (render.gain_for: an appeal every
-  edition shares is then found encoded). They go into the cache under the entry render looks for. Render keeps the provisional gain
-  when the whole edition's measured gain is within GAIN_SLACK of it, as a rebuild keeps the
-  previous edition's, and then finds every piece made; otherwise it encodes them all again.
+  edition shares is then found encoded). They go into the cache under the entry render looks for.
+  Render keeps the provisional gain when the whole edition's measured gain is within GAIN_SLACK of
+  it, as a rebuild keeps the previous edition's, and then finds every piece made; otherwise it
+  encodes them all again.
 A piece made here that render does not cut the same way is simply made again: the cache keys
 say what a piece sounds like, so nothing here can change the edition, only how soon it is done.
 """
