@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from . import article as article_stage
-from . import catalogue, edition, site, source, stops, voice
+from . import edition, publish, site, source, stops, voice
 from .pool import adopt_environment, die_with_parent, start_worker, starter, worker_signals
 from .pool import context as pool_context
 from .errors import AudioEditionError, BadInput
@@ -83,14 +83,14 @@ def run(
     """Build every article in worker processes (with jobs > 1 several at once, one article a worker; a
     single article, or a cluster's batch, is built in this process).
 
-    The catalogue and feed are refreshed once, at the end, for everything built, and for the unchanged
+    The catalogue and feed are refreshed once, at the end, for everything built, and for the published
     editions the catalogue does not hold as built (published by a batch that was stopped before its end).
     `timeout`: seconds one take may take in a worker before the worker is taken for hung (voice.TAKE_TIMEOUT).
     """
     tell = report or (lambda event, n: None)
+    publish.claim(options.out, options.adopt_out)
     result = BatchResult()
     todo: list[Path] = []
-    unchanged: list[edition.Edition] = []
     first_of: dict[str, Path] = {}  # the article each slug's edition is built from
     for path in articles(paths):
         try:
@@ -103,7 +103,6 @@ def run(
             found = up_to_date(doc, slug, options)
             if found is not None:
                 result.skipped.append(path)
-                unchanged.append(found)
                 tell("article", 1)
                 continue
         except AudioEditionError as exc:
@@ -120,22 +119,12 @@ def run(
             _record(path, outcome, options, result)
             tell("article", 1)
     # An edition published by a batch that was killed before its end was never catalogued: it is now.
-    missed = _uncatalogued(options.out, unchanged)
-    if result.built or missed:
+    if result.built or site.unlisted(options.out):
         try:
-            site.refresh(options.out, options.config, result.built + missed)
+            site.refresh(options.out, options.config, result.built)
         except (AudioEditionError, OSError) as exc:  # (a full disk): reported with the articles' own failures
             result.unpublished = _one_line(exc)
     return result
-
-
-def _uncatalogued(out: Path, unchanged: Sequence[edition.Edition]) -> list[edition.Edition]:
-    """The unchanged editions the catalogue does not list as they are in out/."""
-    missed = catalogue.unrecorded(out, unchanged)
-    if missed:
-        log.warning("%s: %d unchanged edition%s missing from the catalogue (a batch stopped before its end): "
-                    "recorded now", out, len(missed), " was" if len(missed) == 1 else "s were")
-    return missed
 
 
 def largest_first(paths: Sequence[Path]) -> list[Path]:

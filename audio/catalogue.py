@@ -43,6 +43,14 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX episode_pub_date ON episode (pub_date);
     """,
+    # Episodes taken out on purpose (feed remove), by the build time of the edition removed: its folder
+    # stays in out/, and is not taken for a published edition the catalogue lost.
+    """
+    CREATE TABLE removed (
+        slug  TEXT PRIMARY KEY,
+        built TEXT NOT NULL
+    );
+    """,
 )
 
 # Preferred enclosure when an edition has several audio files: MP3 plays everywhere.
@@ -74,24 +82,29 @@ def path(out: Path) -> Path:
     return out / FILENAME
 
 
-def record_all(out: Path, editions: Sequence[Edition], base_url: str | None = None) -> list[Episode]:
+def record_all(
+    out: Path, editions: Sequence[Edition], base_url: str | None = None, found: Sequence[Edition] = ()
+) -> list[Episode]:
     """Insert each edition's episode in turn, or update it in place (same canonical URL, else same slug),
-    in one transaction: a batch's editions are committed (and put on disk) once, not once each. An edition that cannot be read (its audio file gone, say) is
-    left out, the others are recorded, then the first such error is raised."""
+    in one transaction: a batch's editions are committed (and put on disk) once, not once each. An edition
+    that cannot be read (its audio file gone, say) is left out, the others are recorded, then the first
+    such error is raised. `found`: editions published earlier that the catalogue lost or never held
+    (listed_apart), recorded as first built when their edition.json says."""
     where = out.resolve()
-    readable: list[tuple[Edition, dict[str, Any]]] = []
+    readable: list[tuple[Edition, dict[str, Any], bool]] = []
     problems: list[Exception] = []
-    for edition in editions:  # every file read before the lock
+    for edition, was_found in [(e, False) for e in editions] + [(e, True) for e in found]:  # files read before the lock
         try:
-            readable.append((edition, _fields_from(where, edition)))
+            readable.append((edition, _fields_from(where, edition), was_found))
         except (AudioEditionError, OSError) as exc:
             problems.append(exc)
     recorded = []
     if readable:
         with _connect(out) as db:
             db.execute("BEGIN IMMEDIATE")  # one writer at a time across processes (batch builds)
-            for edition, fields in readable:
-                recorded.append(_record_in(db, edition.slug, fields, base_url))
+            for edition, fields, was_found in readable:
+                recorded.append(_record_in(db, edition.slug, fields, base_url, was_found))
+                db.execute("DELETE FROM removed WHERE slug = ?", (edition.slug,))
             db.execute("COMMIT")
     for episode in recorded:
         log.debug("catalogue %s: recorded %s (%s)", path(out), episode.slug, episode.guid)
@@ -127,12 +140,12 @@ _KEPT = ("title", "description", "language", "duration_ms", "enclosure", "bytes"
          "transcript", "source_sha256", "canonical_url")
 
 
-def _record_in(db: sqlite3.Connection, slug: str, fields: dict[str, Any], base_url: str | None) -> Episode:
+def _record_in(db: sqlite3.Connection, slug: str, fields: dict[str, Any], base_url: str | None, found: bool) -> Episode:
     now = _now()
     row = _find(db, fields["canonical_url"], slug)
     if row is None:
         guid = _new_guid(fields["canonical_url"], base_url, slug)
-        first_built = now
+        first_built = min(fields["built"], now) if found and fields["built"] else now
         pub_date = fields["article_date"] or now
     else:
         guid = row["guid"]
@@ -152,6 +165,21 @@ def _record_in(db: sqlite3.Connection, slug: str, fields: dict[str, Any], base_u
     return episode
 
 
+class Listing(NamedTuple):
+    recorded: dict[str, dt.datetime]  # slug: when its episode was last recorded
+    removed: dict[str, str]  # slug: the build time (edition.json "built") of the edition removed on purpose
+
+
+def listing(out: Path) -> Listing:
+    """What the catalogue holds, in brief: enough to find published editions it does not (site.refresh)."""
+    if not path(out).exists():
+        return Listing({}, {})
+    with _connect(out) as db:
+        recorded = {row["slug"]: _parse_time(row["last_built"]) for row in db.execute("SELECT slug, last_built FROM episode")}
+        removed = {row["slug"]: row["built"] for row in db.execute("SELECT slug, built FROM removed")}
+    return Listing(recorded, removed)
+
+
 def episodes(out: Path) -> list[Episode]:
     """Every catalogued episode, newest first; an out/ without a catalogue has none."""
     if not path(out).exists():
@@ -164,13 +192,16 @@ def episodes(out: Path) -> list[Episode]:
     return found
 
 
-def remove(out: Path, slug: str) -> None:
-    """Take one episode out of the catalogue on purpose; its files in out/ are left as they are."""
+def remove(out: Path, slug: str, built: str | None = None) -> None:
+    """Take one episode out of the catalogue on purpose; its files in out/ are left as they are, and the
+    edition there (built at `built`, its edition.json's time) is not recorded again unless built anew."""
     if not path(out).exists():
         raise BadInput(f"{path(out)}: no catalogue here (build an edition into {out} first)")
     with _connect(out) as db:
         db.execute("BEGIN IMMEDIATE")
         deleted = db.execute("DELETE FROM episode WHERE slug = ?", (slug,)).rowcount
+        if deleted and built is not None:
+            db.execute("INSERT OR REPLACE INTO removed (slug, built) VALUES (?, ?)", (slug, built))
         db.execute("COMMIT")
     if not deleted:
         raise BadInput(f"{slug}: no episode with this slug in {path(out)}")
@@ -272,7 +303,16 @@ def _fields_from(out: Path, edition: Edition) -> dict[str, Any]:
         "chapters": relative("chapters"),
         "transcript": relative("transcript"),
         "source_sha256": manifest["source"]["sha256"],
+        "built": _built_time(manifest.get("built")),
     }
+
+
+def _built_time(value: Any) -> dt.datetime | None:
+    try:
+        parsed = dt.datetime.fromisoformat(str(value))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.timezone.utc)
 
 
 def _relative(out: Path, file: Path) -> str:

@@ -125,6 +125,13 @@ def _scheduler(address: str | None) -> str | None:
     return address
 
 
+def _out_folder(value: str) -> Path:
+    """--out as given: an empty name is refused here, where it is still empty (Path('') is '.')."""
+    if not value:
+        raise _Failure("--out '': give a folder for the editions, not the root of the file system", 2)
+    return Path(value)
+
+
 _config_option = click.option(
     "--config", "config_path", type=click.Path(path_type=Path, dir_okay=False), help="Publisher config (TOML)."
 )
@@ -141,7 +148,8 @@ def _input_options(func: F) -> F:
 
 @main.command()
 @click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
-@click.option("--out", type=click.Path(path_type=Path), default=Path("out"), show_default=True, help="Output directory.")
+@click.option("--out", type=click.Path(), callback=lambda ctx, param, value: _out_folder(value), default="out",
+              show_default=True, help="Output directory.")
 @click.option("--title", help="Edition title (default: a leading heading, else the lede's first sentence).")
 @click.option("--slug", help="Edition folder and file name (default: the source file's name).")
 @click.option("--format", "formats", default="mp3", show_default=True, help="Audio formats, comma-separated: mp3, m4a.")
@@ -150,6 +158,7 @@ def _input_options(func: F) -> F:
 @_config_option
 @click.option("--appeal-file", type=click.Path(path_type=Path), help="Read this text as the closing appeal.")
 @click.option("--no-appeal", is_flag=True, help="Leave the publisher's appeal out of the edition.")
+@click.option("--adopt-out", is_flag=True, help="Publish into OUT though it holds files audio-edition did not make.")
 @_input_options
 @_speed_options
 @_reported
@@ -164,6 +173,7 @@ def build(
     config_path: Path | None,
     appeal_file: Path | None,
     no_appeal: bool,
+    adopt_out: bool,
     lang: str | None,
     format_in: str | None,
     jobs: int | None,
@@ -182,6 +192,7 @@ def build(
         slug=slug,
         appeal_file=appeal_file,
         no_appeal=no_appeal,
+        adopt_out=adopt_out,
         voice=voice,
         rate=rate,
         config=config.load(config_path),
@@ -280,12 +291,14 @@ def voices() -> None:
 
 @main.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
-@click.option("--out", type=click.Path(path_type=Path), default=Path("out"), show_default=True, help="Output directory.")
+@click.option("--out", type=click.Path(), callback=lambda ctx, param, value: _out_folder(value), default="out",
+              show_default=True, help="Output directory.")
 @click.option("--format", "formats", default="mp3", show_default=True, help="Audio formats, comma-separated: mp3, m4a.")
 @click.option("--voice", help="Voice id, name or language code (see 'audio-edition voices').")
 @click.option("--rate", type=click.IntRange(80, 450), help="Speaking rate in words per minute [default: 175].")
 @_config_option
 @click.option("--no-appeal", is_flag=True, help="Leave the publishers' appeals out of the editions.")
+@click.option("--adopt-out", is_flag=True, help="Publish into OUT though it holds files audio-edition did not make.")
 @_speed_options
 @_reported
 def batch(
@@ -296,6 +309,7 @@ def batch(
     rate: int | None,
     config_path: Path | None,
     no_appeal: bool,
+    adopt_out: bool,
     jobs: int | None,
     cache_dir: Path | None,
     scheduler: str | None,
@@ -312,8 +326,8 @@ def batch(
     from . import config, edition, render
 
     options = edition.BuildOptions(
-        out=out, formats=render.parse_formats(formats), no_appeal=no_appeal, voice=voice, rate=rate,
-        config=config.load(config_path), jobs=jobs, cache=cache_dir, scheduler=_scheduler(scheduler),
+        out=out, formats=render.parse_formats(formats), no_appeal=no_appeal, adopt_out=adopt_out, voice=voice,
+        rate=rate, config=config.load(config_path), jobs=jobs, cache=cache_dir, scheduler=_scheduler(scheduler),
     )
     total = len(batching.articles(list(paths)))
     counts = {"takes": 0}

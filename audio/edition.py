@@ -27,7 +27,7 @@ from .tagging import Tags
 
 log = logging.getLogger(__name__)
 
-MANIFEST = "edition.json"
+MANIFEST = publish.MANIFEST
 MANIFEST_VERSION = 1
 
 
@@ -47,6 +47,7 @@ class BuildOptions(NamedTuple):
     jobs: int | None = None  # worker processes and encoder threads; None: every core this process may use (cores)
     cache: Path | None = None  # the take cache; None: $AUDIO_EDITION_CACHE or the user cache directory
     scheduler: str | None = None  # tcp://HOST:PORT of a Dask scheduler to speak the takes
+    adopt_out: bool = False  # --adopt-out: publish into a folder with content that audio-edition did not make
 
 
 class Edition(NamedTuple):
@@ -118,12 +119,10 @@ def _build(
     doc, art, script = prepare(path, options, memo)
     settings = voice.VoiceSettings(voice_for(art, options), options.rate or options.config.rate)
     voice_id = voice.resolve_voice(settings.voice)
-    if options.out.exists() and not options.out.is_dir():
-        raise BadInput(f"--out {options.out}: is not a directory")
+    publish.claim(options.out, options.adopt_out)
     final = options.out / art.slug
-    if final.exists() and not final.is_dir():  # publishing swaps folders: this file would be swapped out, then lost
-        raise BadInput(f"{final}: is a file, where this article's edition goes: move it away, or give --slug")
     publish.recover(final)
+    publish.edition_folder(final)
     publish.sweep(final)
 
     jobs = options.jobs or cores()

@@ -3,12 +3,18 @@ from __future__ import annotations
 
 import contextlib
 import glob
+import json
 import os
 import shutil
 import tempfile
 from pathlib import Path
 
-from .errors import naming
+from .errors import BadInput, naming
+
+# The mark of an output folder this tool made or was told to adopt: nothing is written into, or removed
+# from, a folder without it.
+MARKER = ".audio-edition"
+MANIFEST = "edition.json"
 
 _RENAME_EXCHANGE = 2
 _AT_FDCWD = -100
@@ -127,3 +133,53 @@ def _exchange(a: Path, b: Path) -> bool:
         return False
     result = renameat2(_AT_FDCWD, os.fsencode(a), _AT_FDCWD, os.fsencode(b), _RENAME_EXCHANGE)
     return bool(result == 0)
+
+
+def claim(out: Path, adopt: bool = False) -> None:
+    """Make sure `out` is an output folder of ours before anything is written into it: a new or empty
+    folder is marked as ours; a folder with content but no mark is refused, unless `adopt` (--adopt-out)."""
+    if not str(out) or Path(os.path.abspath(out)) == Path(os.path.abspath(out)).parent:
+        raise BadInput(f"--out '{out}': give a folder for the editions, not the root of the file system")
+    if out.exists() and not out.is_dir():
+        raise BadInput(f"--out {out}: is not a directory")
+    marker = out / MARKER
+    if marker.is_file():
+        return
+    # An out/ written before folders were marked has a catalogue: ours.
+    adopt = adopt or (out / "catalogue.sqlite").is_file()
+    if out.is_dir() and not adopt and _holds_anything(out):
+        raise BadInput(
+            f"--out {out}: is a folder audio-edition did not make ({MARKER} missing) and holds files: "
+            "give a new or empty folder, or --adopt-out to publish into this one"
+        )
+    out.mkdir(parents=True, exist_ok=True)
+    write_atomic(marker, "This folder holds audio editions made by audio-edition.\n")
+
+
+def _holds_anything(folder: Path) -> bool:
+    """Whether the folder holds anything but what a build marking it at the same moment makes."""
+    with os.scandir(folder) as entries:
+        return any(not (e.name == ".lock" or e.name.startswith(f".{MARKER}.") and e.name.endswith(".partial"))
+                   for e in entries)
+
+
+def edition_folder(final: Path) -> None:
+    """Refuse a path where an edition goes that holds something this tool did not make: publishing swaps
+    the folder out and removes it, which must only ever remove an edition."""
+    if not final.exists() and not final.is_symlink():
+        return
+    if final.is_symlink() or not final.is_dir():
+        raise BadInput(f"{final}: is a file, where this article's edition goes: move it away, or give --slug")
+    if not is_edition(final):
+        raise BadInput(f"{final}: is a folder audio-edition did not make (no {MANIFEST} of ours), where this "
+                       "article's edition goes: move it away, or give --slug")
+
+
+def is_edition(folder: Path) -> bool:
+    """Whether `folder` holds an edition this tool wrote: its edition.json names it and its files."""
+    try:
+        manifest = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return (isinstance(manifest, dict) and manifest.get("slug") == folder.name
+            and isinstance(manifest.get("version"), int) and isinstance(manifest.get("files"), list))

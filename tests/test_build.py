@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from mutagen.id3 import ID3
 
-from audio import edition, tools
+from audio import edition, publish, tools
 from audio.config import Pauses
 from audio.tagging import CTOC_LIMIT
 
@@ -209,6 +209,7 @@ def test_rebuild_replaces_the_edition_whole(tmp_path: Path) -> None:
 
 def test_a_killed_builds_staging_is_swept(tmp_path: Path) -> None:
     out = tmp_path / "out"
+    publish.claim(out)  # an out/ of ours, in which builds were killed
     dead = out / ".story.999999999.abc.partial"  # no process has this PID
     alive = out / f".story.{os.getpid()}.abc.partial"
     for leftover in (dead, alive):

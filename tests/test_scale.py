@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from audio import cache, edition, live, mp3, mp3frames, pool, render, voice
+from audio import cache, edition, live, mp3, mp3frames, pool, publish, render, voice
 from audio.cli import main
 from audio.config import Pauses
 from audio.errors import ToolFailed
@@ -429,7 +429,8 @@ def test_a_batch_whose_feed_cannot_be_written_still_reports_its_articles(tmp_pat
     write_article(articles / "one.txt")
     (articles / "empty.txt").write_text("\n", encoding="utf-8")
     out = tmp_path / "out"
-    (out / "index.html").mkdir(parents=True)
+    publish.claim(out)
+    (out / "index.html").mkdir()
     done = CliRunner().invoke(main, ["batch", str(articles), "--out", str(out), "--jobs", "1",
                                      "--cache", str(tmp_path / "cache")])
     assert done.exit_code == 1
@@ -570,18 +571,18 @@ def test_a_batch_catalogues_what_a_stopped_batch_published(tmp_path: Path, monke
     assert catalogue.episodes(out) == []
     monkeypatch.setattr(site, "refresh", noted)
     again = batch.run([articles], options)
-    assert not again.built and len(again.skipped) == 2 and refreshed == [["one", "two"]]
+    assert not again.built and len(again.skipped) == 2 and refreshed == [[]]  # (found published, not built)
     assert sorted(e.slug for e in catalogue.episodes(out)) == ["one", "two"]
     assert 'href="one/' in (out / "index.html").read_text(encoding="utf-8")
     batch.run([articles], options)
-    assert refreshed == [["one", "two"]]  # catalogued as built: nothing to refresh
+    assert refreshed == [[]]  # catalogued as built: nothing to refresh
 
     write_article(articles / "one.txt", "A corrected story, read again.")  # rebuilt, and stopped again
     monkeypatch.setattr(site, "refresh", stopped)
     assert [e.slug for e in batch.run([articles], options).built] == ["one"]
     monkeypatch.setattr(site, "refresh", noted)
     batch.run([articles], options)
-    assert refreshed[-1] == ["one"]  # its episode was the old build's
+    assert len(refreshed) == 2 and refreshed[-1] == []  # its episode was the old build's: found, and recorded
     one = next(e for e in catalogue.episodes(out) if e.slug == "one")
     assert one.source_sha256 == edition.load(out / "one").manifest["source"]["sha256"]
 
@@ -649,7 +650,7 @@ def test_cluster_build_matches_local_build(tmp_path: Path) -> None:
         address = cluster.scheduler_address
         assert address.startswith("tcp://127.0.0.1:")
         cold = edition.build(article, edition.BuildOptions(out=tmp_path / "cold", cache=tmp_path / "empty", scheduler=address))
-        warm = edition.build(article, edition.BuildOptions(out=tmp_path / "warm", cache=tmp_path / "warm", scheduler=address))
+        warm = edition.build(article, edition.BuildOptions(out=tmp_path / "warm-out", cache=tmp_path / "warm", scheduler=address))
     spoken = {c["spoken"] for c in local.manifest["cues"]}
     assert cache.Cache(tmp_path / "empty").usage()[0].entries == len(spoken)  # every distinct take came back
     for built in (cold, warm):
