@@ -1,4 +1,4 @@
 """`python -m audio`: the same command line as `audio-edition`."""
-from .client import run
+from .cli.entry import run
 
 run()

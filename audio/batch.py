@@ -15,11 +15,22 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import article as article_stage
-from . import edition, publish, site, source, stops, voice
-from .pool import adopt_environment, die_with_parent, start_worker, starter, worker_signals
-from .pool import context as pool_context
+from . import edition, publish, stops
 from .errors import AudioEditionError, BadInput
+from .manifest import MANIFEST, Edition
+from .manifest import load as load_edition
+from .site import refresh
+from .speech.pool import (
+    adopt_environment,
+    die_with_parent,
+    start_worker,
+    starter,
+    worker_signals,
+)
+from .speech.pool import context as pool_context
+from .speech.takes import TAKE_TIMEOUT
+from .text import article as article_stage
+from .text import source
 
 log = logging.getLogger(__name__)
 
@@ -30,7 +41,7 @@ Report = Callable[[str, int], None]
 
 @dataclass
 class BatchResult:
-    built: list[edition.Edition] = field(default_factory=list)
+    built: list[Edition] = field(default_factory=list)
     skipped: list[Path] = field(default_factory=list)
     failed: list[tuple[Path, str]] = field(default_factory=list)
     unpublished: str | None = None  # why the catalogue, feed or index.html could not be refreshed at the end
@@ -62,16 +73,16 @@ def slug_of(doc: source.Document, options: edition.BuildOptions) -> str:
     return slug
 
 
-def up_to_date(doc: source.Document, slug: str, options: edition.BuildOptions) -> edition.Edition | None:
+def up_to_date(doc: source.Document, slug: str, options: edition.BuildOptions) -> Edition | None:
     """The edition in out/<slug>/ if it was built from this very source with these very settings, and
     every file it lists is there at its size (one removed or cut short since is built again); else None."""
     folder = options.out / slug
     try:
-        manifest = json.loads((folder / edition.MANIFEST).read_text(encoding="utf-8"))
+        manifest = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
         if not isinstance(manifest, dict) or manifest.get("build_key") != edition.build_key(doc, options):
             return None
         if all((folder / f["name"]).stat().st_size == f["bytes"] for f in manifest["files"]):
-            return edition.Edition(slug, folder, manifest)
+            return Edition(slug, folder, manifest)
     except (OSError, ValueError, KeyError, TypeError):
         pass
     return None
@@ -85,7 +96,7 @@ def run(
 
     The catalogue and feed are refreshed once, at the end, for everything built, and for the published
     editions the catalogue does not hold as built (published by a batch that was stopped before its end).
-    `timeout`: seconds one take may take in a worker before the worker is taken for hung (voice.TAKE_TIMEOUT).
+    `timeout`: seconds one take may take in a worker before the worker is taken for hung (takes.TAKE_TIMEOUT).
     """
     tell = report or (lambda event, n: None)
     publish.claim(options.out, options.adopt_out)
@@ -112,16 +123,16 @@ def run(
         todo.append(path)
     jobs = options.jobs or edition.cores()
     if len(todo) > 1 and options.scheduler is None:  # (--jobs 1 too: one worker, replaced if it dies or hangs)
-        _in_workers(todo, options, min(jobs, len(todo)), result, tell, voice.TAKE_TIMEOUT if timeout is None else timeout)
+        _in_workers(todo, options, min(jobs, len(todo)), result, tell, TAKE_TIMEOUT if timeout is None else timeout)
     else:
         for path in todo:
             outcome = _build_one(path, options, lambda index, take: tell("takes", 1))
             _record(path, outcome, options, result)
             tell("article", 1)
     # An edition published by a batch that was killed before its end was never catalogued: it is now.
-    if result.built or site.unlisted(options.out):
+    if result.built or refresh.unlisted(options.out):
         try:
-            site.refresh(options.out, options.config, result.built)
+            refresh.site(options.out, options.config, result.built)
         except (AudioEditionError, OSError) as exc:  # (a full disk): reported with the articles' own failures
             result.unpublished = _one_line(exc)
     return result
@@ -321,7 +332,7 @@ def _serve(conn: Any, environ: dict[str, str], parent: int | None) -> None:
     logging.getLogger("audio.lock").setLevel(logging.ERROR)  # the batch's own workers take turns to publish: no news
     sending = threading.Lock()
 
-    from . import engine
+    from .speech import engine
 
     def send(message: tuple[str, Any]) -> None:
         with sending:
@@ -360,7 +371,7 @@ def _asked_to_stop(number: int, frame: Any) -> None:
 def _build_one(path: Path, options: edition.BuildOptions, on_take: Callable[[int, Any], None]) -> tuple[str, str]:
     """("built", slug) or ("failed", one-line reason): nothing escapes as a traceback."""
     try:
-        built = edition.build(path, options, refresh_site=False, on_take=on_take)
+        built = edition.build(path, options, on_take=on_take)
     except (AudioEditionError, OSError) as exc:
         return "failed", _one_line(exc)
     except Exception as exc:
@@ -378,6 +389,6 @@ def _one_line(exc: AudioEditionError | OSError) -> str:
 def _record(path: Path, outcome: tuple[str, str], options: edition.BuildOptions, result: BatchResult) -> None:
     status, detail = outcome
     if status == "built":
-        result.built.append(edition.load(options.out / detail))
+        result.built.append(load_edition(options.out / detail))
     else:
         result.failed.append((path, detail))

@@ -5,18 +5,16 @@ import contextlib
 import hashlib
 import json
 import os
-import struct
 import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, BinaryIO, NamedTuple
+from typing import Any, NamedTuple
 
 from .errors import naming
 
 CACHE_ENV = "AUDIO_EDITION_CACHE"  # a directory: overrides the platform's user cache directory
 KINDS = ("takes", "pieces", "loudness", "script", "gains")
-_WAV_HEADER = 44  # the RIFF header pyttsx3 (Python's wave module) writes: no extra chunks
 
 
 def default_dir() -> Path:
@@ -64,18 +62,6 @@ class Cache:
         final = self.path(kind, entry, suffix)
         os.replace(partial, final)
         return final
-
-    def take(self, entry: str) -> tuple[Path, int, int] | None:
-        """A cached take as (path, frames, sample rate); a missing, truncated or damaged one is None.
-
-        A damaged entry is left where it is, for the take made again to replace (`commit`): removing it
-        here could remove the good take another build has just committed under the same name."""
-        path = self.path("takes", entry, ".wav")
-        found = wav_frames(path)
-        if found is None:
-            return None
-        _touch(path)
-        return path, found[0], found[1]
 
     def touch(self, path: Path) -> None:
         """Mark an entry used now (prune removes the ones unused longest)."""
@@ -135,49 +121,6 @@ class Cache:
                 with contextlib.suppress(FileNotFoundError):
                     stat = path.stat()
                     yield path, stat.st_size, stat.st_mtime
-
-
-def wav_frames(path: Path) -> tuple[int, int] | None:
-    """(spoken frames, sample rate) of a 16-bit mono WAV whose header and size agree, else None.
-
-    The spoken frames end with the take's last sound. eSpeak NG ends every take with 0.3-0.4 s of
-    digital silence (samples exactly 0), its own pause after a sentence; the timeline puts the
-    configured pauses after each take, so a take counts up to its last sound: the pause heard is
-    `[pauses] sentence`, and a sentence's cue ends with its words. The WAV itself is kept whole (it
-    is the cached take). A take of silence only keeps its length."""
-    try:
-        with open(path, "rb") as handle:
-            head = handle.read(_WAV_HEADER)
-            size = os.fstat(handle.fileno()).st_size
-            if len(head) < _WAV_HEADER or head[:4] != b"RIFF" or head[8:16] != b"WAVEfmt " or head[36:40] != b"data":
-                return None
-            riff_size, = struct.unpack("<I", head[4:8])
-            fmt, channels, rate = struct.unpack("<HHI", head[20:28])
-            bits, = struct.unpack("<H", head[34:36])
-            data, = struct.unpack("<I", head[40:44])
-            if fmt != 1 or channels != 1 or bits != 16 or rate == 0:
-                return None
-            if data == 0 or data % 2 or size != _WAV_HEADER + data or riff_size != size - 8:
-                return None
-            return _spoken(handle, data // 2), rate
-    except OSError:
-        return None
-
-
-_TAIL_BLOCK = 1 << 14  # bytes read at a time from a take's end, looking for its last sound
-
-
-def _spoken(handle: BinaryIO, frames: int) -> int:
-    """`frames` less the trailing samples that are exactly 0 (none less if all are)."""
-    position = _WAV_HEADER + 2 * frames
-    while position > _WAV_HEADER:
-        start = max(_WAV_HEADER, position - _TAIL_BLOCK)
-        handle.seek(start)
-        sound = handle.read(position - start).rstrip(b"\0")
-        if sound:  # (a sample's high byte alone may have been stripped: it counts whole)
-            return (start - _WAV_HEADER + len(sound) + 1) // 2
-        position = start
-    return frames
 
 
 def _touch(path: Path) -> None:

@@ -1,6 +1,7 @@
 """Publisher settings from a TOML file; command-line flags override them."""
 from __future__ import annotations
 
+import re
 import tomllib
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -8,7 +9,6 @@ from typing import Any, NamedTuple
 from .errors import BadInput
 from .feedconfig import FeedConfig
 from .feedconfig import parse as parse_feed
-from .language import normalize_tag
 
 DEFAULT_APPEAL_MARKERS = (
     r"A Message from (?P<publisher>.+?)\s*[:.]?",
@@ -110,3 +110,12 @@ def from_mapping(raw: dict[str, Any], origin: str) -> Config:
                 raise BadInput(f"{origin}: '{key}' must be a string")
             changes[key] = value
     return config._replace(**changes)
+
+
+_TAG = re.compile(r"[a-z]{2,3}(?:-[a-z0-9]{1,8})*")
+
+
+def normalize_tag(value: str) -> str | None:
+    """'fr_FR', 'EN-us' -> 'fr-fr', 'en-us'; None for what is no language tag."""
+    tag = value.strip().replace("_", "-").lower()
+    return tag if _TAG.fullmatch(tag) and tag not in ("und", "mul", "zxx") else None

@@ -13,22 +13,27 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from . import article as article_stage
-from . import __version__, lexicon, live, lock, publish, render, sidecars, source, stops, timeline, voice
+from . import __version__, lock, publish, stops
 from .cache import CACHE_ENV, Cache
 from .cache import default_dir as default_cache_dir
 from .cache import key as cache_key
 from .config import Config
-from .errors import BadInput, ToolFailed, naming
-from .lexicon import Lexicon
-from .mp3 import frame_samples, lame_available
-from .script import Memo, Script, make_script
-from .tagging import Tags
+from .errors import ToolFailed, naming
+from .manifest import MANIFEST, Edition, refuse_foreign
+from .manifest import VERSION as MANIFEST_VERSION
+from .sound import live, render, sidecars, timeline
+from .sound.mp3 import frame_samples, lame_available
+from .sound.tagging import Tags
+from .speech import voice
+from .speech.synthesis import synthesize
+from .speech.takes import Take, VoiceSettings
+from .text import article as article_stage
+from .text import lexicon, source
+from .text.lexicon import Lexicon
+from .text.script import Memo, Script, make_script
 
 log = logging.getLogger(__name__)
 
-MANIFEST = publish.MANIFEST
-MANIFEST_VERSION = 1
 
 
 class BuildOptions(NamedTuple):
@@ -50,16 +55,6 @@ class BuildOptions(NamedTuple):
     adopt_out: bool = False  # --adopt-out: publish into a folder with content that audio-edition did not make
 
 
-class Edition(NamedTuple):
-    slug: str
-    directory: Path
-    manifest: dict[str, Any]
-
-    @property
-    def audio(self) -> Path:
-        return self.directory / str(self.manifest["files"][0]["name"])
-
-
 def prepare(
     path: Path, options: BuildOptions, memo: Memo | None = None
 ) -> tuple[source.Document, article_stage.Article, Script]:
@@ -79,31 +74,20 @@ def load_lexicon(config: Config) -> Lexicon | None:
     return lexicon.load(Path(config.lexicon)) if config.lexicon else None
 
 
-def voice_for(art: article_stage.Article, options: BuildOptions) -> str:
-    """--voice, else the config's voice, else the engine's voice for the article's language."""
-    chosen = options.voice or options.config.voice or voice.voice_for_language(art.language)
-    if chosen is None:
-        raise BadInput(
-            f"no voice speaks the article's language '{art.language}': pick one with --voice "
-            "(see 'audio-edition voices'), or set the language with --lang"
-        )
-    return chosen
-
-
 def build(
     path: Path,
     options: BuildOptions,
     *,
-    refresh_site: bool = True,
-    on_take: Callable[[int, voice.Take], None] | None = None,
+    on_take: Callable[[int, Take], None] | None = None,
 ) -> Edition:
     """Source -> article -> script -> takes -> timeline -> audio + sidecars -> out/<slug>/.
 
-    refresh_site=False leaves the catalogue and feed to the caller (a batch refreshes them once).
+    The catalogue, feed and list of editions are the caller's to refresh (site.refresh.site), once for
+    a batch.
     """
     cache = Cache(options.cache or default_cache_dir())
     try:
-        return _build(path, options, cache, refresh_site, on_take)
+        return _build(path, options, cache, on_take)
     except OSError as exc:
         shown = _as_placed(exc, cache.root)
         if shown is exc:
@@ -112,17 +96,17 @@ def build(
 
 
 def _build(
-    path: Path, options: BuildOptions, cache: Cache, refresh_site: bool,
-    on_take: Callable[[int, voice.Take], None] | None,
+    path: Path, options: BuildOptions, cache: Cache,
+    on_take: Callable[[int, Take], None] | None,
 ) -> Edition:
     memo = Memo(cache)
     doc, art, script = prepare(path, options, memo)
-    settings = voice.VoiceSettings(voice_for(art, options), options.rate or options.config.rate)
-    voice_id = voice.resolve_voice(settings.voice)
+    settings = VoiceSettings(voice.choose(art.language, options.voice or options.config.voice),
+                             options.rate or options.config.rate)
     publish.claim(options.out, options.adopt_out)
     final = options.out / art.slug
     publish.recover(final)
-    publish.edition_folder(final)
+    refuse_foreign(final)
     publish.sweep(final)
 
     jobs = options.jobs or cores()
@@ -134,7 +118,7 @@ def _build(
                       previous_gain=previous_gain)
     first_take = threading.Event()
 
-    def taken(index: int, take: voice.Take) -> None:
+    def taken(index: int, take: Take) -> None:
         if beside:
             if not first_take.is_set():
                 first_take.set()
@@ -144,8 +128,8 @@ def _build(
             on_take(index, take)
 
     with early:
-        takes = voice.synthesize([s.spoken for s in script.sentences], settings, workdir=None, cache=cache,
-                                 jobs=jobs, scheduler=options.scheduler, on_take=taken)
+        takes = synthesize([s.spoken for s in script.sentences], settings, workdir=None, cache=cache,
+                           jobs=jobs, scheduler=options.scheduler, on_take=taken)
     memo.save()  # what the thread above has not saved (--jobs 1: all of it)
     stops.check()
     if early.gain is not None:
@@ -162,14 +146,14 @@ def _build(
             artist=art.publisher,
             album=f"{art.publisher} audio edition" if art.publisher else "Audio edition",
             date=art.date or dt.date.today().isoformat(),
-            comment=f"Read by {voice.engine_name()} from {_shown(doc.path.name)}",
+            comment=f"Read by {voice.engine(settings.engine).version()} from {_shown(doc.path.name)}",
         )
         rendered = render.render(takes, plan, outputs, tags, cache=cache, jobs=jobs, previous_gain=previous_gain)
         with naming(staging / "chapters.json"):
             (staging / "chapters.json").write_text(sidecars.chapters_json(plan, art.title), encoding="utf-8")
         with naming(staging / "transcript.vtt"):
             (staging / "transcript.vtt").write_text(sidecars.transcript_vtt(plan), encoding="utf-8")
-        manifest = _manifest(doc, art, script, plan, staging, options, voice_id or voice.current_voice(), settings)
+        manifest = _manifest(doc, art, script, plan, staging, options, settings)
         manifest["build_key"] = build_key(doc, options)
         made_early = early.encoded if early.gain == (rendered.gain_db, rendered.limited) else 0
         manifest["render"] = {"gain_db": rendered.gain_db, "pieces": rendered.pieces,
@@ -177,7 +161,9 @@ def _build(
                               "encoded_during_synthesis": made_early,
                               "measured_after_synthesis": rendered.measured}
         stops.check()
-        from . import player  # imported while the takes were spoken, see _import_later
+        from .site import (
+            player,  # imported while the takes were spoken, see _import_later
+        )
 
         manifest["files"].append(player.write_page(staging, manifest))  # published with the edition
         with naming(staging / MANIFEST):
@@ -190,12 +176,7 @@ def _build(
         if isinstance(exc, ToolFailed) and str(staging) in exc.stderr:  # ffmpeg names the file: as it is published
             raise ToolFailed(exc.program, exc.command, exc.returncode, exc.stderr.replace(str(staging), str(final))) from exc
         raise
-    built = Edition(art.slug, final, manifest)
-    if refresh_site:
-        from . import site
-
-        site.refresh(options.out, options.config, [built])  # catalogue, feed.xml: after the lock above is released
-    return built
+    return Edition(art.slug, final, manifest)
 
 
 # A full disk or quota, a file past its size limit, a read-only file system, a file in the way: the cache
@@ -237,7 +218,7 @@ def _import_later(save: Callable[[], None]) -> None:
         with contextlib.suppress(Exception):  # a failure here is met again, and reported, where it matters
             save()
         with contextlib.suppress(Exception):
-            from . import player, site  # noqa: F401
+            from .site import player, refresh  # noqa: F401
 
             player.prepare()
 
@@ -261,7 +242,7 @@ def build_key(doc: source.Document, options: BuildOptions) -> str:
     words = Path(options.config.lexicon).read_bytes() if options.config.lexicon else b""  # the lexicon's entries, not its path
     return cache_key(source=doc.sha256, appeal=appeal, options=repr(what), config=repr(options.config),
                      lexicon=hashlib.sha256(words).hexdigest(),
-                     engine=voice.engine_name(), version=__version__, manifest=MANIFEST_VERSION)
+                     engine=voice.engine().version(), version=__version__, manifest=MANIFEST_VERSION)
 
 
 def _previous_gain(final: Path) -> float | None:
@@ -278,12 +259,6 @@ def _shown(name: str) -> str:
     return os.fsencode(name).decode("utf-8", "replace")
 
 
-def load(directory: Path) -> Edition:
-    """Read a built edition back from its edition.json."""
-    manifest = json.loads((directory / MANIFEST).read_text(encoding="utf-8"))
-    return Edition(manifest["slug"], directory, manifest)
-
-
 def _manifest(
     doc: source.Document,
     art: article_stage.Article,
@@ -291,8 +266,7 @@ def _manifest(
     plan: timeline.Timeline,
     staging: Path,
     options: BuildOptions,
-    voice_id: str | None,
-    settings: voice.VoiceSettings,
+    settings: VoiceSettings,
 ) -> dict[str, Any]:
     files: list[dict[str, Any]] = [
         {"name": f"{art.slug}.{fmt}", "type": render.MIME[fmt], "role": "audio"} for fmt in options.formats
@@ -320,8 +294,8 @@ def _manifest(
             "encoding": doc.encoding,
             "format": doc.format,
         },
-        "engine": voice.engine_name(),
-        "voice": voice_id,
+        "engine": voice.engine(settings.engine).version(),
+        "voice": settings.voice,
         "rate": settings.rate,
         "duration_ms": plan.duration_ms,
         "files": files,

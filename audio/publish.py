@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import contextlib
 import glob
-import json
 import os
 import shutil
 import tempfile
@@ -14,7 +13,6 @@ from .errors import BadInput, naming
 # The mark of an output folder this tool made or was told to adopt: nothing is written into, or removed
 # from, a folder without it.
 MARKER = ".audio-edition"
-MANIFEST = "edition.json"
 
 _RENAME_EXCHANGE = 2
 _AT_FDCWD = -100
@@ -161,25 +159,3 @@ def _holds_anything(folder: Path) -> bool:
     with os.scandir(folder) as entries:
         return any(not (e.name == ".lock" or e.name.startswith(f".{MARKER}.") and e.name.endswith(".partial"))
                    for e in entries)
-
-
-def edition_folder(final: Path) -> None:
-    """Refuse a path where an edition goes that holds something this tool did not make: publishing swaps
-    the folder out and removes it, which must only ever remove an edition."""
-    if not final.exists() and not final.is_symlink():
-        return
-    if final.is_symlink() or not final.is_dir():
-        raise BadInput(f"{final}: is a file, where this article's edition goes: move it away, or give --slug")
-    if not is_edition(final):
-        raise BadInput(f"{final}: is a folder audio-edition did not make (no {MANIFEST} of ours), where this "
-                       "article's edition goes: move it away, or give --slug")
-
-
-def is_edition(folder: Path) -> bool:
-    """Whether `folder` holds an edition this tool wrote: its edition.json names it and its files."""
-    try:
-        manifest = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return False
-    return (isinstance(manifest, dict) and manifest.get("slug") == folder.name
-            and isinstance(manifest.get("version"), int) and isinstance(manifest.get("files"), list))

@@ -18,7 +18,9 @@ import lxml.html
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from audio import config, html  # noqa: E402
+from audio import config  # noqa: E402
+
+from audio.text import html
 
 FIXTURES = ROOT / "tests" / "fixtures" / "html"
 SPACES = re.compile(r"\s+")

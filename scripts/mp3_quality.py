@@ -25,7 +25,9 @@ from pathlib import Path
 
 import numpy as np
 
-from audio import mp3, tools
+from audio.sound import mp3
+
+from audio import tools
 
 ROOT = Path(__file__).resolve().parent.parent
 ARTICLES = [ROOT / "samples" / "moscow-times-belarus.txt"] + [

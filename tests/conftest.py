@@ -9,9 +9,10 @@ from pathlib import Path
 import pytest
 from hypothesis import settings
 
-from audio import edition
+from audio import edition, manifest
 from audio.cache import CACHE_ENV
-from audio.client import WARM_ENV
+from audio.site import refresh
+from audio.warm.client import WARM_ENV
 
 # The generated cases are the same on every run (CI included), so that a red run can be run again and
 # its case shrunk here; HYPOTHESIS_PROFILE=explore draws new ones each time, to look for more.
@@ -21,6 +22,13 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "repeatable"))
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "samples" / "moscow-times-belarus.txt"
+
+
+def build_and_list(path: Path, options: edition.BuildOptions) -> manifest.Edition:
+    """What `audio-edition build` does: build the edition, then list it (catalogue, feed, index.html)."""
+    built = edition.build(path, options)
+    refresh.site(options.out, options.config, [built])
+    return built
 
 
 def need_program(name: str) -> str:
@@ -58,10 +66,10 @@ def no_warm_process() -> Iterator[None]:
 def sample_out(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """An out/ directory holding one real MP3 + M4A build of the sample; treat it as read-only."""
     out = tmp_path_factory.mktemp("out")
-    edition.build(SAMPLE, edition.BuildOptions(out=out, formats=("mp3", "m4a")))
+    build_and_list(SAMPLE, edition.BuildOptions(out=out, formats=("mp3", "m4a")))
     return out
 
 
 @pytest.fixture(scope="session")
-def sample_edition(sample_out: Path) -> edition.Edition:
-    return edition.load(sample_out / "moscow-times-belarus")
+def sample_edition(sample_out: Path) -> manifest.Edition:
+    return manifest.load(sample_out / "moscow-times-belarus")

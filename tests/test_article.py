@@ -5,8 +5,9 @@ from pathlib import Path
 
 import pytest
 
-from audio import article, config, source
+from audio import config
 from audio.errors import BadInput
+from audio.text import article, source
 
 from .conftest import SAMPLE
 

@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 from mutagen.id3 import ID3
 
-from audio import edition, publish, tools
+from audio import edition, manifest, publish, tools
 from audio.config import Pauses
-from audio.tagging import CTOC_LIMIT
+from audio.sound.tagging import CTOC_LIMIT
 
 SLUG = "moscow-times-belarus"
 
@@ -62,7 +62,7 @@ def loudness(path: Path) -> tuple[float, float]:
 
 
 @pytest.mark.parametrize("fmt", ["mp3", "m4a"])
-def test_chapters_read_back_by_ffprobe(sample_edition: edition.Edition, fmt: str) -> None:
+def test_chapters_read_back_by_ffprobe(sample_edition: manifest.Edition, fmt: str) -> None:
     manifest = sample_edition.manifest
     chapters = ffprobe_chapters(sample_edition.directory / f"{SLUG}.{fmt}")
     expected = [(c["start_ms"], c["end_ms"], c["title"]) for c in manifest["chapters"]]
@@ -76,7 +76,7 @@ def test_chapters_read_back_by_ffprobe(sample_edition: edition.Edition, fmt: str
         assert abs(chapters[-1][1] - duration_ms(sample_edition.directory / f"{SLUG}.{fmt}")) <= 100
 
 
-def test_mp3_has_an_ordered_top_level_ctoc(sample_edition: edition.Edition) -> None:
+def test_mp3_has_an_ordered_top_level_ctoc(sample_edition: manifest.Edition) -> None:
     tags = ID3(sample_edition.directory / f"{SLUG}.mp3")
     tocs = tags.getall("CTOC")
     assert len(tocs) == 1
@@ -92,8 +92,8 @@ def test_mp3_has_an_ordered_top_level_ctoc(sample_edition: edition.Edition) -> N
 
 def test_tags_read_back_by_mutagen_and_ffmpeg(tmp_path: Path) -> None:
     """Our own ID3v2.3 writer (audio/tagging.py): text outside Latin-1, a date, a chapter title with quotes."""
-    from audio.tagging import Tags, id3_tag
-    from audio.timeline import ChapterSpan, Timeline
+    from audio.sound.tagging import Tags, id3_tag
+    from audio.sound.timeline import ChapterSpan, Timeline
 
     timeline = Timeline(22050, 22050 * 3, (ChapterSpan("paragraph", "Глава «один»", None, 0, 22050, ()),
                                            ChapterSpan("appeal", 'Two "2" — ✓', None, 22050, 22050 * 3, ())), (), ())
@@ -117,13 +117,13 @@ def test_tags_read_back_by_mutagen_and_ffmpeg(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("fmt", ["mp3", "m4a"])
-def test_loudness_is_the_spoken_podcast_norm(sample_edition: edition.Edition, fmt: str) -> None:
+def test_loudness_is_the_spoken_podcast_norm(sample_edition: manifest.Edition, fmt: str) -> None:
     integrated, true_peak = loudness(sample_edition.directory / f"{SLUG}.{fmt}")
     assert -17.0 <= integrated <= -15.0
     assert true_peak <= -1.0
 
 
-def test_every_cue_lies_inside_its_chapter(sample_edition: edition.Edition) -> None:
+def test_every_cue_lies_inside_its_chapter(sample_edition: manifest.Edition) -> None:
     manifest = sample_edition.manifest
     vtt = (sample_edition.directory / "transcript.vtt").read_text(encoding="utf-8")
     assert vtt.startswith("WEBVTT\n")
@@ -142,7 +142,7 @@ def test_every_cue_lies_inside_its_chapter(sample_edition: edition.Edition) -> N
     assert all(len(line) <= 65 for line in vtt.splitlines())
 
 
-def test_the_pause_heard_between_sentences_is_the_configured_one(sample_edition: edition.Edition) -> None:
+def test_the_pause_heard_between_sentences_is_the_configured_one(sample_edition: manifest.Edition) -> None:
     """ffmpeg's silencedetect on the MP3: each cue ends where its sound ends, and the silence before the
     next sentence of the chapter lasts `[pauses] sentence` (eSpeak NG's own end-of-take silence is not added)."""
     err = subprocess.run(
@@ -164,7 +164,7 @@ def test_the_pause_heard_between_sentences_is_the_configured_one(sample_edition:
         assert abs(start - a["end_ms"]) <= 40 and abs(end - b["start_ms"]) <= 40, (a["id"], heard)
 
 
-def test_chapters_json_is_podcasting_2(sample_edition: edition.Edition) -> None:
+def test_chapters_json_is_podcasting_2(sample_edition: manifest.Edition) -> None:
     data = json.loads((sample_edition.directory / "chapters.json").read_text(encoding="utf-8"))
     assert data["version"] == "1.2.0"
     starts = [c["startTime"] for c in data["chapters"]]
@@ -172,7 +172,7 @@ def test_chapters_json_is_podcasting_2(sample_edition: edition.Edition) -> None:
     assert [c["title"] for c in data["chapters"]] == [c["title"] for c in sample_edition.manifest["chapters"]]
 
 
-def test_manifest_records_source_engine_files(sample_edition: edition.Edition) -> None:
+def test_manifest_records_source_engine_files(sample_edition: manifest.Edition) -> None:
     manifest = sample_edition.manifest
     assert re.fullmatch(r"[0-9a-f]{64}", manifest["source"]["sha256"])
     assert manifest["engine"].startswith("pyttsx3 2.99 / eSpeak NG")
@@ -204,7 +204,7 @@ def test_rebuild_replaces_the_edition_whole(tmp_path: Path) -> None:
     second = edition.build(article, edition.BuildOptions(out=out))
     assert [c["kind"] for c in second.manifest["chapters"]] == ["intro", "paragraph", "paragraph"]
     assert [p.name for p in out.iterdir() if p.name.endswith(".partial")] == []  # no staging left behind
-    assert edition.load(out / "story").manifest["source"]["sha256"] == second.manifest["source"]["sha256"]
+    assert manifest.load(out / "story").manifest["source"]["sha256"] == second.manifest["source"]["sha256"]
 
 
 def test_a_killed_builds_staging_is_swept(tmp_path: Path) -> None:
@@ -229,6 +229,6 @@ def test_concurrent_builds_of_one_article_serialise_and_both_finish(tmp_path: Pa
     runs = [subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE) for _ in range(2)]
     results = [run.communicate(timeout=120) for run in runs]
     assert [run.returncode for run in runs] == [0, 0], results
-    assert edition.load(out / "story").manifest["chapters"][-1]["kind"] == "paragraph"
+    assert manifest.load(out / "story").manifest["chapters"][-1]["kind"] == "paragraph"
     assert ffprobe_chapters(out / "story" / "story.mp3")[-1][2].startswith("It has a second")
     assert [p.name for p in out.iterdir() if p.name.endswith(".partial")] == []

@@ -8,8 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from audio import catalogue, config, edition, lock, site
+from audio import config, edition, lock, manifest
+from audio.site import catalogue, refresh
 
+from .conftest import build_and_list
 from .test_faults_feed import Watched, feed_guids, integrity
 from .test_feed import BASE, write_config
 
@@ -44,11 +46,11 @@ def check_consistent(out: Path, slugs: set[str]) -> None:
     assert sorted(e.slug for e in listed) == sorted(slugs)  # exactly one each
     assert sorted(feed_guids(out)) == sorted(e.guid for e in listed)
     for episode in listed:
-        manifest = edition.load(out / episode.slug).manifest
-        assert episode.title == manifest["title"]  # the edition that is published, not one it replaced
-        assert episode.duration_ms == manifest["duration_ms"]
+        record = manifest.load(out / episode.slug).manifest
+        assert episode.title == record["title"]  # the edition that is published, not one it replaced
+        assert episode.duration_ms == record["duration_ms"]
         assert episode.bytes == (out / episode.enclosure).stat().st_size
-        assert episode.source_sha256 == manifest["source"]["sha256"]
+        assert episode.source_sha256 == record["source"]["sha256"]
 
 
 def builds_at_once(folder: Path) -> int:
@@ -112,7 +114,7 @@ def test_a_build_while_the_feed_command_writes(tmp_path: Path) -> None:
     cfg = write_config(tmp_path / "publisher.toml")
     out, cache = tmp_path / "out", tmp_path / "cache"
     first = article(tmp_path, "first", "Minsk and Kyiv talked on Wednesday.\n")
-    edition.build(first, edition.BuildOptions(out=out, config=config.load(cfg), rate=450, jobs=1, cache=cache))
+    build_and_list(first, edition.BuildOptions(out=out, config=config.load(cfg), rate=450, jobs=1, cache=cache))
     second = article(tmp_path, "second", "Vilnius hosted the talks.\n\nNobody signed anything.\n")
     build = Watched(build_command(second, out, cfg, cache))
     feed_command = [sys.executable, "-m", "audio", "feed", "--out", str(out), "--config", str(cfg)]
@@ -139,9 +141,9 @@ def test_a_late_refresh_records_the_edition_published_not_the_one_it_replaced(tm
     settings = config.load(cfg)
     story = article(tmp_path, "story", "Minsk and Kyiv talked on Wednesday.\n")
     options = edition.BuildOptions(out=tmp_path / "out", config=settings, rate=450, jobs=1, cache=tmp_path / "cache")
-    x = edition.build(story, options, refresh_site=False)
+    x = edition.build(story, options)
     story.write_text("Minsk and Kyiv talked on Wednesday.\n\nThen they talked again on Thursday.\n", encoding="utf-8")
-    y = edition.build(story, options, refresh_site=False)
-    site.refresh(options.out, settings, [y])
-    site.refresh(options.out, settings, [x])
+    y = edition.build(story, options)
+    refresh.site(options.out, settings, [y])
+    refresh.site(options.out, settings, [x])
     check_consistent(options.out, {"story"})

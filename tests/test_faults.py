@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from audio import edition
+from audio import edition, manifest
 
 from .conftest import SAMPLE
 from .test_build import ffprobe_chapters
@@ -104,7 +104,7 @@ def test_sigkill_at_random_moments_leaves_the_previous_edition(tmp_path: Path, c
         # Whole previous edition or whole new one (same source: same audio), never a mix or a gap.
         assert set(current) == set(before)
         assert len(ffprobe_chapters(out / "story" / "story.mp3")) == 5
-        edition.load(out / "story")
+        manifest.load(out / "story")
     assert kills >= 10
     with capsys.disabled():
         print(f"\nbuild without a feed: {kills} of 20 runs killed before they finished")
@@ -167,9 +167,9 @@ def wait_until(condition: Any, seconds: float) -> bool:
 POOL_OF_TWO = """
 import sys, time
 import multiprocessing
-from audio import pool, voice
+from audio.speech import pool, takes, voice
 pool.context = lambda: multiprocessing.get_context(sys.argv[1])
-workers = pool.Pool(voice.VoiceSettings(None, 175), jobs=2)
+workers = pool.Pool(takes.VoiceSettings(None, 175), jobs=2)
 workers.start(2)
 print(*(w.process.pid for w in workers._workers), flush=True)
 time.sleep(600)
@@ -360,10 +360,11 @@ def test_sigterm_stops_a_batch_as_ctrl_c_does(tmp_path: Path) -> None:
 HANGING_BATCH = """
 import json, sys, time
 from pathlib import Path
-from audio import batch, edition, engine
+from audio import batch, edition
+from audio.speech import pyttsx3_engine as engine
 
 articles, out, always = Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3] == "always"
-take = engine.Engine._take
+take = engine.Speaker.take
 
 def hangs_on_b(self, text, path):  # in the worker: the engine never comes back from a take of b.txt
     marker = out.parent / "b-was-tried"
@@ -372,7 +373,7 @@ def hangs_on_b(self, text, path):  # in the worker: the engine never comes back 
         time.sleep(3600)
     return take(self, text, path)
 
-engine.Engine._take = hangs_on_b
+engine.Speaker.take = hangs_on_b
 result = batch.run([articles], edition.BuildOptions(out=out, jobs=2, rate=450, cache=out.parent / "cache"), timeout=2)
 print(json.dumps([sorted(e.slug for e in result.built), [[p.name, why] for p, why in result.failed]]))
 """
@@ -392,17 +393,18 @@ def test_a_batch_worker_that_hangs_on_a_take_is_replaced(tmp_path: Path, hangs: 
 
 HANGING_BUILD = """
 import sys, time
-from audio import cli, engine, voice
+from audio.cli import main as cli
+from audio.speech import pyttsx3_engine as engine, takes
 
-voice.TAKE_TIMEOUT = 2
-take = engine.Engine._take
+takes.TAKE_TIMEOUT = 2
+take = engine.Speaker.take
 
 def hangs(self, text, path):  # the engine never comes back from this take
     if "hangs" in text:
         time.sleep(3600)
     return take(self, text, path)
 
-engine.Engine._take = hangs
+engine.Speaker.take = hangs
 sys.argv = ["audio-edition", "build", *sys.argv[1:]]
 cli.run()
 """

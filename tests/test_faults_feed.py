@@ -20,8 +20,10 @@ import pytest
 from lxml import html as lxml_html
 from PIL import Image
 
-from audio import catalogue, config, edition, site
+from audio import config, edition, manifest
+from audio.site import catalogue, refresh
 
+from .conftest import build_and_list
 from .test_feed import BASE, write_config
 
 SEED = 20261128
@@ -50,7 +52,7 @@ def check_published(out: Path, before: list[str]) -> list[str]:
     listed = catalogue.episodes(out)
     assert set(before) <= {e.guid for e in listed}
     for episode in listed:  # every catalogued edition is whole
-        edition.load(out / episode.slug)
+        manifest.load(out / episode.slug)
         assert (out / episode.enclosure).stat().st_size > 0
     titles = lxml_html.fromstring((out / "index.html").read_bytes()).xpath("//ol[@class='editions']//h2")
     assert len(titles) >= len(before)
@@ -111,15 +113,16 @@ class Watched:
 
 REFRESH_LOOP = """
 import logging, pathlib, sys
-from audio import config, edition, site
+from audio import config, manifest
+from audio.site import refresh
 logging.basicConfig(level=logging.DEBUG, format="%(name)s: %(message)s")
 logging.getLogger("PIL").setLevel(logging.WARNING)
 out = pathlib.Path(sys.argv[1])
 settings = config.load(pathlib.Path(sys.argv[2]))
-built = [edition.load(out / slug) for slug in sys.argv[3:]]
+built = [manifest.load(out / slug) for slug in sys.argv[3:]]
 print("ready", file=sys.stderr, flush=True)
 while True:
-    site.refresh(out, settings, built)  # what every build does after publishing: record, feed, index
+    refresh.site(out, settings, built)  # what every build does after publishing: record, feed, index
 """
 REFRESH_STEPS = [("ready", "catalogue"), ("recorded", "catalogue"), ("recorded s2", "cover and feed"),
                  ("wrote", "index")]
@@ -134,7 +137,7 @@ def refreshed(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     for number in range(3):
         source = folder / f"s{number}.txt"
         source.write_text(f"Story {number} opened on Monday.\n\nIt closed on Friday.\n", encoding="utf-8")
-        edition.build(source, options)
+        build_and_list(source, options)
     return folder / "out", cfg
 
 
@@ -153,7 +156,7 @@ def kill_refreshes(out: Path, cfg: Path, runs: int) -> tuple[Counter[str], int]:
         steps[watched.step(REFRESH_STEPS, "catalogue")] += 1
         assert check_published(out, before) == before  # the same three, in the same order
         left += partials(out)  # cleared by the next refresh (the next loop's first)
-    site.refresh(out, config.load(cfg), [])
+    refresh.site(out, config.load(cfg), [])
     assert partials(out) == 0 and check_published(out, before) == before
     return steps, left
 
@@ -177,7 +180,7 @@ def test_sigkill_while_the_catalogue_and_feed_are_refreshed_many_times(
 
 # ---- kills across whole builds that refresh the feed, then the build again -----------------------------------------
 
-BUILD_STEPS = [("audio.loudness", "render, tag, publish, catalogue"), ("audio.mp3", "render, tag, publish, catalogue"),
+BUILD_STEPS = [("audio.sound.loudness", "render, tag, publish, catalogue"), ("audio.sound.mp3", "render, tag, publish, catalogue"),
                ("recorded", "cover and feed"), ("wrote", "index")]
 
 
@@ -205,7 +208,7 @@ def kill_builds(tmp_path: Path, runs: int) -> tuple[Counter[str], int, int]:
         return source
 
     # Two complete builds: the first makes the cover; the second says how long a build and its feed step take here.
-    edition.build(article(100), edition.BuildOptions(out=out, config=config.load(cfg), rate=450, jobs=1, cache=cache))
+    build_and_list(article(100), edition.BuildOptions(out=out, config=config.load(cfg), rate=450, jobs=1, cache=cache))
     probe = Watched(build_command(article(101), out, cfg, cache))
     assert probe.process.wait(timeout=120) == 0
     full = time.perf_counter() - probe.start

@@ -17,9 +17,10 @@ from click.testing import CliRunner
 from lxml import etree
 from PIL import Image
 
-from audio import catalogue, config, cover, feed, feedconfig, site
-from audio.cli import main
+from audio import config, feedconfig
+from audio.cli.main import main
 from audio.errors import AudioEditionError, BadInput
+from audio.site import catalogue, cover, feed, refresh
 
 from .conftest import ROOT
 
@@ -427,7 +428,7 @@ def test_a_batch_is_catalogued_in_one_transaction_as_if_one_by_one(
     assert sorted(e.slug for e in catalogue.episodes(out)) == ["b", "c", "e"]  # the others are, then it is said
 
     with pytest.raises(FileNotFoundError):  # a batch's refresh: the list of editions is written all the same
-        site.refresh(out, config.Config(), [broken, edition_at("f")])
+        refresh.site(out, config.Config(), [broken, edition_at("f")])
     listed = (out / "index.html").read_text(encoding="utf-8")
     assert 'href="f/' in listed and 'href="d/' not in listed
 

@@ -11,10 +11,11 @@ from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from audio import article, config, source
-from audio.cli import main
+from audio import config
+from audio.cli.main import main
 from audio.errors import BadInput
-from audio.script import SENTENCE_LIMIT, make_script
+from audio.text import article, source
+from audio.text.script import SENTENCE_LIMIT, make_script
 
 # Every script, emoji, combining marks, right-to-left text, controls (NUL included) and odd line ends.
 CHARS = st.characters(codec="utf-8", exclude_categories=("Cs",))

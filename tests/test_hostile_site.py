@@ -16,8 +16,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from lxml import html as lxml_html
 
-from audio import catalogue, edition
-from audio.cli import main
+from audio import manifest
+from audio.cli.main import main
+from audio.site import catalogue
 
 from .test_feed import BASE, write_config
 from .test_hostile import CHARS, HOSTILE
@@ -66,7 +67,7 @@ def site(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureReques
     )
 
 
-def build(site: Path, title: str | None, text: str) -> edition.Edition | None:
+def build(site: Path, title: str | None, text: str) -> manifest.Edition | None:
     """Build through the CLI into site/out with the feed config; None when refused as bad input."""
     source = site / f"story-{next(_numbers)}.txt"
     source.write_text(text, encoding="utf-8")
@@ -79,7 +80,7 @@ def build(site: Path, title: str | None, text: str) -> edition.Edition | None:
         return None
     assert result.exit_code == 0, (result.output, result.exception)
     OUTCOMES["built"] += 1
-    return edition.load(site / "out" / source.stem)
+    return manifest.load(site / "out" / source.stem)
 
 
 def check_feed(out: Path) -> None:
@@ -91,8 +92,8 @@ def check_feed(out: Path) -> None:
     assert not parsed.bozo, parsed.get("bozo_exception")
     assert len(gpodder) == len(parsed.entries) == len(listed)
     for episode, got, entry in zip(listed, gpodder, parsed.entries):
-        manifest = edition.load(out / episode.slug).manifest
-        assert episode.title == manifest["title"] and episode.description == manifest["lede"]
+        record = manifest.load(out / episode.slug).manifest
+        assert episode.title == record["title"] and episode.description == record["lede"]
         audio = out / episode.enclosure
         url = f"{BASE}{episode.slug}/{episode.slug}.mp3"
         # gPodder's parser
@@ -129,7 +130,7 @@ def shown(description: str) -> str:
     return str(lxml_html.fragment_fromstring(description, create_parent="div").text_content())
 
 
-def check_page(browser: Any, built: edition.Edition) -> None:  # noqa: F811
+def check_page(browser: Any, built: manifest.Edition) -> None:  # noqa: F811
     """The edition's page and the list of editions in Chromium: the text shows literally and nothing of it runs."""
     manifest = built.manifest
     context = browser.new_context()

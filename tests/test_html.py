@@ -9,9 +9,10 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from audio import article, config, edition, source
-from audio.cli import main
+from audio import config, edition
+from audio.cli.main import main
 from audio.errors import BadInput
+from audio.text import article, source
 
 from .conftest import ROOT
 
@@ -48,7 +49,7 @@ def test_lang_option_wins_over_the_page() -> None:
 
 
 def test_config_language_stands_where_the_page_says_none_and_skips_detection(monkeypatch: pytest.MonkeyPatch) -> None:
-    from audio import language
+    from audio.text import language
 
     def no_detection(text: str) -> str:
         raise AssertionError("detection ran although the config gives the language")
@@ -100,7 +101,7 @@ def test_a_page_mixing_encodings_is_refused_naming_the_byte() -> None:
 
 HUGE = """
 import resource, sys
-from audio import html
+from audio.text import html
 base = open(sys.argv[1], encoding="utf-8").read()
 comments = "".join(
     f'<div class="comment" id="c{i}"><p>Comment {i}: I think the council is wrong about this, and here is a long '
@@ -132,7 +133,7 @@ def test_a_page_of_countless_elements_is_refused_before_extraction() -> None:
 
 def test_french_page_builds_with_a_french_voice(tmp_path: Path) -> None:
     built = edition.build(PAGES / "french.html", edition.BuildOptions(out=tmp_path / "out", cache=tmp_path / "cache"),
-                          refresh_site=False)
+                          )
     manifest = json.loads((built.directory / "edition.json").read_text(encoding="utf-8"))
     assert manifest["voice"] == "roa/fr" and manifest["language"] == "fr"
     assert manifest["byline"] == "Camille Berthier" and manifest["date"] == "2024-03-12"
@@ -223,7 +224,7 @@ def test_the_language_model_is_unpacked_once_and_classifies_as_packed(tmp_path: 
     """py3langid's LZMA model is unpacked into the user cache once; scored from there without NumPy, it gives py3langid's answers."""
     from py3langid.langid import MODEL_FILE, LanguageIdentifier
 
-    from audio import language
+    from audio.text import language
 
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
     language._identifier.cache_clear()

@@ -8,9 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from audio import lexicon, voice
 from audio.errors import BadInput
-from audio.normalize import ALL_CAPS, DIGITS, DROPPED, Note, speak
+from audio.speech import synthesis, takes
+from audio.text import lexicon
+from audio.text.normalize import ALL_CAPS, DIGITS, DROPPED, Note, speak
 
 from .conftest import need_program
 
@@ -201,9 +202,9 @@ def test_the_lexicon_changes_what_espeak_says(tmp_path: Path) -> None:
 
 def test_the_engine_takes_lexicon_phonemes_as_phonemes(tmp_path: Path) -> None:
     """Through pyttsx3 (the build's engine): [[m'akeI]] sounds like 'Makei', not like its letters read out."""
-    takes = voice.synthesize(["Makei.", "[[m'akeI]].", "m apostrophe a k e I."], voice.VoiceSettings("gmw/en"), tmp_path, jobs=1)
+    spoken = synthesis.synthesize(["Makei.", "[[m'akeI]].", "m apostrophe a k e I."], takes.VoiceSettings("gmw/en"), tmp_path, jobs=1)
     lengths = []
-    for take in takes:
+    for take in spoken:
         with wave.open(str(take.path)) as wav:
             lengths.append(wav.getnframes())
     word, phonemes, letters = lengths
@@ -221,7 +222,7 @@ def _num2words_en(value: int | float, to: str) -> str | Exception:
 
 
 def _ours_en(value: int | float, to: str) -> str | Exception:
-    from audio import numbers_en
+    from audio.text import numbers_en
 
     try:
         return numbers_en.say(value, to)
@@ -245,7 +246,8 @@ EDGES = [0, 1, 9, 10, 11, 12, 13, 19, 20, 21, 99, 100, 101, 110, 999, 1000, 1001
 @pytest.mark.parametrize("to", ["cardinal", "ordinal", "year"])
 def test_english_numbers_are_num2words_own(to: str) -> None:
     """audio/numbers_en.py says every number as num2words does (it spares a build importing num2words)."""
-    from hypothesis import given, settings, strategies as st
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
 
     for value in EDGES + [-v for v in EDGES]:
         _same(value, to)
@@ -259,7 +261,8 @@ def test_english_numbers_are_num2words_own(to: str) -> None:
 
 
 def test_english_decimals_are_num2words_own() -> None:
-    from hypothesis import given, settings, strategies as st
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
 
     for value in (0.5, -0.5, 2.5, -2.5, 1.05, 1.239999999, 0.1, 3.14159, 1e-05, 12.0001, 999.99, 1234567.89):
         _same(value, "cardinal")

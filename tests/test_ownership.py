@@ -8,10 +8,11 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from audio import catalogue, edition, publish
-from audio.cli import main
+from audio import edition, manifest, publish
+from audio.cli.main import main
+from audio.site import catalogue
 
-from .conftest import ROOT
+from .conftest import ROOT, build_and_list
 
 SAMPLE_CONFIG = ROOT / "samples" / "moscow-times.toml"
 
@@ -64,7 +65,7 @@ def test_a_slug_naming_a_foreign_folder_is_refused(tmp_path: Path) -> None:
     # An edition of ours in that place is replaced as before.
     assert run("build", str(article), "--out", str(out), "--slug", "again")[0] == 0
     assert run("build", str(article), "--out", str(out), "--slug", "again")[0] == 0
-    assert publish.is_edition(out / "again")
+    assert manifest.is_edition(out / "again")
 
 
 def test_a_batch_keeps_a_foreign_folder_and_builds_the_rest(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -78,7 +79,7 @@ def test_a_batch_keeps_a_foreign_folder_and_builds_the_rest(tmp_path: Path, monk
     assert code == 1, said
     assert "src: is a folder audio-edition did not make (no edition.json of ours)" in said
     assert (tmp_path / "src" / "main.py").read_text(encoding="utf-8") == "print('mine')\n"
-    assert publish.is_edition(tmp_path / "other")
+    assert manifest.is_edition(tmp_path / "other")
     assert [e.slug for e in catalogue.episodes(tmp_path)] == ["other"]
 
 
@@ -123,7 +124,7 @@ def three_editions(tmp_path: Path) -> tuple[Path, list[Path]]:
     out = tmp_path / "out"
     articles = [write(tmp_path / f"story{n}.txt", ARTICLE.replace("city", f"city number {n}")) for n in range(3)]
     for article in articles:
-        edition.build(article, edition.BuildOptions(out=out))
+        build_and_list(article, edition.BuildOptions(out=out))
     return out, articles
 
 
@@ -137,7 +138,7 @@ def test_a_lost_catalogue_is_rebuilt_from_the_editions_published(tmp_path: Path,
     else:
         (out / "catalogue.sqlite").unlink()
     new = write(tmp_path / "story3.txt", ARTICLE.replace("city", "harbour"))
-    edition.build(new, edition.BuildOptions(out=out))
+    build_and_list(new, edition.BuildOptions(out=out))
     after = {e.slug: e for e in catalogue.episodes(out)}
     assert sorted(after) == ["story0", "story1", "story2", "story3"]
     for slug, episode in before.items():  # as first built: an undated article keeps its place in the feed
@@ -150,7 +151,7 @@ def test_an_edition_published_but_never_catalogued_is_recorded_by_the_next_build
     """A full disk while the catalogue or index.html was written left the edition published and never listed."""
     out, articles = three_editions(tmp_path)
     orphan = write(tmp_path / "orphan.txt", ARTICLE.replace("city", "valley"))
-    edition.build(orphan, edition.BuildOptions(out=out), refresh_site=False)  # published, then stopped
+    edition.build(orphan, edition.BuildOptions(out=out))  # published, then stopped
     assert "orphan" not in {e.slug for e in catalogue.episodes(out)}
     assert run("feed", "--out", str(out), "--config", str(SAMPLE_CONFIG))[0] == 0
     assert "orphan" in {e.slug for e in catalogue.episodes(out)}
@@ -161,9 +162,9 @@ def test_an_episode_removed_on_purpose_stays_removed_until_built_again(tmp_path:
     out, articles = three_editions(tmp_path)
     assert run("feed", "remove", "story1", "--out", str(out))[0] == 0
     new = write(tmp_path / "story3.txt", ARTICLE.replace("city", "harbour"))
-    edition.build(new, edition.BuildOptions(out=out))
+    build_and_list(new, edition.BuildOptions(out=out))
     assert sorted(e.slug for e in catalogue.episodes(out)) == ["story0", "story2", "story3"]
-    edition.build(articles[1], edition.BuildOptions(out=out))
+    build_and_list(articles[1], edition.BuildOptions(out=out))
     assert sorted(e.slug for e in catalogue.episodes(out)) == ["story0", "story1", "story2", "story3"]
 
 
@@ -171,7 +172,7 @@ def test_an_edition_rebuilt_but_not_recorded_is_recorded_as_rebuilt(tmp_path: Pa
     out, articles = three_editions(tmp_path)
     write(articles[0], ARTICLE.replace("city", "city, corrected,"))
     os.utime(out / "story0" / "edition.json", (0, 0))  # (mtime is only a hint: the manifest's build time decides)
-    rebuilt = edition.build(articles[0], edition.BuildOptions(out=out), refresh_site=False)
+    rebuilt = edition.build(articles[0], edition.BuildOptions(out=out))
     (out / "story0" / "edition.json").touch()
     assert run("feed", "--out", str(out), "--config", str(SAMPLE_CONFIG))[0] == 0
     listed = {e.slug: e for e in catalogue.episodes(out)}

@@ -12,8 +12,11 @@ from typing import Any
 import pytest
 from lxml import html as lxml_html
 
-from audio import edition, player
-from audio.catalogue import Episode
+from audio import edition, manifest
+from audio.site import player
+from audio.site.catalogue import Episode
+
+from .conftest import build_and_list
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = [
@@ -33,7 +36,7 @@ HOSTILE = (
 # ---- the page as HTML ----------------------------------------------------------------------------
 
 
-def test_sample_page_is_published_with_the_edition(sample_edition: edition.Edition) -> None:
+def test_sample_page_is_published_with_the_edition(sample_edition: manifest.Edition) -> None:
     manifest = sample_edition.manifest
     page = sample_edition.directory / "index.html"
     entry = [f for f in manifest["files"] if f["role"] == "player"]
@@ -61,7 +64,7 @@ def test_sample_page_is_published_with_the_edition(sample_edition: edition.Editi
         assert "//" not in attr and not attr.startswith("/"), attr
 
 
-def test_csp_allows_only_the_pages_own_script_and_style(sample_edition: edition.Edition) -> None:
+def test_csp_allows_only_the_pages_own_script_and_style(sample_edition: manifest.Edition) -> None:
     text = (sample_edition.directory / "index.html").read_text(encoding="utf-8")
     doc = lxml_html.fromstring(text)
     csp = doc.xpath("//meta[@http-equiv='Content-Security-Policy']/@content")[0]
@@ -76,7 +79,7 @@ def test_csp_allows_only_the_pages_own_script_and_style(sample_edition: edition.
     assert not doc.xpath("//@style")
 
 
-def test_hostile_text_is_escaped_in_the_page(hostile: edition.Edition) -> None:
+def test_hostile_text_is_escaped_in_the_page(hostile: manifest.Edition) -> None:
     doc = lxml_html.fromstring((hostile.directory / "index.html").read_bytes())
     assert len(doc.xpath("//script")) == 1  # the player's own
     assert doc.xpath("//img | //b") == []
@@ -190,7 +193,7 @@ def open_page(browser: Any) -> Iterator[Callable[..., Opened]]:
         context.close()
 
 
-def test_highlight_is_the_cue_that_contains_the_time(open_page: Callable[..., Opened], sample_edition: edition.Edition) -> None:
+def test_highlight_is_the_cue_that_contains_the_time(open_page: Callable[..., Opened], sample_edition: manifest.Edition) -> None:
     cues = sample_edition.manifest["cues"]
     opened = open_page(sample_edition.directory / "index.html")
     assert opened.state()["current"] == []  # before the first sentence: nothing marked
@@ -221,7 +224,7 @@ def test_highlight_is_the_cue_that_contains_the_time(open_page: Callable[..., Op
     assert opened.errors == [] and opened.dialogs == []
 
 
-def test_paragraph_keys_move_time_and_highlight(open_page: Callable[..., Opened], sample_edition: edition.Edition) -> None:
+def test_paragraph_keys_move_time_and_highlight(open_page: Callable[..., Opened], sample_edition: manifest.Edition) -> None:
     chapters = sample_edition.manifest["chapters"]
     opened = open_page(sample_edition.directory / "index.html")
     opened.seek(chapters[3]["start_ms"] + 3000)
@@ -257,7 +260,7 @@ def test_paragraph_keys_move_time_and_highlight(open_page: Callable[..., Opened]
     assert opened.errors == []
 
 
-def test_click_or_enter_on_a_sentence_or_chapter_seeks(open_page: Callable[..., Opened], sample_edition: edition.Edition) -> None:
+def test_click_or_enter_on_a_sentence_or_chapter_seeks(open_page: Callable[..., Opened], sample_edition: manifest.Edition) -> None:
     manifest = sample_edition.manifest
     cue = manifest["cues"][5]
     opened = open_page(sample_edition.directory / "index.html")
@@ -289,7 +292,7 @@ def test_click_or_enter_on_a_sentence_or_chapter_seeks(open_page: Callable[..., 
 
 
 def test_keyboard_reaches_everything_with_visible_focus_and_no_trap(
-    open_page: Callable[..., Opened], sample_edition: edition.Edition
+    open_page: Callable[..., Opened], sample_edition: manifest.Edition
 ) -> None:
     opened = open_page(sample_edition.directory / "index.html")
     stops: list[tuple[str, str, str]] = []
@@ -315,7 +318,7 @@ def test_keyboard_reaches_everything_with_visible_focus_and_no_trap(
 
 
 def test_reduced_motion_keeps_the_sentence_in_view_without_animation(
-    open_page: Callable[..., Opened], sample_edition: edition.Edition
+    open_page: Callable[..., Opened], sample_edition: manifest.Edition
 ) -> None:
     cues = sample_edition.manifest["cues"]
     normal = open_page(sample_edition.directory / "index.html", viewport={"width": 800, "height": 600})
@@ -345,7 +348,7 @@ def test_reduced_motion_keeps_the_sentence_in_view_without_animation(
 
 @pytest.mark.parametrize("forced", [False, True], ids=["normal", "forced-colors"])
 def test_highlight_does_not_rely_on_colour(
-    open_page: Callable[..., Opened], sample_edition: edition.Edition, forced: bool
+    open_page: Callable[..., Opened], sample_edition: manifest.Edition, forced: bool
 ) -> None:
     opened = open_page(sample_edition.directory / "index.html", forced_colors="active" if forced else "none")
     assert opened.page.evaluate("matchMedia('(forced-colors: active)').matches") is forced
@@ -358,7 +361,7 @@ def test_highlight_does_not_rely_on_colour(
     assert marked[2] != plain[2]
 
 
-def test_reflows_at_400_percent_zoom(open_page: Callable[..., Opened], sample_edition: edition.Edition) -> None:
+def test_reflows_at_400_percent_zoom(open_page: Callable[..., Opened], sample_edition: manifest.Edition) -> None:
     # 1280×1024 at 400 %: a 320×256 CSS-pixel window (WCAG 1.4.10).
     opened = open_page(sample_edition.directory / "index.html", viewport={"width": 320, "height": 256})
     assert opened.page.evaluate("document.documentElement.scrollWidth <= innerWidth")
@@ -367,7 +370,7 @@ def test_reflows_at_400_percent_zoom(open_page: Callable[..., Opened], sample_ed
 
 
 def test_without_javascript_audio_text_and_chapter_links_remain(
-    open_page: Callable[..., Opened], sample_edition: edition.Edition
+    open_page: Callable[..., Opened], sample_edition: manifest.Edition
 ) -> None:
     opened = open_page(sample_edition.directory / "index.html", java_script_enabled=False)
     page = opened.page
@@ -378,7 +381,7 @@ def test_without_javascript_audio_text_and_chapter_links_remain(
 
 
 def test_file_url_loads_only_its_own_folder_and_csp_blocks_injected_script(
-    open_page: Callable[..., Opened], sample_edition: edition.Edition
+    open_page: Callable[..., Opened], sample_edition: manifest.Edition
 ) -> None:
     opened = open_page(sample_edition.directory / "index.html")
     folder = sample_edition.directory.as_uri() + "/"
@@ -394,7 +397,7 @@ def test_file_url_loads_only_its_own_folder_and_csp_blocks_injected_script(
     assert opened.errors == [e for e in opened.errors if "Content Security Policy" in e]
 
 
-def test_hostile_article_shows_as_text_and_runs_nothing(open_page: Callable[..., Opened], hostile: edition.Edition) -> None:
+def test_hostile_article_shows_as_text_and_runs_nothing(open_page: Callable[..., Opened], hostile: manifest.Edition) -> None:
     opened = open_page(hostile.directory / "index.html")
     page = opened.page
     assert page.text_content("h1") == HOSTILE_TITLE and page.title().startswith(HOSTILE_TITLE)
@@ -411,7 +414,7 @@ def test_hostile_article_shows_as_text_and_runs_nothing(open_page: Callable[...,
 
 
 def test_axe_finds_no_wcag_a_or_aa_violations(
-    open_page: Callable[..., Opened], sample_edition: edition.Edition, capsys: pytest.CaptureFixture[str]
+    open_page: Callable[..., Opened], sample_edition: manifest.Edition, capsys: pytest.CaptureFixture[str]
 ) -> None:
     axe_module = pytest.importorskip("axe_playwright_python.sync_playwright", reason="axe-playwright-python is not installed")
     axe = axe_module.Axe()
@@ -440,11 +443,11 @@ def test_axe_finds_no_wcag_a_or_aa_violations(
 
 
 @pytest.fixture(scope="module")
-def hostile(tmp_path_factory: pytest.TempPathFactory) -> edition.Edition:
+def hostile(tmp_path_factory: pytest.TempPathFactory) -> manifest.Edition:
     """A real build of an article whose text and title are markup."""
     source = tmp_path_factory.mktemp("hostile") / "hostile.txt"
     source.write_text(HOSTILE, encoding="utf-8")
-    return edition.build(source, edition.BuildOptions(out=source.parent / "out", title=HOSTILE_TITLE))
+    return build_and_list(source, edition.BuildOptions(out=source.parent / "out", title=HOSTILE_TITLE))
 
 
 def _sha256(text: str) -> str:

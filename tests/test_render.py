@@ -9,16 +9,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from pydub import AudioSegment
 from pydub.generators import Sine
 
-from audio import loudness, mp3, render, tools
+from audio import tools
 from audio.config import Pauses
-from audio.script import Chapter, Script, Sentence
-from audio.tagging import Tags
-from audio.timeline import plan
-from audio.voice import Take
+from audio.sound import loudness, mp3, render
+from audio.sound.tagging import Tags
+from audio.sound.timeline import plan
+from audio.speech.takes import Take
+from audio.text.script import Chapter, Script, Sentence
 
 from .test_build import ffprobe_chapters
 from .test_build import loudness as measured_loudness

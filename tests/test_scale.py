@@ -17,13 +17,15 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from audio import cache, edition, live, mp3, mp3frames, pool, publish, render, voice
-from audio.cli import main
+from audio import cache, edition, manifest, publish
+from audio.cli.main import main
 from audio.config import Pauses
 from audio.errors import ToolFailed
-from audio.script import Chapter, Script, Sentence
-from audio.tagging import Tags
-from audio.timeline import plan
+from audio.sound import live, mp3, mp3frames, render
+from audio.sound.tagging import Tags
+from audio.sound.timeline import plan
+from audio.speech import pool, synthesis, takes, voice
+from audio.text.script import Chapter, Script, Sentence
 
 from .conftest import need_program
 
@@ -57,21 +59,21 @@ def tone_take(directory: Path, name: str, frames: int, frequency: float) -> voic
         wav.setsampwidth(2)
         wav.setframerate(RATE)
         wav.writeframes(array.array("h", (int(6000 * math.sin(2 * math.pi * frequency * i / RATE)) for i in range(frames))).tobytes())
-    return voice.Take(path, frames, RATE)
+    return takes.Take(path, frames, RATE)
 
 
 def test_take_key_covers_everything_that_changes_the_sound() -> None:
-    base = voice.VoiceSettings("en-us", 175, (("Makei", "mah-KAY"),))
+    base = takes.VoiceSettings("en-us", 175, (("Makei", "mah-KAY"),))
     key = voice.take_key("Makei spoke.", base)
     assert voice.take_key("Makei spoke.", base) == key
     assert voice.take_key("Makei spoke!", base) != key  # the text
-    assert voice.take_key("Makei spoke.", voice.VoiceSettings("en-gb", 175, base.lexicon)) != key  # the voice
-    assert voice.take_key("Makei spoke.", voice.VoiceSettings("en-us", 176, base.lexicon)) != key  # the rate
-    assert voice.take_key("Makei spoke.", voice.VoiceSettings("en-us", 175, (("Makei", "mah-KEY"),))) != key
+    assert voice.take_key("Makei spoke.", takes.VoiceSettings("en-gb", 175, base.lexicon)) != key  # the voice
+    assert voice.take_key("Makei spoke.", takes.VoiceSettings("en-us", 176, base.lexicon)) != key  # the rate
+    assert voice.take_key("Makei spoke.", takes.VoiceSettings("en-us", 175, (("Makei", "mah-KEY"),))) != key
     # An entry the sentence does not use leaves its key alone: other takes stay cached when the lexicon grows.
-    grown = voice.VoiceSettings("en-us", 175, base.lexicon + (("Lukashenko", "loo-kah-SHEN-ko"),))
+    grown = takes.VoiceSettings("en-us", 175, base.lexicon + (("Lukashenko", "loo-kah-SHEN-ko"),))
     assert voice.take_key("Makei spoke.", grown) == key
-    assert voice.engine_name() in json.dumps(voice.engine_name())  # the engine and its version name the key too
+    assert voice.engine().version() in json.dumps(voice.engine().version())  # the engine and its version name the key too
     assert voice.engine_text("makei and MAKEI, not Makeiev.", base.lexicon) == "mah-KAY and mah-KAY, not Makeiev."
 
 
@@ -87,19 +89,19 @@ def test_a_cache_entry_that_cannot_be_written_leaves_nothing_behind(tmp_path: Pa
 
 def test_cache_remakes_a_truncated_or_damaged_take(tmp_path: Path) -> None:
     store = cache.Cache(tmp_path / "cache")
-    settings = voice.VoiceSettings()
+    settings = takes.VoiceSettings()
     texts = ["The first sentence is here.", "A second one follows it."] + [f"Then number {n}." for n in range(3, 8)]
-    first = voice.synthesize(texts, settings, tmp_path / "w", cache=store, jobs=2)  # two worker processes
-    assert all(store.take(voice.take_key(t, settings)) is not None for t in texts)
+    first = synthesis.synthesize(texts, settings, tmp_path / "w", cache=store, jobs=2)  # two worker processes
+    assert all(takes.cached(store, voice.take_key(t, settings)) is not None for t in texts)
     whole = first[0].path.read_bytes()
     first[0].path.write_bytes(whole[: len(whole) // 2])  # truncated: header and size disagree
     damaged = bytearray(first[1].path.read_bytes())
     damaged[:4] = b"JUNK"
     first[1].path.write_bytes(bytes(damaged))
-    assert store.take(voice.take_key(texts[0], settings)) is None
+    assert takes.cached(store, voice.take_key(texts[0], settings)) is None
     made: list[int] = []
-    again = voice.synthesize(texts, settings, tmp_path / "w", cache=store, on_take=lambda i, take: made.append(i))
-    assert all(cache.wav_frames(t.path) is not None for t in again)
+    again = synthesis.synthesize(texts, settings, tmp_path / "w", cache=store, on_take=lambda i, take: made.append(i))
+    assert all(takes.wav_frames(t.path) is not None for t in again)
     assert sorted(made) == list(range(len(texts)))
     assert not list((tmp_path / "cache").rglob("*.partial*"))
 
@@ -110,9 +112,9 @@ def test_a_missing_take_looked_up_never_removes_the_one_another_build_commits_me
     """Two builds of one article share a cache: one finds a take missing while the other commits it.
     The lookup must not remove what is there by then (CI saw the other build fail: its take was gone)."""
     store = cache.Cache(tmp_path / "cache")
-    entry = voice.take_key("Minsk and Kyiv talked.", voice.VoiceSettings())
+    entry = voice.take_key("Minsk and Kyiv talked.", takes.VoiceSettings())
     good = tone_take(tmp_path, "good", 4000, 440.0).path.read_bytes()
-    looked = cache.wav_frames
+    looked = takes.wav_frames
 
     def other_build_commits_after_the_look(path: Path) -> tuple[int, int] | None:
         found = looked(path)
@@ -121,13 +123,13 @@ def test_a_missing_take_looked_up_never_removes_the_one_another_build_commits_me
         store.commit(partial, "takes", entry, ".wav")
         return found
 
-    monkeypatch.setattr(cache, "wav_frames", other_build_commits_after_the_look)
-    assert store.take(entry) is None  # missing when looked at
-    monkeypatch.setattr(cache, "wav_frames", looked)
-    assert store.take(entry) is not None  # and the other build's take is still there
+    monkeypatch.setattr(takes, "wav_frames", other_build_commits_after_the_look)
+    assert takes.cached(store, entry) is None  # missing when looked at
+    monkeypatch.setattr(takes, "wav_frames", looked)
+    assert takes.cached(store, entry) is not None  # and the other build's take is still there
     damaged = store.path("takes", entry, ".wav")
     damaged.write_bytes(good[:100])
-    assert store.take(entry) is None and damaged.exists()  # damaged: not used, left for the remade take to replace
+    assert takes.cached(store, entry) is None and damaged.exists()  # damaged: not used, left for the remade take to replace
     store.write_json("loudness", entry, {"peak": 1})
     store.path("loudness", entry, ".json").write_text("{", encoding="utf-8")
     assert store.read_json("loudness", entry) is None and store.path("loudness", entry, ".json").exists()  # the same
@@ -214,7 +216,7 @@ def test_rebuild_after_editing_one_paragraph_speaks_and_encodes_only_it(tmp_path
     assert len(decode(third.audio)) == len(decode(second.audio))
 
 
-def hang_first_time(settings: voice.VoiceSettings, text: str, path: Path) -> tuple[int, int]:
+def hang_first_time(settings: takes.VoiceSettings, text: str, path: Path) -> tuple[int, int]:
     """A worker's work that hangs the first time it meets a text marked HANG (a marker file says so)."""
     marker = path.parent / "hung-once"
     if "HANG" in text and not marker.exists():
@@ -223,7 +225,7 @@ def hang_first_time(settings: voice.VoiceSettings, text: str, path: Path) -> tup
     return pool.speak(settings, text.replace("HANG", "then"), path)
 
 
-def report_probe(settings: voice.VoiceSettings, text: str, path: Path) -> tuple[int, int]:
+def report_probe(settings: takes.VoiceSettings, text: str, path: Path) -> tuple[int, int]:
     """A worker's work that tells what it sees in $AUDIO_EDITION_PROBE (its length, as the take's frames)."""
     return len(os.environ.get("AUDIO_EDITION_PROBE", "")), 1
 
@@ -342,7 +344,7 @@ def test_a_rebuild_forks_its_speech_workers(tmp_path: Path) -> None:
     added = ("one", "two", "three", "four", "five", "six", "seven")  # takes enough for the worker pool
     write_article(article, ARTICLE + "\n\n" + " ".join(f"Sentence number {word} was added." for word in added))
     noting = (
-        "import threading\nfrom audio import pool\nmethods = []\nstarted = pool.Pool.start\n"
+        "import threading\nfrom audio.speech import pool\nmethods = []\nstarted = pool.Pool.start\n"
         "def noting(self, tasks):\n"
         "    if not self._workers:\n"
         "        methods.append((self._context.get_start_method(), threading.active_count()))\n"
@@ -363,12 +365,12 @@ def test_workers_from_a_fork_server_see_the_environment_of_the_build(monkeypatch
     monkeypatch.setattr(pool, "context", lambda: server)
     monkeypatch.setenv("AUDIO_EDITION_PROBE", "seen")
     seen: dict[int, int] = {}
-    with pool.Pool(voice.VoiceSettings(), 2, work=report_probe) as workers:
+    with pool.Pool(takes.VoiceSettings(), 2, work=report_probe) as workers:
         workers.run([(i, "Text.", f"/nonexistent/{i}.wav") for i in range(2)], lambda i, frames, rate: seen.__setitem__(i, frames))
     assert seen == {0: 4, 1: 4}
 
 
-def always_hang(settings: voice.VoiceSettings, text: str, path: Path) -> tuple[int, int]:
+def always_hang(settings: takes.VoiceSettings, text: str, path: Path) -> tuple[int, int]:
     time.sleep(3600)
     return 0, 0
 
@@ -376,11 +378,11 @@ def always_hang(settings: voice.VoiceSettings, text: str, path: Path) -> tuple[i
 def test_a_hung_worker_is_replaced_and_its_take_retried_once(tmp_path: Path) -> None:
     tasks = [(i, f"Sentence {i} HANG and more." if i == 1 else f"Sentence {i}.", str(tmp_path / f"{i}.wav")) for i in range(4)]
     made: dict[int, int] = {}
-    with pool.Pool(voice.VoiceSettings(), 2, timeout=2.0, work=hang_first_time) as workers:
+    with pool.Pool(takes.VoiceSettings(), 2, timeout=2.0, work=hang_first_time) as workers:
         workers.run(tasks, lambda index, frames, rate: made.__setitem__(index, frames))
     assert (tmp_path / "hung-once").exists()
     assert sorted(made) == [0, 1, 2, 3] and all(frames > 0 for frames in made.values())
-    with pool.Pool(voice.VoiceSettings(), 1, timeout=1.0, work=always_hang) as workers, pytest.raises(ToolFailed) as failed:
+    with pool.Pool(takes.VoiceSettings(), 1, timeout=1.0, work=always_hang) as workers, pytest.raises(ToolFailed) as failed:
         workers.run([(0, "Never.", str(tmp_path / "never.wav"))], lambda *done: None)
     assert "failed twice" in str(failed.value)
 
@@ -527,7 +529,7 @@ def test_a_batch_finds_editions_built_without_reading_the_articles_again(tmp_pat
         write_article(articles / name)
     command = ["batch", str(articles), "--out", str(tmp_path / "out"), "--jobs", "1", "--cache", str(tmp_path / "cache")]
     assert "2 built" in CliRunner().invoke(main, command).output
-    from audio import language
+    from audio.text import language
 
     def no_detection(*args: Any, **kwargs: Any) -> None:
         raise AssertionError("an unchanged article was parsed: its language detected")
@@ -548,7 +550,8 @@ def test_a_batch_finds_editions_built_without_reading_the_articles_again(tmp_pat
 def test_a_batch_catalogues_what_a_stopped_batch_published(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A batch records its editions at its end: one stopped before it (killed) has published editions the
     catalogue, feed and index.html do not list. The next batch skips them as unchanged, and records them."""
-    from audio import batch, catalogue, edition, site
+    from audio import batch, edition
+    from audio.site import catalogue, refresh
 
     articles = tmp_path / "articles"
     articles.mkdir()
@@ -556,7 +559,7 @@ def test_a_batch_catalogues_what_a_stopped_batch_published(tmp_path: Path, monke
         write_article(articles / name)
     out = tmp_path / "out"
     options = edition.BuildOptions(out=out, jobs=1, cache=tmp_path / "cache")
-    refresh = site.refresh
+    real_refresh = refresh.site
     refreshed: list[list[str]] = []
 
     def stopped(*args: Any) -> None:  # the batch is killed once its editions are published
@@ -564,12 +567,12 @@ def test_a_batch_catalogues_what_a_stopped_batch_published(tmp_path: Path, monke
 
     def noted(out: Path, settings: Any, built: Sequence[Any]) -> None:
         refreshed.append(sorted(e.slug for e in built))
-        refresh(out, settings, built)
+        real_refresh(out, settings, built)
 
-    monkeypatch.setattr(site, "refresh", stopped)
+    monkeypatch.setattr(refresh, "site", stopped)
     assert len(batch.run([articles], options).built) == 2
     assert catalogue.episodes(out) == []
-    monkeypatch.setattr(site, "refresh", noted)
+    monkeypatch.setattr(refresh, "site", noted)
     again = batch.run([articles], options)
     assert not again.built and len(again.skipped) == 2 and refreshed == [[]]  # (found published, not built)
     assert sorted(e.slug for e in catalogue.episodes(out)) == ["one", "two"]
@@ -578,13 +581,13 @@ def test_a_batch_catalogues_what_a_stopped_batch_published(tmp_path: Path, monke
     assert refreshed == [[]]  # catalogued as built: nothing to refresh
 
     write_article(articles / "one.txt", "A corrected story, read again.")  # rebuilt, and stopped again
-    monkeypatch.setattr(site, "refresh", stopped)
+    monkeypatch.setattr(refresh, "site", stopped)
     assert [e.slug for e in batch.run([articles], options).built] == ["one"]
-    monkeypatch.setattr(site, "refresh", noted)
+    monkeypatch.setattr(refresh, "site", noted)
     batch.run([articles], options)
     assert len(refreshed) == 2 and refreshed[-1] == []  # its episode was the old build's: found, and recorded
     one = next(e for e in catalogue.episodes(out) if e.slug == "one")
-    assert one.source_sha256 == edition.load(out / "one").manifest["source"]["sha256"]
+    assert one.source_sha256 == manifest.load(out / "one").manifest["source"]["sha256"]
 
 
 def test_two_articles_of_one_slug_in_a_batch_the_second_fails_and_says_why(tmp_path: Path) -> None:
@@ -608,8 +611,8 @@ def test_two_articles_of_one_slug_in_a_batch_the_second_fails_and_says_why(tmp_p
 
 def test_cache_info_and_prune(tmp_path: Path) -> None:
     store = cache.Cache(tmp_path / "cache")
-    voice.synthesize(["Old words.", "New words."], voice.VoiceSettings(), tmp_path / "w", cache=store)
-    old = store.path("takes", voice.take_key("Old words.", voice.VoiceSettings()), ".wav")
+    synthesis.synthesize(["Old words.", "New words."], takes.VoiceSettings(), tmp_path / "w", cache=store)
+    old = store.path("takes", voice.take_key("Old words.", takes.VoiceSettings()), ".wav")
     long_ago = time.time() - 40 * 86400
     os.utime(old, (long_ago, long_ago))
     info = CliRunner().invoke(main, ["cache", "info", "--cache", str(tmp_path / "cache")])
@@ -630,7 +633,7 @@ def fresh_build(arguments: list[str], before: str, after: str) -> str:
     """Run the command line in a new interpreter, with Python code before it and after it (which prints
     what the test looks at); it must exit 0. Returns the last line printed."""
     code = (
-        f"import sys\nfrom audio import cli\n{before}sys.argv = ['audio-edition', *{arguments!r}]\n"
+        f"import sys\nfrom audio.cli import main as cli\n{before}sys.argv = ['audio-edition', *{arguments!r}]\n"
         f"try:\n    cli.main()\nexcept SystemExit as stop:\n    assert stop.code == 0, stop.code\n{after}"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)

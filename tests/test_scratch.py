@@ -15,7 +15,8 @@ from typing import Any
 
 import pytest
 
-from audio import cache, edition, tools, voice
+from audio import cache, edition, tools
+from audio.speech import pyttsx3_engine, takes
 
 from .test_scale import write_article
 
@@ -33,7 +34,8 @@ def test_program_logs_are_held_in_memory() -> None:
 def test_a_take_is_written_over_the_cache_placeholder_in_place(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     store = cache.Cache(tmp_path / "cache")
     placeholder = store.partial("takes", "0" * 64, ".wav")
-    engine = voice.engine_for(voice.VoiceSettings(rate=voice.DEFAULT_RATE))
+    engine = pyttsx3_engine.Speaker.shared()
+    engine.configure(None, takes.DEFAULT_RATE)
     real_say = engine._say
     found: list[int | None] = []  # the inode at the placeholder's path as each attempt starts
 

@@ -5,8 +5,10 @@ from pathlib import Path
 
 import pytest
 
-from audio import article, config, source, timeline
-from audio.script import SENTENCE_LIMIT, Script, make_script
+from audio import config
+from audio.sound import timeline
+from audio.text import article, source
+from audio.text.script import SENTENCE_LIMIT, Script, make_script
 
 from .conftest import SAMPLE
 
@@ -74,8 +76,9 @@ def test_timeline_is_contiguous_and_cues_lie_in_their_chapters() -> None:
 def test_a_paragraph_remembered_is_not_split_again_and_a_new_lexicon_is_a_new_key(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from audio import cache, script as script_module
-    from audio.lexicon import Entry, Lexicon
+    from audio import cache
+    from audio.text import script as script_module
+    from audio.text.lexicon import Entry, Lexicon
 
     text = "Mr. Smith paid $2.50 at 3 p.m. on Jan. 5. He left.\n\nThe mayor said no. Then she left.\n\nA third one. Short.\n"
     art = article.parse(source.parse_bytes(text.encode(), Path("t.txt")), config.Config())
@@ -104,7 +107,8 @@ def test_a_paragraph_remembered_is_not_split_again_and_a_new_lexicon_is_a_new_ke
 
 def test_the_memo_key_covers_every_module_that_says_a_paragraph() -> None:
     """A change to any of them must be a new key, or a rebuild would speak what the old code said."""
-    from audio import lexicon, normalize, numbers_en, script as script_module, speechwords
+    from audio.text import lexicon, normalize, numbers_en, speechwords
+    from audio.text import script as script_module
 
     files = script_module.code_files()
     for module in (script_module, normalize, numbers_en, speechwords, lexicon, source):

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from audio import serve
 from audio.errors import BadInput
+from audio.site import serve
 
 MP3 = "/moscow-times-belarus/moscow-times-belarus.mp3"
 

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from audio import engine as speech
-from audio import voice
 from audio.errors import ToolFailed
+from audio.speech import pyttsx3_engine as speech
+from audio.speech import synthesis, takes, voice
 
 from .conftest import ROOT, SAMPLE
 
@@ -27,8 +27,8 @@ def run_python(code: str, **env: str) -> subprocess.CompletedProcess[str]:
 
 def test_long_first_utterance_in_a_fresh_process_gets_its_take(tmp_path: Path) -> None:
     code = (
-        "import json, sys; from pathlib import Path; from audio import voice\n"
-        f"takes = voice.synthesize([{LONG!r}, 'Short.', {LONG!r}], voice.VoiceSettings(), Path({str(tmp_path)!r}))\n"
+        "import json, sys; from pathlib import Path; from audio.speech import synthesis, takes\n"
+        f"takes = synthesis.synthesize([{LONG!r}, 'Short.', {LONG!r}], takes.VoiceSettings(), Path({str(tmp_path)!r}))\n"
         "json.dump([[str(t.path), t.seconds] for t in takes], sys.stderr)\n"
     )
     done = run_python(code)
@@ -41,8 +41,8 @@ def test_long_first_utterance_in_a_fresh_process_gets_its_take(tmp_path: Path) -
 
 
 def test_takes_are_real_wavs_that_count_up_to_their_last_sound(tmp_path: Path) -> None:
-    takes = voice.synthesize(["One.", "Two words here and more words."], voice.VoiceSettings(rate=200), tmp_path)
-    for take in takes:
+    spoken = synthesis.synthesize(["One.", "Two words here and more words."], takes.VoiceSettings(rate=200), tmp_path)
+    for take in spoken:
         with wave.open(str(take.path)) as wav:
             assert (wav.getnchannels(), wav.getsampwidth()) == (1, 2)
             samples = wav.readframes(wav.getnframes())
@@ -50,11 +50,11 @@ def test_takes_are_real_wavs_that_count_up_to_their_last_sound(tmp_path: Path) -
         assert samples[2 * take.frames:].strip(b"\0") == b""
         assert len(samples) // 2 - take.frames > 0.2 * take.sample_rate
         assert samples[2 * take.frames - 2:2 * take.frames] != b"\0\0"
-    assert takes[1].frames > takes[0].frames
+    assert spoken[1].frames > spoken[0].frames
 
 
 def test_a_takes_trailing_silence_is_found_across_blocks_and_odd_bytes(tmp_path: Path) -> None:
-    from audio.cache import wav_frames
+    from audio.speech.takes import wav_frames
 
     path = tmp_path / "t.wav"
     for sound, silence in (([1000, -3, 5], 40000), ([256], 3), ([7], 0), ([], 500)):
@@ -77,19 +77,19 @@ def write_wav(path: Path, seconds: float, rate: int = 22050) -> None:
 
 def test_verify_rejects_missing_broken_and_implausible_takes(tmp_path: Path) -> None:
     path = tmp_path / "t.wav"
-    assert speech.verify(path, "hello", 175) == (None, "no file written")
+    assert takes.verify(path, "hello", 175) == (None, "no file written")
     path.write_bytes(b"RIFF\x00\x00")
-    assert speech.verify(path, "hello", 175)[1].startswith("not a valid WAV")
+    assert takes.verify(path, "hello", 175)[1].startswith("not a valid WAV")
     write_wav(path, 0.01)
-    assert "implausible" in speech.verify(path, "ten words " * 5, 175)[1]
+    assert "implausible" in takes.verify(path, "ten words " * 5, 175)[1]
     write_wav(path, 2.0)
-    take, problem = speech.verify(path, "ten words " * 5, 175)
+    take, problem = takes.verify(path, "ten words " * 5, 175)
     assert take is not None and problem == "" and take.frames == 44100
 
 
 def test_a_dropped_take_is_retried_then_reported(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    engine = speech.Engine.shared()
-    engine.configure(None, voice.DEFAULT_RATE)  # other tests' builds may have left it at 450 wpm
+    engine = speech.Speaker.shared()
+    engine.configure(None, takes.DEFAULT_RATE)  # other tests' builds may have left it at 450 wpm
     real_say = engine._say
     calls: list[str] = []
 
@@ -112,11 +112,11 @@ def test_a_dropped_take_is_retried_then_reported(tmp_path: Path, monkeypatch: py
 def test_voices_are_listed_without_starting_the_engine() -> None:
     """A build looks its voice up before speaking: an engine started then would keep its workers from forking."""
     code = (
-        "import json, sys; from audio import engine as speech, voice\n"
+        "import json, sys; from audio.speech import pyttsx3_engine as speech, voice\n"
         "listed = voice.voices(); started = voice.engine_started()\n"
-        "speech.Engine.shared()\n"
+        "speech.Speaker.shared()\n"
         "json.dump({'started': started, 'count': len(listed), 'same': listed == voice.voices(),"
-        " 'fr': voice.voice_for_language('fr')}, sys.stderr)\n"
+        " 'fr': voice.choose('fr', None)}, sys.stderr)\n"
     )
     done = run_python(code)
     assert done.returncode == 0, done.stderr
@@ -129,19 +129,19 @@ def test_a_rate_espeak_did_not_take_is_set_again(tmp_path: Path) -> None:
     """eSpeak NG was seen to go on at the rate of earlier builds in the process: the take is spoken at the set rate."""
     from pyttsx3.drivers import _espeak
 
-    engine = speech.Engine.shared()
+    engine = speech.Speaker.shared()
     text = "Two words here and more words."
-    slow = voice.synthesize([text], voice.VoiceSettings(rate=175), tmp_path / "slow")[0]
+    slow = synthesis.synthesize([text], takes.VoiceSettings(rate=175), tmp_path / "slow")[0]
     _espeak.SetParameter(_espeak.RATE, 450, 0)  # behind the wrapper's back: it still believes 175
     _espeak.Synchronize()
     assert engine._rate == 175 and _espeak.dll.espeak_GetParameter(_espeak.RATE, 1) == 450
-    again = voice.synthesize([text], voice.VoiceSettings(rate=175), tmp_path / "again")[0]
+    again = synthesis.synthesize([text], takes.VoiceSettings(rate=175), tmp_path / "again")[0]
     assert abs(again.seconds - slow.seconds) < 0.1 * slow.seconds
 
 
 def test_a_take_cut_short_once_is_spoken_again(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    engine = speech.Engine.shared()
-    engine.configure(None, voice.DEFAULT_RATE)
+    engine = speech.Speaker.shared()
+    engine.configure(None, takes.DEFAULT_RATE)
     real_say = engine._say
     calls: list[str] = []
 
@@ -158,8 +158,8 @@ def test_a_take_cut_short_once_is_spoken_again(tmp_path: Path, monkeypatch: pyte
 
 def test_what_espeak_cannot_say_is_its_own_short_take(tmp_path: Path) -> None:
     """A letter of a script eSpeak NG has no voice for: the same short take on every try is accepted, not an error."""
-    take = voice.synthesize(["\u13a0."], voice.VoiceSettings(rate=450), tmp_path)[0]  # CHEROKEE LETTER A
-    assert take.seconds < speech.SHORTEST * 60 / 450
+    take = synthesis.synthesize(["\u13a0."], takes.VoiceSettings(rate=450), tmp_path)[0]  # CHEROKEE LETTER A
+    assert take.seconds < takes.SHORTEST * 60 / 450
 
 
 def test_bundled_espeak_and_ffmpeg_build_an_edition(tmp_path: Path) -> None:
@@ -181,10 +181,10 @@ def test_bundled_espeak_and_ffmpeg_build_an_edition(tmp_path: Path) -> None:
 
 
 def test_voice_names_resolve_and_unknown_ones_are_refused() -> None:
-    assert voice.resolve_voice("en-us") == voice.resolve_voice("gmw/en-us") == "gmw/en-us"
-    assert voice.resolve_voice(None) is None
+    assert voice.choose("fr", "en-us") == voice.choose("fr", "gmw/en-us") == "gmw/en-us"
+    assert voice.choose("en-us", None) == "gmw/en-us"
     with pytest.raises(Exception, match="no such voice"):
-        voice.resolve_voice("xx-nowhere")
+        voice.choose("en", "xx-nowhere")
 
 
 @pytest.mark.parametrize(
@@ -213,9 +213,9 @@ def test_missing_engine_or_ffmpeg_says_what_to_install(tmp_path: Path, env: dict
 # the same text that ends right before an unreadable page, with that size.
 _TEXT_AT_A_PAGE_END = r"""
 import ctypes, mmap
-from audio import engine as speech
-from audio import voice
-voice.engine_for(voice.VoiceSettings())
+from audio.speech import pyttsx3_engine as speech
+from audio.speech import voice
+speech.Speaker.shared()
 from pyttsx3.drivers import _espeak
 real, seen = _espeak.cSynth, []
 _espeak.cSynth = lambda text, size, *rest: seen.append((text, size)) or real(text, size, *rest)

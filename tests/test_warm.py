@@ -15,7 +15,8 @@ from typing import NamedTuple
 
 import pytest
 
-from audio import client, edition
+from audio import edition, manifest
+from audio.warm import client
 
 from .conftest import SAMPLE
 from .test_build import ffprobe_chapters
@@ -105,7 +106,7 @@ def test_a_build_through_the_warm_process_is_the_build_of_its_own_process(warm: 
     assert (here.returncode, there.returncode) == (0, 0), there.stderr
     warm.expect(rf"pid \d+: build {re.escape(str(article))} \(exit 0\)")  # it ran there, not here
     assert there.stdout == here.stdout.replace(str(tmp_path / "here"), str(tmp_path / "there"))
-    local, sent = edition.load(tmp_path / "here" / "story"), edition.load(tmp_path / "there" / "story")
+    local, sent = manifest.load(tmp_path / "here" / "story"), manifest.load(tmp_path / "there" / "story")
     assert sent.manifest["chapters"] == local.manifest["chapters"] and sent.manifest["cues"] == local.manifest["cues"]
     assert ffprobe_chapters(sent.audio) == ffprobe_chapters(local.audio)
     assert decode(sent.audio) == decode(local.audio)
@@ -215,14 +216,14 @@ def test_warming_up_keeps_nothing_that_depends_on_the_environment() -> None:
     """After warm._warm(), the package's caches hold only what is the same in every environment: the
     commands look up tools, voices and directories in the client's."""
     code = (
-        "import functools, sys\nfrom audio import warm\nwarm._warm()\n"
+        "import functools, sys\nfrom audio.warm import server as warm\nwarm._warm()\n"
         "print(sorted(f'{m}.{n}' for m, module in list(sys.modules.items()) if m.startswith('audio.')"
         " for n, f in vars(module).items() if isinstance(f, functools._lru_cache_wrapper)"
         " and f.__module__ == m and f.cache_info().currsize))"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=plain_env(), timeout=WAIT)
     assert done.returncode == 0, done.stderr
-    assert done.stdout.strip() == "['audio.normalize._converter', 'audio.script._segmenter']"
+    assert done.stdout.strip() == "['audio.text.normalize._converter', 'audio.text.script._segmenter']"
 
 
 def test_a_warm_process_that_does_not_answer_is_passed_by(tmp_path: Path) -> None:
@@ -232,8 +233,8 @@ def test_a_warm_process_that_does_not_answer_is_passed_by(tmp_path: Path) -> Non
     stuck = start_warm(tmp_path / "w.sock")
     stuck.process.send_signal(signal.SIGSTOP)
     patient = 1.0
-    client_waiting = [sys.executable, "-c", f"import sys; from audio import client; client.ANSWER_TIMEOUT = {patient}; "
-                      "sys.argv[0] = 'audio-edition'; client.run()"]
+    client_waiting = [sys.executable, "-c", f"import sys; from audio.warm import client; client.ANSWER_TIMEOUT = {patient}; "
+                      "from audio.cli import entry; sys.argv[0] = 'audio-edition'; entry.run()"]
     try:
         start = time.monotonic()
         done = subprocess.run([*client_waiting, "build", str(tmp_path / "nowhere.txt")], capture_output=True,
@@ -254,7 +255,7 @@ def test_the_server_watches_a_clients_connection_from_the_copys_ready_and_never_
     import selectors
     import socket
 
-    from audio import warm
+    from audio.warm import server as warm
 
     selector = selectors.DefaultSelector()
     ours, theirs = socket.socketpair()

@@ -1,0 +1,375 @@
+"""The catalogue of every edition ever built (out/catalogue.sqlite): the feed's episodes."""
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import logging
+import sqlite3
+import uuid
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any, NamedTuple
+
+from ..errors import AudioEditionError, BadInput
+from ..manifest import Edition
+
+log = logging.getLogger(__name__)
+
+FILENAME = "catalogue.sqlite"
+
+# One entry per schema version; PRAGMA user_version says how many have been applied.
+# Append only: a released step is never edited, a change is a new step.
+MIGRATIONS: tuple[str, ...] = (
+    """
+    CREATE TABLE episode (
+        guid          TEXT PRIMARY KEY,
+        slug          TEXT NOT NULL UNIQUE,
+        canonical_url TEXT UNIQUE,
+        title         TEXT NOT NULL,
+        description   TEXT NOT NULL,
+        language      TEXT NOT NULL,
+        pub_date      TEXT NOT NULL,   -- ISO 8601 with its UTC offset
+        duration_ms   INTEGER NOT NULL CHECK (duration_ms >= 0),
+        enclosure     TEXT NOT NULL,   -- POSIX path relative to out/
+        bytes         INTEGER NOT NULL CHECK (bytes >= 0),
+        mime_type     TEXT NOT NULL,
+        chapters      TEXT,            -- POSIX path relative to out/, or NULL
+        transcript    TEXT,            -- POSIX path relative to out/, or NULL
+        source_sha256 TEXT NOT NULL,
+        first_built   TEXT NOT NULL,
+        last_built    TEXT NOT NULL
+    );
+    CREATE INDEX episode_pub_date ON episode (pub_date);
+    """,
+    # Episodes taken out on purpose (feed remove), by the build time of the edition removed: its folder
+    # stays in out/, and is not taken for a published edition the catalogue lost.
+    """
+    CREATE TABLE removed (
+        slug  TEXT PRIMARY KEY,
+        built TEXT NOT NULL
+    );
+    """,
+)
+
+# Preferred enclosure when an edition has several audio files: MP3 plays everywhere.
+_AUDIO_PREFERENCE = ("audio/mpeg", "audio/x-m4a", "audio/mp4", "audio/ogg")
+
+
+class Episode(NamedTuple):
+    """One edition as the feed lists it. File fields are POSIX paths relative to out/."""
+
+    guid: str
+    slug: str
+    title: str
+    description: str  # the lede
+    language: str
+    pub_date: dt.datetime  # timezone-aware
+    duration_ms: int
+    enclosure: str  # e.g. "moscow-times-belarus/moscow-times-belarus.mp3"
+    bytes: int
+    mime_type: str
+    chapters: str | None
+    transcript: str | None
+    source_sha256: str
+    first_built: dt.datetime
+    last_built: dt.datetime
+    canonical_url: str | None = None
+
+
+def path(out: Path) -> Path:
+    return out / FILENAME
+
+
+def record_all(
+    out: Path, editions: Sequence[Edition], base_url: str | None = None, found: Sequence[Edition] = ()
+) -> list[Episode]:
+    """Insert each edition's episode in turn, or update it in place (same canonical URL, else same slug),
+    in one transaction: a batch's editions are committed (and put on disk) once, not once each. An edition
+    that cannot be read (its audio file gone, say) is left out, the others are recorded, then the first
+    such error is raised. `found`: editions published earlier that the catalogue lost or never held
+    (refresh.unlisted), recorded as first built when their edition.json says."""
+    where = out.resolve()
+    readable: list[tuple[Edition, dict[str, Any], bool]] = []
+    problems: list[Exception] = []
+    for edition, was_found in [(e, False) for e in editions] + [(e, True) for e in found]:  # files read before the lock
+        try:
+            readable.append((edition, _fields_from(where, edition), was_found))
+        except (AudioEditionError, OSError) as exc:
+            problems.append(exc)
+    recorded = []
+    if readable:
+        with _connect(out) as db:
+            db.execute("BEGIN IMMEDIATE")  # one writer at a time across processes (batch builds)
+            for edition, fields, was_found in readable:
+                recorded.append(_record_in(db, edition.slug, fields, base_url, was_found))
+                db.execute("DELETE FROM removed WHERE slug = ?", (edition.slug,))
+            db.execute("COMMIT")
+    for episode in recorded:
+        log.debug("catalogue %s: recorded %s (%s)", path(out), episode.slug, episode.guid)
+    if problems:
+        raise problems[0]
+    return recorded
+
+
+def unrecorded(out: Path, editions: Sequence[Edition]) -> list[Edition]:
+    """The editions the catalogue does not hold as built: no episode for the slug, or one recorded from
+    another source, another length, or before the edition was built (its build was stopped between
+    publishing and recording, as a killed batch is)."""
+    if not editions or not path(out).exists():
+        return list(editions)
+    with _connect(out) as db:
+        rows = {row["slug"]: row for row in db.execute("SELECT slug, source_sha256, duration_ms, last_built FROM episode")}
+    missed = []
+    for edition in editions:
+        row, manifest = rows.get(edition.slug), edition.manifest
+        try:
+            built = _parse_time(str(manifest["built"]))
+            same = row is not None and row["source_sha256"] == manifest["source"]["sha256"] \
+                and row["duration_ms"] == int(manifest["duration_ms"]) and _parse_time(row["last_built"]) >= built
+        except (KeyError, TypeError, ValueError):
+            same = False
+        if not same:
+            missed.append(edition)
+    return missed
+
+
+# The fields of an episode taken as they are from its edition (_fields_from).
+_KEPT = ("title", "description", "language", "duration_ms", "enclosure", "bytes", "mime_type", "chapters",
+         "transcript", "source_sha256", "canonical_url")
+
+
+def _record_in(db: sqlite3.Connection, slug: str, fields: dict[str, Any], base_url: str | None, found: bool) -> Episode:
+    now = _now()
+    row = _find(db, fields["canonical_url"], slug)
+    if row is None:
+        guid = _new_guid(fields["canonical_url"], base_url, slug)
+        first_built = min(fields["built"], now) if found and fields["built"] else now
+        pub_date = fields["article_date"] or now
+    else:
+        guid = row["guid"]
+        first_built = _parse_time(row["first_built"])
+        # A dated article keeps its own date; an undated one keeps its first build's date,
+        # so a rebuild does not jump to the top of listeners' episode lists.
+        pub_date = fields["article_date"] or _parse_time(row["pub_date"])
+        db.execute("DELETE FROM episode WHERE guid = ?", (guid,))
+    # Another article catalogued under this slug (with another canonical URL) had its files
+    # in out/<slug>/ replaced by this build; its row would point at audio that is not its own.
+    for (other,) in db.execute("SELECT title FROM episode WHERE slug = ?", (slug,)).fetchall():
+        log.warning("%s: replaces the episode %r, whose files were in the same folder", slug, other)
+    db.execute("DELETE FROM episode WHERE slug = ?", (slug,))
+    episode = Episode(guid=guid, slug=slug, pub_date=pub_date, first_built=first_built, last_built=now,
+                      **{name: fields[name] for name in _KEPT})
+    _insert(db, episode)
+    return episode
+
+
+class Listing(NamedTuple):
+    recorded: dict[str, dt.datetime]  # slug: when its episode was last recorded
+    removed: dict[str, str]  # slug: the build time (edition.json "built") of the edition removed on purpose
+
+
+def listing(out: Path) -> Listing:
+    """What the catalogue holds, in brief: enough to find published editions it does not (site.refresh)."""
+    if not path(out).exists():
+        return Listing({}, {})
+    with _connect(out) as db:
+        recorded = {row["slug"]: _parse_time(row["last_built"]) for row in db.execute("SELECT slug, last_built FROM episode")}
+        removed = {row["slug"]: row["built"] for row in db.execute("SELECT slug, built FROM removed")}
+    return Listing(recorded, removed)
+
+
+def episodes(out: Path) -> list[Episode]:
+    """Every catalogued episode, newest first; an out/ without a catalogue has none."""
+    if not path(out).exists():
+        return []
+    with _connect(out) as db:
+        rows = db.execute("SELECT * FROM episode").fetchall()
+    found = [_episode(row) for row in rows]
+    # Sorted here, not in SQL: ISO strings with different UTC offsets do not sort as text.
+    found.sort(key=lambda e: (e.pub_date, e.first_built, e.slug), reverse=True)
+    return found
+
+
+def remove(out: Path, slug: str, built: str | None = None) -> None:
+    """Take one episode out of the catalogue on purpose; its files in out/ are left as they are, and the
+    edition there (built at `built`, its edition.json's time) is not recorded again unless built anew."""
+    if not path(out).exists():
+        raise BadInput(f"{path(out)}: no catalogue here (build an edition into {out} first)")
+    with _connect(out) as db:
+        db.execute("BEGIN IMMEDIATE")
+        deleted = db.execute("DELETE FROM episode WHERE slug = ?", (slug,)).rowcount
+        if deleted and built is not None:
+            db.execute("INSERT OR REPLACE INTO removed (slug, built) VALUES (?, ?)", (slug, built))
+        db.execute("COMMIT")
+    if not deleted:
+        raise BadInput(f"{slug}: no episode with this slug in {path(out)}")
+
+
+@contextlib.contextmanager
+def _connect(out: Path) -> Iterator[sqlite3.Connection]:
+    out.mkdir(parents=True, exist_ok=True)
+    # isolation_level=None: transactions are the explicit BEGIN/COMMIT above; timeout lets
+    # concurrent builds wait for each other's short write instead of failing.
+    try:
+        db = sqlite3.connect(path(out), timeout=30, isolation_level=None)
+    except sqlite3.Error as exc:
+        raise _unusable(out, exc) from None
+    try:
+        db.row_factory = sqlite3.Row
+        _migrate(db, path(out))
+        yield db
+    except BaseException as exc:
+        if db.in_transaction:
+            with contextlib.suppress(sqlite3.Error):  # (a disk that failed the write may fail this too)
+                db.execute("ROLLBACK")
+        if isinstance(exc, sqlite3.Error):
+            raise _unusable(out, exc) from None
+        raise
+    finally:
+        db.close()
+
+
+def _unusable(out: Path, exc: sqlite3.Error) -> AudioEditionError:
+    """SQLite's own error (a damaged file, a full disk, a lock held past the timeout), as one line."""
+    return AudioEditionError(f"{path(out)}: the catalogue cannot be used: {exc}")
+
+
+def _migrate(db: sqlite3.Connection, where: Path) -> None:
+    version = int(db.execute("PRAGMA user_version").fetchone()[0])
+    if version == len(MIGRATIONS):
+        return
+    if version > len(MIGRATIONS):
+        raise AudioEditionError(
+            f"{where}: catalogue schema version {version} is newer than this audio-edition knows "
+            f"({len(MIGRATIONS)}); upgrade audio-edition"
+        )
+    db.execute("BEGIN IMMEDIATE")
+    # Re-read inside the lock: another process may have migrated meanwhile.
+    version = int(db.execute("PRAGMA user_version").fetchone()[0])
+    for number, step in enumerate(MIGRATIONS[version:], start=version + 1):
+        for statement in step.split(";"):
+            if statement.strip():
+                db.execute(statement)
+        db.execute(f"PRAGMA user_version = {number}")
+    db.execute("COMMIT")
+
+
+def _find(db: sqlite3.Connection, url: str | None, slug: str) -> sqlite3.Row | None:
+    if url is not None:
+        row: sqlite3.Row | None = db.execute("SELECT * FROM episode WHERE canonical_url = ?", (url,)).fetchone()
+        if row is not None:
+            return row
+    row = db.execute("SELECT * FROM episode WHERE slug = ?", (slug,)).fetchone()
+    if row is not None and url is not None and row["canonical_url"] not in (None, url):
+        return None  # same folder, different article: not the same episode
+    return row
+
+
+def _new_guid(url: str | None, base_url: str | None, slug: str) -> str:
+    """Chosen once, then kept for ever; derived from a stable name where there is one."""
+    if url is not None:
+        return str(uuid.uuid5(uuid.NAMESPACE_URL, url))
+    if base_url is not None:
+        return str(uuid.uuid5(uuid.NAMESPACE_URL, base_url.rstrip("/") + "/" + slug + "/"))
+    return str(uuid.uuid4())
+
+
+def _fields_from(out: Path, edition: Edition) -> dict[str, Any]:
+    """What the catalogue keeps of an edition; `out` resolved (its files' paths are kept relative to it)."""
+    manifest = edition.manifest
+    files = manifest.get("files") or []
+    audio = [f for f in files if f.get("role") == "audio"]
+    if not audio:
+        raise AudioEditionError(f"{edition.directory / 'edition.json'}: the edition lists no audio file")
+    audio.sort(key=lambda f: _AUDIO_PREFERENCE.index(f["type"]) if f["type"] in _AUDIO_PREFERENCE else 99)
+    enclosure = edition.directory / audio[0]["name"]
+
+    def relative(role: str) -> str | None:
+        named = [f["name"] for f in files if f.get("role") == role]
+        return _relative(out, edition.directory / named[0]) if named else None
+
+    return {
+        "canonical_url": manifest.get("url") or None,
+        "title": manifest["title"],
+        "description": manifest.get("lede") or manifest["title"],
+        "language": manifest.get("language") or "en",
+        "article_date": _article_date(manifest.get("date")),
+        "duration_ms": int(manifest["duration_ms"]),
+        "enclosure": _relative(out, enclosure),
+        "bytes": enclosure.stat().st_size,  # the file as served, not what the manifest remembers
+        "mime_type": audio[0]["type"],
+        "chapters": relative("chapters"),
+        "transcript": relative("transcript"),
+        "source_sha256": manifest["source"]["sha256"],
+        "built": _built_time(manifest.get("built")),
+    }
+
+
+def _built_time(value: Any) -> dt.datetime | None:
+    try:
+        parsed = dt.datetime.fromisoformat(str(value))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.timezone.utc)
+
+
+def _relative(out: Path, file: Path) -> str:
+    """file's path inside out (resolved already), symbolic links followed."""
+    try:
+        return file.resolve().relative_to(out).as_posix()
+    except ValueError:
+        raise AudioEditionError(f"{file}: the edition is not inside {out}") from None
+
+
+def _article_date(value: Any) -> dt.datetime | None:
+    """The article's own date: a day alone means midnight UTC; a time without zone means UTC."""
+    if not isinstance(value, str) or not value.strip():
+        return None
+    try:
+        parsed = dt.datetime.fromisoformat(value.strip())
+    except ValueError:
+        log.warning("article date %r is not ISO 8601; using the build time", value)
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.timezone.utc)
+
+
+def _insert(db: sqlite3.Connection, e: Episode) -> None:
+    db.execute(
+        "INSERT INTO episode (guid, slug, canonical_url, title, description, language, pub_date, duration_ms,"
+        " enclosure, bytes, mime_type, chapters, transcript, source_sha256, first_built, last_built)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            e.guid, e.slug, e.canonical_url, e.title, e.description, e.language, e.pub_date.isoformat(),
+            e.duration_ms, e.enclosure, e.bytes, e.mime_type, e.chapters, e.transcript, e.source_sha256,
+            e.first_built.isoformat(), e.last_built.isoformat(),
+        ),
+    )
+
+
+def _episode(row: sqlite3.Row) -> Episode:
+    return Episode(
+        guid=row["guid"],
+        slug=row["slug"],
+        title=row["title"],
+        description=row["description"],
+        language=row["language"],
+        pub_date=_parse_time(row["pub_date"]),
+        duration_ms=row["duration_ms"],
+        enclosure=row["enclosure"],
+        bytes=row["bytes"],
+        mime_type=row["mime_type"],
+        chapters=row["chapters"],
+        transcript=row["transcript"],
+        source_sha256=row["source_sha256"],
+        first_built=_parse_time(row["first_built"]),
+        last_built=_parse_time(row["last_built"]),
+        canonical_url=row["canonical_url"],
+    )
+
+
+def _parse_time(text: str) -> dt.datetime:
+    return dt.datetime.fromisoformat(text)
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)  # microseconds kept: they order builds within a second

@@ -1,0 +1,131 @@
+"""The show's artwork in out/: the publisher's own image, checked, or a generated square cover."""
+from __future__ import annotations
+
+import hashlib
+import io
+import logging
+import textwrap
+from pathlib import Path
+
+from PIL import Image, ImageDraw, ImageFont, UnidentifiedImageError
+from PIL.PngImagePlugin import PngInfo
+
+from .. import publish
+from ..errors import BadInput
+
+log = logging.getLogger(__name__)
+
+SIZE = 3000  # Apple's largest artwork: 1400-3000 px square
+MIN_SIZE = 1400
+GENERATED = "cover.png"
+_BACKGROUND = (24, 38, 66)
+_INK = (250, 250, 246)
+_MARK = "generator"  # PNG text key recording what a generated cover shows
+_FONTS = ("DejaVuSans-Bold.ttf", "Arial Bold.ttf", "arialbd.ttf", "LiberationSans-Bold.ttf")
+_TYPES = {"PNG": (".png",), "JPEG": (".jpg", ".jpeg")}
+
+
+def ensure(out: Path, artwork: str | None, name: str) -> str:
+    """The artwork to announce: a URL as given, else the name of its file in out/ (made if needed)."""
+    if artwork is not None and artwork.startswith(("http://", "https://")):
+        return artwork
+    if artwork is not None:
+        return _copy(out, Path(artwork))
+    target = out / GENERATED
+    mark = f"audio-edition cover v1: {name}"
+    if _existing_mark(target) != mark:
+        publish.write_atomic(target, generate(name, mark))
+        log.debug("generated %s for %r", target, name)
+    return GENERATED
+
+
+def generate(name: str, mark: str = "") -> bytes:
+    """A 3000x3000 RGB PNG: the publication's name, large, on a plain background."""
+    image = Image.new("RGB", (SIZE, SIZE), _BACKGROUND)
+    draw = ImageDraw.Draw(image)
+    lines, font = _fit(draw, name, width=int(SIZE * 0.8), height=int(SIZE * 0.5))
+    text = "\n".join(lines)
+    box = draw.multiline_textbbox((0, 0), text, font=font, align="center", spacing=font.size // 4)
+    x = (SIZE - (box[2] - box[0])) / 2 - box[0]
+    y = (SIZE * 0.42 - (box[3] - box[1]) / 2) - box[1]
+    draw.multiline_text((x, y), text, font=font, fill=_INK, align="center", spacing=font.size // 4)
+    label = _font(SIZE // 22)
+    caption = "AUDIO EDITION"
+    width = draw.textlength(caption, font=label)
+    draw.text(((SIZE - width) / 2, SIZE * 0.78), caption, font=label, fill=_INK)
+    draw.rectangle((SIZE * 0.4, SIZE * 0.74, SIZE * 0.6, SIZE * 0.74 + SIZE // 150), fill=_INK)
+    info = _png_info(mark)
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG", pnginfo=info)
+    return buffer.getvalue()
+
+
+def check(path: Path) -> str:
+    """Refuse artwork Apple would refuse; returns the image's real type ("PNG" or "JPEG")."""
+    try:
+        with Image.open(path) as image:
+            kind, (width, height), mode = image.format, image.size, image.mode
+    except FileNotFoundError:
+        raise BadInput(f"{path}: artwork file not found") from None
+    except UnidentifiedImageError:
+        raise BadInput(f"{path}: artwork is not an image Pillow can read") from None
+    if kind not in _TYPES:
+        raise BadInput(f"{path}: artwork must be PNG or JPEG, not {kind}")
+    if path.suffix.lower() not in _TYPES[kind]:
+        raise BadInput(f"{path}: artwork is {kind} but named {path.suffix}; the extension must match the type")
+    if width != height or not MIN_SIZE <= width <= SIZE:
+        raise BadInput(f"{path}: artwork is {width}x{height}; it must be square, {MIN_SIZE} to {SIZE} px")
+    if mode != "RGB":
+        raise BadInput(f"{path}: artwork colour mode is {mode}; Apple Podcasts needs RGB")
+    return kind
+
+
+def _copy(out: Path, source: Path) -> str:
+    kind = check(source)
+    data = source.read_bytes()
+    # The content's hash in the name: podcast apps cache artwork by URL.
+    name = f"cover-{hashlib.sha256(data).hexdigest()[:12]}{_TYPES[kind][0]}"
+    if not (out / name).exists():
+        publish.write_atomic(out / name, data)
+    return name
+
+
+def _existing_mark(path: Path) -> str | None:
+    """The mark of a cover made here: its text chunk comes before the pixels, so nothing is decoded."""
+    try:
+        with Image.open(path) as image:
+            mark = image.info.get(_MARK)
+            return str(mark) if mark is not None else None
+    except (FileNotFoundError, UnidentifiedImageError, OSError):
+        return None
+
+
+def _png_info(mark: str) -> PngInfo:
+    info = PngInfo()
+    info.add_text(_MARK, mark)
+    return info
+
+
+def _fit(draw: ImageDraw.ImageDraw, name: str, width: int, height: int) -> tuple[list[str], ImageFont.FreeTypeFont]:
+    """The largest font size (and line breaks) at which the name fits the box."""
+    size = SIZE // 6
+    while True:
+        font = _font(size)
+        average = max(1.0, draw.textlength("abcdefghijklmnopqrstuvwxyz", font=font) / 26)
+        lines = textwrap.wrap(name, width=max(1, int(width / average))) or [name]
+        box = draw.multiline_textbbox((0, 0), "\n".join(lines), font=font, align="center", spacing=size // 4)
+        if (box[2] - box[0] <= width and box[3] - box[1] <= height) or size <= 40:
+            return lines, font
+        size = int(size * 0.9)
+
+
+def _font(size: int) -> ImageFont.FreeTypeFont:
+    for candidate in _FONTS:
+        try:
+            return ImageFont.truetype(candidate, size)
+        except OSError:
+            continue
+    # Pillow's bundled font (Latin only) where the system has none of the usual ones.
+    default = ImageFont.load_default(size)
+    assert isinstance(default, ImageFont.FreeTypeFont)
+    return default

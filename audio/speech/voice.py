@@ -1,0 +1,82 @@
+"""Which engine and voice read an article, resolved once; what the engine is given to say (the lexicon
+applied), and the cache key of every take."""
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Sequence
+
+from .. import cache
+from ..errors import BadInput
+from . import engine as seam
+from .engine import Engine
+from .takes import VoiceInfo, VoiceSettings
+
+ENGINES = ("pyttsx3",)
+
+
+@functools.cache
+def engine(name: str = "pyttsx3") -> Engine:
+    """This process's engine of that name (--engine)."""
+    if name == "pyttsx3":
+        from .pyttsx3_engine import Pyttsx3Engine
+
+        return Pyttsx3Engine()
+    raise BadInput(f"--engine '{name}': no such engine (there are: {', '.join(ENGINES)})")
+
+
+def engine_started() -> bool:
+    """Whether this process has started an engine that runs threads of its own (see pool.context)."""
+    from .pyttsx3_engine import Pyttsx3Engine
+
+    return Pyttsx3Engine.started()
+
+
+def voices(name: str = "pyttsx3") -> tuple[VoiceInfo, ...]:
+    return engine(name).voices()
+
+
+def choose(language: str, wanted: str | None, name: str = "pyttsx3") -> str:
+    """The id of the voice that reads: `wanted` (--voice, else the config's: an id, name or language code)
+    resolved, else the engine's voice for the article's language."""
+    speaker = engine(name)
+    if wanted is not None:
+        return seam.resolve(speaker, wanted)
+    found = seam.for_language(speaker.voices(), language, speaker.language_codes)
+    if found is None:
+        raise BadInput(
+            f"no voice speaks the article's language '{language}': pick one with --voice "
+            "(see 'audio-edition voices'), or set the language with --lang"
+        )
+    return found
+
+
+def take_key(text: str, settings: VoiceSettings) -> str:
+    """The cache key of a take: everything that changes its sound."""
+    return cache.key(
+        engine=engine(settings.engine).version(),
+        voice=settings.voice,
+        rate=settings.rate,
+        lexicon=sorted(lexicon_used(text, settings.lexicon)),
+        text=text,
+    )
+
+
+def lexicon_used(text: str, lexicon: Sequence[tuple[str, str]]) -> list[tuple[str, str]]:
+    return [(word, say) for word, say in lexicon if _word_pattern(word).search(text)]
+
+
+def engine_text(text: str, lexicon: Sequence[tuple[str, str]]) -> str:
+    """The text handed to the engine: lexicon words replaced by what to say."""
+    for word, say in lexicon:
+        text = _word_pattern(word).sub(functools.partial(_replacement, say), text)
+    return text
+
+
+def _replacement(say: str, _match: re.Match[str]) -> str:
+    return say
+
+
+@functools.lru_cache(maxsize=1024)
+def _word_pattern(word: str) -> re.Pattern[str]:
+    return re.compile(rf"(?<!\w){re.escape(word)}(?!\w)", re.IGNORECASE)
