@@ -153,7 +153,7 @@ def test_stdin_page_with_format_in(tmp_path: Path) -> None:
 def test_script_lint_lists_what_was_not_settled(tmp_path: Path) -> None:
     story = tmp_path / "story.txt"
     story.write_text("The ABCD met.\n\nIt costs 3,5 units † today.\n", encoding="utf-8")
-    result = CliRunner().invoke(main, ["script", str(story), "--lint", "--lang", "de"])
+    result = CliRunner().invoke(main, ["script", str(story), "--lint", "--lang", "nl"])
     assert result.exit_code == 0, result.output
     assert result.stdout.splitlines() == [
         f"{story}:1: all-caps word not in the lexicon: ABCD",

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 from . import normalize
 from .article import Article, cut_words, lede_title
 from .lexicon import Lexicon
+from .speechwords import words_for
 
 if TYPE_CHECKING:
     from ..cache import Cache
@@ -108,11 +109,26 @@ def _end(text: str) -> str:
 
 def _sentences(text: str, language: str, lexicon: Lexicon | None = None) -> tuple[Sentence, ...]:
     out: list[Sentence] = []
-    for piece in _segmenter(language.split("-")[0]).segment(text):
+    for piece in _joined(_segmenter(language.split("-")[0]).segment(text), language):
         for bounded in _bound(piece.strip(), SENTENCE_LIMIT):
             if _SPEAKABLE.search(bounded):
                 out.append(Sentence(bounded, _speech(bounded, language, lexicon)))
     return tuple(out)
+
+
+def _joined(pieces: list[str], language: str) -> list[str]:
+    """The segmenter's sentences, each ending in an abbreviation that never ends one ("approx.", "Dr.") joined to the
+    next: "approx. 300 people" is one sentence, not "approximately." then "three hundred people."."""
+    run_on = words_for(language.split("-")[0].lower()).run_on
+    if run_on is None:
+        return pieces
+    out: list[str] = []
+    for piece in pieces:
+        if out and run_on.search(out[-1].rstrip()):
+            out[-1] += piece
+        else:
+            out.append(piece)
+    return out
 
 
 class Memo:
