@@ -128,8 +128,9 @@ def script(
 ) -> None:
     """Print the chapters and sentences that would be read, without synthesising anything.
 
-    With --lint: all-caps words not in the lexicon, numbers left as digits and symbols dropped,
-    one per line as FILE:LINE: what: token (add them to the lexicon, or reword).
+    With --lint: all-caps words not in the lexicon, numbers left as digits, symbols dropped, units
+    not settled (unknown, or metres or a million) and numbers not classified, one per line as
+    FILE:LINE: what: token (add them to the lexicon, or reword).
     """
     from .. import config, edition
     from ..text import script as script_stage
