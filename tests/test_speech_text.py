@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from audio.cli import main
-from audio.normalize import ALL_CAPS, NUMBER, UNIT, Note, speak
-from audio.script import _sentences
+from audio.cli.main import main
+from audio.text.normalize import ALL_CAPS, NUMBER, UNIT, Note, speak
+from audio.text.script import _sentences
 
 from .conftest import need_program
 
