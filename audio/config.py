@@ -10,6 +10,7 @@ from .errors import BadInput
 from .feedconfig import FeedConfig
 from .feedconfig import parse as parse_feed
 
+APPEAL_LIMIT = 3000  # characters: an appeal is a few short paragraphs (a page's box too), never the article
 DEFAULT_APPEAL_MARKERS = (
     r"A Message from (?P<publisher>.+?)\s*[:.]?",
     r"(?:A )?(?:Note|Letter) from (?:the )?(?P<publisher>.+?)\s*[:.]?",

@@ -157,3 +157,13 @@ def test_encodings_detected_and_named() -> None:
     assert doc.encoding == "cp1251" and doc.text == russian
     bom = source.parse_bytes(b"\xef\xbb\xbfHello.\r\nWorld.\r\n", Path("b.txt"))
     assert bom.encoding == "utf-8-sig" and bom.text == "Hello.\nWorld.\n"
+
+
+def test_a_marker_with_more_than_an_appeal_after_it_opens_none() -> None:
+    """An appeal is a few short paragraphs (APPEAL_LIMIT characters): a line such as "Support for the plan
+    grew" with the rest of the article after it moved all of that into a closing "appeal"."""
+    body = "The plan was debated for a year, and the council heard from hundreds of residents along the river."
+    text = f"{body}\n\nSupport for the plan grew:\n\n" + "\n\n".join(f"{body} Part {i}." for i in range(40)) + "\n"
+    art = parse(text)
+    assert art.appeal is None
+    assert len(art.paragraphs) == 42

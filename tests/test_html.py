@@ -249,3 +249,112 @@ def test_the_language_model_is_unpacked_once_and_classifies_as_packed(tmp_path: 
         # Where NumPy is loaded already (a warm process), it sums the same floats in the same order.
         counts = unpacked.features(text.encode("utf-8"))
         assert unpacked.scores_numpy(counts) == unpacked.scores(counts) or not counts
+
+
+def paragraphs(body: str, head: str = "<meta charset='utf-8'>") -> article.Article:
+    return article.parse(source.parse_bytes(page(body, head), Path("p.html")), config.Config())
+
+
+PROSE = ("The ferry to the island will run twice a day from May, the council said, after a winter in which storms "
+         "cancelled one crossing in three.")
+
+
+def test_furniture_never_takes_the_element_that_holds_the_text() -> None:
+    """Blogger wraps every post in div.widget.Blog: the class said furniture, and a sidebar of long link titles
+    made the post less than half the page, so the post went and the sidebar was read."""
+    archive = "".join(f"<li><a href='/p{i}'>An older post about the island ferry and its timetable, part {i}</a></li>"
+                      for i in range(40))
+    post = "<br><br>".join(f"{PROSE} Paragraph {i}." for i in range(4))
+    art = paragraphs(f"<div class='widget Blog'><div class='post-body'>{post}</div></div>"
+                     f"<div class='widget BlogArchive'><h2>Blog Archive</h2><ul>{archive}</ul></div>")
+    assert [p.text for p in art.paragraphs] == [f"{PROSE} Paragraph {i}." for i in range(4)]
+
+
+@pytest.mark.parametrize(
+    ("math", "spoken"),
+    [
+        ('<math alttext="x squared"><msup><mi>x</mi><mn>2</mn></msup></math>', "x squared"),
+        ('<math alttext="{\\displaystyle x^{2}}"><semantics><msup><mi>x</mi><mn>2</mn></msup>'
+         '<annotation encoding="text/plain">x to the power two</annotation></semantics></math>', "x to the power two"),
+        ("<math><mi>n</mi><mo>+</mo><mn>1</mn></math>", "n + 1"),
+        ('<math alttext="{\\displaystyle x^{2}}"><msup><mi>x</mi><mn>2</mn></msup></math>', "a formula"),
+        ('<span class="mwe-math-element"><span style="display: none;"><math alttext="E=m c^2">'
+         "<mi>E</mi><mo>=</mo><mi>m</mi><msup><mi>c</mi><mn>2</mn></msup></math>"
+         '</span><img src="e.svg" alt="E=mc^2"></span>', "a formula"),
+    ],
+    ids=["alttext", "annotation", "simple", "tex only", "hidden behind an image"],
+)
+def test_a_formula_is_read_as_words_and_the_sentence_goes_on(math: str, spoken: str) -> None:
+    art = paragraphs(f"<article><p>{PROSE}</p><p>The rule is {math}, which the engineers checked twice.</p></article>")
+    assert art.paragraphs[1].text == f"The rule is {spoken}, which the engineers checked twice."
+
+
+def test_a_data_table_is_announced_and_a_layout_table_read() -> None:
+    rows = "".join(f"<tr><td>{2000 + i}</td><td>{i * 7} crossings</td></tr>" for i in range(5))
+    data = f"<table><caption>Crossings by year</caption><tr><th>Year</th><th>Crossings</th></tr>{rows}</table>"
+    layout = (f"<table><tr><td><p>{PROSE} In a cell.</p></td><td><p>{PROSE} In another.</p></td></tr>"
+              "<tr><td></td><td></td></tr></table>")
+    art = paragraphs(f"<article><p>{PROSE}</p>{data}<p>{PROSE} After.</p></article>")
+    assert [p.text for p in art.paragraphs] == [
+        PROSE, "A table of 5 rows follows, not read aloud: Crossings by year.", f"{PROSE} After."]
+    from audio import html
+    root = html.parse_page(page(layout).decode(), "p.html")
+    html.announce_tables(root)
+    assert root.find(".//table") is not None
+
+
+def test_a_heading_and_its_text_inside_one_block_are_read_once_each() -> None:
+    """Feature cards (a list item holding a heading and a paragraph) and definitions holding paragraphs were
+    read glued together ("Boat tripsBoats leave…") and then again piece by piece."""
+    art = paragraphs(f"<article><p>{PROSE}</p><ul><li><h3>Boat trips</h3><p>Boats leave the harbour at nine.</p></li>"
+                     "<li><h3>The museum</h3><p>The keepers' rooms are kept as they were.</p></li></ul>"
+                     "<dl><dt>Keeper</dt><dd><p>Stood the watches in turn.</p><p>Kept the glass clean.</p></dd></dl>"
+                     "</article>")
+    assert [(p.heading, p.text) for p in art.paragraphs] == [
+        (None, PROSE), ("Boat trips", "Boats leave the harbour at nine."),
+        ("The museum", "The keepers' rooms are kept as they were."), (None, "Keeper"),
+        (None, "Stood the watches in turn."), (None, "Kept the glass clean.")]
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        # a list item of the article that happens to open like an appeal
+        f"<article><p>{PROSE}</p><p>The charter sets three aims:</p><ul><li>Support and mentor young engineers</li>"
+        f"<li>Record the region's history</li></ul><p>{PROSE} Later.</p></article>",
+        # a box whose class says contribution, by the byline, with the whole article after it
+        "<article><header><h1>Ferries</h1><span class='count'><div class='tooltip contribution-tooltip'>Comments are a "
+        f"benefit for subscribers. 412 readers have shared their thoughts.</div></span></header><p>{PROSE}</p>"
+        f"<p>{PROSE} Two.</p><p>{PROSE} Three.</p></article>",
+        # an invitation to edit, not to give
+        f"<main><p>{PROSE}</p><p>{PROSE} Two.</p></main><div class='fandom-contributor-module'><h2>Become a Fandom "
+        "Contributor!</h2><p>Fandom is built by fans like you. Start editing today.</p></div>",
+    ],
+    ids=["list item", "tooltip by the byline", "contributor"],
+)
+def test_what_is_not_an_appeal(body: str) -> None:
+    art = paragraphs(body)
+    assert art.appeal is None
+    assert PROSE in [p.text for p in art.paragraphs]
+
+
+@pytest.mark.parametrize(
+    ("head", "body", "title"),
+    [
+        ("<meta property='og:title' content='The Courier'><meta property='og:site_name' content='The Courier'>",
+         "<article><h1>Ferries to run twice a day</h1>", "Ferries to run twice a day"),
+        ('<script type="application/ld+json">{"@type": "Article", "name": "List of island ferries", '
+         '"headline": "Wikimedia list article"}</script><title>List of island ferries - Wikipedia</title>',
+         "<main><h1>List of island ferries</h1>", "List of island ferries"),
+        ("<meta property='og:title' content='Ferries to run twice a day | The Courier'>"
+         "<meta property='og:site_name' content='The Courier'>", "<article><h1>Ferries to run twice a day</h1>",
+         "Ferries to run twice a day"),
+        ("<title>Shin splints: causes and treatment - Health Library - Riverside Clinic</title>",
+         "<h1>Overview</h1><p>Intro.</p><h1>Symptoms</h1><div>", "Shin splints: causes and treatment"),
+    ],
+    ids=["site name alone", "metadata type", "site suffix", "section headings"],
+)
+def test_the_title_is_the_articles_own_headline(head: str, body: str, title: str) -> None:
+    closing = "</article>" if "<article>" in body else "</main>" if "<main>" in body else "</div>"
+    art = paragraphs(f"{body}<p>{PROSE}</p>{closing}", "<meta charset='utf-8'>" + head)
+    assert art.title == title

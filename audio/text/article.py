@@ -6,7 +6,7 @@ import re
 import unicodedata
 from typing import TYPE_CHECKING, NamedTuple
 
-from ..config import Config, normalize_tag
+from ..config import APPEAL_LIMIT, Config, normalize_tag
 from ..errors import BadInput
 from . import language as languages
 from .source import STDIN, Document, without_controls
@@ -60,6 +60,7 @@ class _Block(NamedTuple):
     line: int
     heading_level: int = 0  # >0: a Markdown heading of that level
     rule: bool = False  # a Markdown thematic break (---)
+    item: bool = False  # a page's list item
 
 
 def parse(doc: Document, config: Config, options: ArticleOptions = ArticleOptions()) -> Article:
@@ -70,7 +71,7 @@ def parse(doc: Document, config: Config, options: ArticleOptions = ArticleOption
     residue_patterns = _compile(config.residue)
     page = _page(doc, markers, residue_patterns) if doc.format == "html" else None
     if page is not None:
-        blocks = [_Block(b.text, b.line, heading_level=b.heading_level) for b in page.blocks]
+        blocks = [_Block(b.text, b.line, heading_level=b.heading_level, item=b.item) for b in page.blocks]
     else:
         box = _Box(markers, residue_patterns)
         blocks = _markdown_blocks(doc.text, box) if doc.format == "md" else _text_blocks(doc.text, box)
@@ -178,9 +179,12 @@ def _page(doc: Document, markers: _Patterns, residue: _Patterns) -> html.Page:
 def _take_appeal(
     kept: list[_Block], blocks: list[_Block], markers: _Patterns, residue: _Patterns
 ) -> tuple[list[_Block], list[_Block], re.Match[str] | None]:
-    """The appeal runs from its marker to the first residue line, the next heading as high, or the end."""
+    """The appeal runs from its marker to the first residue line, the next heading as high, or the end.
+
+    An appeal is a closing block of a few short paragraphs: a list item ("Support and mentor young
+    engineers") never opens one, and a stretch longer than APPEAL_LIMIT is the article's own text."""
     for i, block in enumerate(kept):
-        match = markers.marker(block.text)
+        match = markers.marker(block.text) if not block.item else None
         if not match:
             continue
         end = len(kept)
@@ -196,6 +200,8 @@ def _take_appeal(
             if other.rule:
                 end = j
                 break
+        if sum(len(b.text) for b in kept[i:end]) > APPEAL_LIMIT:
+            continue
         return kept[:i] + kept[end:], kept[i:end], match
     return kept, [], None
 

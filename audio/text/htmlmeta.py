@@ -31,10 +31,10 @@ def read_meta(root: HtmlElement) -> PageMeta:
     ld = _json_ld_article(root)
     meta = _meta_tags(root)
     prop = _microdata(root)
-    title = _first(
-        _text(ld.get("headline")), meta.get("og:title"), meta.get("twitter:title"), prop.get("headline"), _h1(root),
-        _title_tag(root, meta.get("og:site_name")),
+    publisher = _first(
+        _names(ld.get("publisher"), ld.get("@graph_index", {})), meta.get("og:site_name"), meta.get("application-name")
     )
+    title = _title(root, ld, meta, prop, publisher)
     byline = _first(
         _names(ld.get("author"), ld.get("@graph_index", {})),
         _not_url(meta.get("author")),
@@ -56,9 +56,6 @@ def read_meta(root: HtmlElement) -> PageMeta:
         ))
     )
     url = _first(_canonical(root), meta.get("og:url"), _text(ld.get("url")), _entity_id(ld.get("mainEntityOfPage")))
-    publisher = _first(
-        _names(ld.get("publisher"), ld.get("@graph_index", {})), meta.get("og:site_name"), meta.get("application-name")
-    )
     return PageMeta(title=title, byline=byline, date=date, language=language, url=url, publisher=publisher)
 
 
@@ -168,21 +165,70 @@ def _microdata(root: HtmlElement) -> dict[str, str]:
     return found
 
 
-def _h1(root: HtmlElement) -> str | None:
-    for element in root.iter("h1"):
-        text = _clean(element.text_content())
-        if text:
-            return text
+def _title(
+    root: HtmlElement, ld: dict[str, Any], meta: dict[str, str], prop: dict[str, str], publisher: str | None
+) -> str | None:
+    """The article's own headline: the first candidate that another source of the page confirms, never a site name.
+
+    JSON-LD's headline can be a metadata type ("Wikimedia list article") and og:title or <title> the site's
+    name alone: a candidate counts when a different source (the <title>, og:title, the article's h1) holds it.
+    """
+    sites = _site_names(root, meta, publisher)
+    tag = _title_tag(root)
+    h1 = _article_h1(root)
+    sources = {"ld": _text(ld.get("headline")), "name": _text(ld.get("name")) if ld else None,
+               "og": meta.get("og:title"), "twitter": meta.get("twitter:title"), "micro": prop.get("headline"),
+               "h1": h1, "tag": tag}
+    candidates: list[tuple[str, str]] = []
+    for key, value in sources.items():
+        if value:
+            value = _without_site(value, sites)
+            if value and value.casefold() not in sites:
+                candidates.append((key, value))
+    for key, value in candidates:
+        folded = value.casefold()
+        if any(other != key and text and folded in text.casefold() and 2 * len(folded) >= len(text)
+               for other, text in sources.items() if other in ("og", "h1", "tag")):
+            return value
+    return candidates[0][1] if candidates else None
+
+
+_SEPARATOR = re.compile(r"(\s+[|–—\-·•]\s+|\s*[|·•]\s*)")
+
+
+def _without_site(text: str, sites: set[str]) -> str:
+    """A title without the ' | Site' or ' – Section – Site' trail that templates add."""
+    pieces = _SEPARATOR.split(text)  # part, separator, part, ...
+    if len(pieces) >= 5 and len(pieces[0].split()) > 1:
+        return pieces[0].strip()  # 'Headline - Section - Site'
+    while len(pieces) >= 3 and pieces[-1].strip().casefold() in sites:
+        pieces = pieces[:-2]
+    return "".join(pieces).strip()
+
+
+def _site_names(root: HtmlElement, meta: dict[str, str], publisher: str | None) -> set[str]:
+    """The site's names: from its metadata, and the text of its links to its home page."""
+    names = {meta.get("og:site_name"), meta.get("application-name"), meta.get("twitter:site"), publisher}
+    for anchor in root.xpath("//a[@href='/' or @href='./' or @href='index.html']"):
+        names.add(_clean(anchor.text_content()))
+    return {n.casefold().lstrip("@") for n in names if n}
+
+
+def _article_h1(root: HtmlElement) -> str | None:
+    """The h1 inside the article (or the page's one h1); a page that marks every section with an h1 has none."""
+    for scope in root.xpath("//article | //main | //*[@role='main']") or [root]:
+        found = [_clean(h.text_content()) for h in scope.iter("h1")]
+        found = [text for text in found if text]
+        if len(found) == 1:
+            return found[0]
+        if found:
+            return None
     return None
 
 
-def _title_tag(root: HtmlElement, site: str | None) -> str | None:
-    """<title> without the ' | Site' or ' – Site' suffix that templates add."""
+def _title_tag(root: HtmlElement) -> str | None:
     for element in root.iter("title"):
-        text = _clean(element.text_content())
-        if site and text.endswith(site):
-            text = re.sub(r"\s*[|–—\-:·•]\s*$", "", text[: -len(site)]).strip() or text
-        return text or None
+        return _clean(element.text_content()) or None
     return None
 
 
