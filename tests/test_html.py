@@ -358,3 +358,14 @@ def test_the_title_is_the_articles_own_headline(head: str, body: str, title: str
     closing = "</article>" if "<article>" in body else "</main>" if "<main>" in body else "</div>"
     art = paragraphs(f"{body}<p>{PROSE}</p>{closing}", "<meta charset='utf-8'>" + head)
     assert art.title == title
+
+
+def test_an_appeal_box_between_the_articles_paragraphs_is_still_the_appeal() -> None:
+    box = ("<div class='support-box'><p>Our journalism is funded by readers like you. Please support us with a gift "
+           "today.</p><a href='https://courier.example/donate'>Give</a></div>")
+    art = paragraphs(f"<article><h1>Ferries</h1><div class='body'><p>{PROSE}</p>{box}<p>{PROSE} Two.</p>"
+                     f"<p>{PROSE} Three.</p></div></article>")
+    assert art.appeal is not None and art.appeal.url == "https://courier.example/donate"
+    assert [p.text for p in art.appeal.paragraphs] == [
+        "Our journalism is funded by readers like you. Please support us with a gift today."]
+    assert [p.text for p in art.paragraphs] == [PROSE, f"{PROSE} Two.", f"{PROSE} Three."]

@@ -196,9 +196,15 @@ def text_core(root: HtmlElement) -> HtmlElement | None:
     """The element that holds most of the page's own text: its paragraphs' container, not counting link text.
 
     Link text is left out so that an archive or a menu of long titles never outweighs a post whose
-    paragraphs are bare text between <br>s."""
+    paragraphs are bare text between <br>s; furniture and readers' comments are never the core."""
     scores = _scores(root)
-    return max(scores, key=lambda e: scores[e]) if scores else None
+    for element in sorted(scores, key=lambda e: scores[e], reverse=True):
+        # Readers' comments can outweigh a short article: they are never its core.
+        if not _furniture(_words(element)) and not any(
+            w.startswith("comment") for a in element.iterancestors() for w in _words(a)
+        ):
+            return element
+    return None
 
 
 def _scores(root: HtmlElement) -> dict[HtmlElement, int]:
@@ -320,11 +326,14 @@ def take_appeal(
 ) -> tuple[list[Block], str | None]:
     """Take every appeal box out of the page; the first one's text and donate link become the appeal.
 
-    An appeal closes the article or stands outside it: a box inside the article (the element around
-    the text's core) with most of the article's text still after it is not one (a tooltip by the byline)."""
+    An appeal stands in or after the article's text, or outside the article: a box in the article's head,
+    before its text begins (a tooltip by the byline), is not one."""
     boxes: list[HtmlElement] = []
     page_length = len(_text(root))
     body = _article_element(core)
+    # The article's first paragraph: the first block of the core's own text.
+    opening = next((c for c in core.iterchildren() if c.tag in _PASS_THROUGH and _text(c)), None) if core is not None \
+        else None
     # One axis step, not a union of paths: libxml2 merges unions in quadratic time.
     candidates = root.xpath(
         "descendant::*[self::div or self::section or self::aside or self::dialog or self::form or self::h2"
@@ -337,8 +346,9 @@ def take_appeal(
         # An appeal is a box beside the article, never most of the page (a body that opens with "Support for...").
         if box is not None and len(_text(box)) > min(APPEAL_LIMIT, page_length / 3):
             continue
-        if box is not None and body is not None and _inside(box, body) and _text_after(box, body) > 0.5:
-            continue
+        if box is not None and opening is not None and body is not None and _inside(box, body) \
+                and _before(box, opening):
+            continue  # in the article's head, before its text: a byline's tooltip, an author's card
         if box is not None and not any(_inside(b, box) for b in boxes):
             boxes = [b for b in boxes if not _inside(b, box)] + [box]
     if not boxes:
@@ -389,31 +399,15 @@ def _article_element(core: HtmlElement | None) -> HtmlElement | None:
     return core
 
 
-def _text_after(box: HtmlElement, container: HtmlElement) -> float:
-    """The share of the container's text that comes after the box."""
-    before = inside = after = 0
-    where = 0  # 0 before the box, 1 inside it, 2 after it
-    for element in container.iter():
-        if element is box:
-            where = 1
-        elif where == 1 and not _inside(element, box):
-            where = 2
-        length = len((element.text or "").strip()) if isinstance(element.tag, str) else 0
-        if where == 0:
-            before += length
-        elif where == 1:
-            inside += length
-        else:
-            after += length
-        tail = len((element.tail or "").strip())
-        if element is box or where == 2:
-            after += tail
-        elif where == 1:
-            inside += tail
-        else:
-            before += tail
-    total = before + inside + after
-    return after / total if total else 0.0
+def _before(first: HtmlElement, second: HtmlElement) -> bool:
+    """Whether first comes before second in the document (neither holding the other)."""
+    path = [first, *first.iterancestors()]
+    for element in [second, *second.iterancestors()]:
+        parent = element.getparent()
+        if parent is not None and parent in path:
+            branch = path[path.index(parent) - 1]
+            return branch is not parent and parent.index(branch) < parent.index(element)
+    return False
 
 
 def _donate_link(box: HtmlElement, base_url: str | None) -> str | None:
