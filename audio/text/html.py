@@ -112,8 +112,9 @@ def extract(text: str, name: str, is_marker: Matcher, is_residue: Matcher) -> Pa
     page_text = _text(root)
     core_length = _scores(core).get(core, 0) if core is not None else 0
     blocks = _trafilatura_blocks(root, lines)
-    if core is not None and sum(len(b.text) for b in blocks) < core_length / 2:
-        blocks = _preformatted_blocks(core) or blocks  # a document in <pre>: extractors take it for code
+    documents = _prose_pre(core)
+    if documents and sum(len(b.text) for b in blocks) < core_length / 2 <= sum(len(_text(p)) for p in documents):
+        blocks = _preformatted_blocks(documents)  # a document in <pre>: extractors take it for code
     blocks = _once([b for b in blocks if not (b.heading_level and b.text == meta.title)], page_text)
     if standfirst is not None and all(b.text != standfirst.text for b in blocks):
         blocks.insert(0, standfirst)
@@ -294,7 +295,8 @@ def strip_furniture(root: HtmlElement, core: HtmlElement | None = None) -> None:
     _drop(chosen)
     # The extractor has furniture rules of its own, by the same words: a section's anchor id ("sharing-a-cache")
     # is its heading's slug, not a role, so it is not shown to the extractor.
-    for element in root.xpath("descendant::*[@id][h1 or h2 or h3 or h4 or h5 or h6]"):
+    for element in root.xpath("descendant::*[@id][h1 or h2 or h3 or h4 or h5 or h6 or self::h1 or self::h2 or self::h3"
+                              " or self::h4 or self::h5 or self::h6]"):
         if _is_section_anchor(element, element.get("id") or ""):
             del element.attrib["id"]
 
@@ -430,6 +432,8 @@ def _standfirst(root: HtmlElement, title: str | None) -> Block | None:
     headline = next(root.iter("h1"), None)
     if headline is None:
         return None
+    while (parent := headline.getparent()) is not None and parent.tag == "div" and len(parent) == 1:
+        headline = parent  # a headline in its own wrapper: the standfirst is the wrapper's neighbour
     for element in headline.itersiblings():
         candidates = [element, *element.iter("p")] if isinstance(element.tag, str) else []
         for candidate in candidates:
@@ -497,14 +501,26 @@ def _own_segments(element: lxml.etree._Element) -> list[str]:
     return segments
 
 
-def _preformatted_blocks(core: HtmlElement) -> list[Block]:
+def _prose_pre(core: HtmlElement | None) -> list[HtmlElement]:
+    """The core's <pre> elements that hold prose, not code (no <code> inside, no highlighter's class)."""
+    if core is None:
+        return []
+    return [pre for pre in core.iter("pre") if pre.find(".//code") is None
+            and not any(w in _CODE_WORDS or w.startswith("language") for e in (pre, pre.getparent())
+                        if e is not None for w in _words(e))]
+
+
+_CODE_WORDS = {"highlight", "code", "sourcecode", "codehilite", "prettyprint", "hljs", "shiki", "console", "terminal"}
+
+
+def _preformatted_blocks(documents: list[HtmlElement]) -> list[Block]:
     """A plain-text document inside <pre> (an RFC, a draft): paragraphs at blank lines, wrapped lines joined.
 
     A line alone, not indented and not ending a sentence, is a section heading; lines centred far in are
     the document's title; lines in columns (the page headers and footers "Okafor  Expires …  [Page 1]")
     are not read."""
     blocks: list[Block] = []
-    for pre in core.iter("pre"):
+    for pre in documents:
         start = pre.sourceline or 1
         group: list[tuple[int, str]] = []
         lines = pre.text_content().replace("\f", "\n").split("\n")
@@ -591,7 +607,7 @@ def _furniture(words: set[str]) -> bool:
 
 
 def _is_section_anchor(element: HtmlElement, ident: str) -> bool:
-    heading = next(element.iterchildren(*_HEADINGS), None)
+    heading = element if element.tag in _HEADINGS else next(element.iterchildren(*_HEADINGS), None)
     if heading is None:
         return False
     slug = re.sub(r"[^a-z0-9]+", "-", _text(heading).lower()).strip("-")

@@ -181,10 +181,10 @@ def _title(
                "h1": h1, "tag": tag}
     candidates: list[tuple[str, str]] = []
     for key, value in sources.items():
-        if value:
-            value = _without_site(value, sites)
-            if value and value.casefold() not in sites:
-                candidates.append((key, value))
+        if value and key in ("og", "twitter", "tag"):  # where templates add the site's name
+            value = _without_site(value, sites, sections=key == "tag")
+        if value and value.casefold() not in sites:
+            candidates.append((key, value))
     for key, value in candidates:
         folded = value.casefold()
         if any(other != key and text and folded in text.casefold() and 2 * len(folded) >= len(text)
@@ -196,10 +196,11 @@ def _title(
 _SEPARATOR = re.compile(r"(\s+[|–—\-·•]\s+|\s*[|·•]\s*)")
 
 
-def _without_site(text: str, sites: set[str]) -> str:
-    """A title without the ' | Site' or ' – Section – Site' trail that templates add."""
+def _without_site(text: str, sites: set[str], sections: bool = False) -> str:
+    """A title without the ' | Site' trail that templates add (and, with sections, a <title>'s
+    ' – Section – Site')."""
     pieces = _SEPARATOR.split(text)  # part, separator, part, ...
-    if len(pieces) >= 5 and len(pieces[0].split()) > 1:
+    if sections and len(pieces) >= 5 and len(pieces[0].split()) > 1:
         return pieces[0].strip()  # 'Headline - Section - Site'
     while len(pieces) >= 3 and pieces[-1].strip().casefold() in sites:
         pieces = pieces[:-2]
