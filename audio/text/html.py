@@ -407,8 +407,10 @@ def _before(first: HtmlElement, second: HtmlElement) -> bool:
     for element in [second, *second.iterancestors()]:
         parent = element.getparent()
         if parent is not None and parent in path:
+            if parent is first:
+                return False  # first holds second
             branch = path[path.index(parent) - 1]
-            return branch is not parent and parent.index(branch) < parent.index(element)
+            return parent.index(branch) < parent.index(element)
     return False
 
 
