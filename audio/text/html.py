@@ -410,7 +410,7 @@ def _before(first: HtmlElement, second: HtmlElement) -> bool:
             if parent is first:
                 return False  # first holds second
             branch = path[path.index(parent) - 1]
-            return parent.index(branch) < parent.index(element)
+            return bool(parent.index(branch) < parent.index(element))
     return False
 
 
