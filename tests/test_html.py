@@ -297,7 +297,7 @@ def test_a_data_table_is_announced_and_a_layout_table_read() -> None:
     art = paragraphs(f"<article><p>{PROSE}</p>{data}<p>{PROSE} After.</p></article>")
     assert [p.text for p in art.paragraphs] == [
         PROSE, "A table of 5 rows follows, not read aloud: Crossings by year.", f"{PROSE} After."]
-    from audio import html
+    from audio.text import html
     root = html.parse_page(page(layout).decode(), "p.html")
     html.announce_tables(root)
     assert root.find(".//table") is not None
