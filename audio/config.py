@@ -9,6 +9,7 @@ from typing import Any, NamedTuple
 from .errors import BadInput
 from .feedconfig import FeedConfig
 from .feedconfig import parse as parse_feed
+from .limits import read_settings
 
 APPEAL_LIMIT = 3000  # characters: an appeal is a few short paragraphs (a page's box too), never the article
 DEFAULT_APPEAL_MARKERS = (
@@ -57,14 +58,14 @@ def load(path: Path | None) -> Config:
     """Read a config file; None gives the defaults. Unknown keys are errors naming the key."""
     if path is None:
         return Config()
+    if not path.exists():
+        raise BadInput(f"{path}: config file not found")
     try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise BadInput(f"{path}: config file not found") from None
+        raw = tomllib.loads(read_settings(path, "a config").decode("utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise BadInput(f"{path}: not a valid TOML config: {exc}") from None
-    except IsADirectoryError:
-        raise BadInput(f"{path}: is a directory, not a config file") from None
+    except RecursionError:  # tomllib descends once a nested array or table
+        raise BadInput(f"{path}: not a valid TOML config: nested too deeply") from None
     config = from_mapping(raw, str(path))
     if config.lexicon is not None:  # a path in the config means beside the config, wherever it is run from
         config = config._replace(lexicon=str(path.parent / config.lexicon))

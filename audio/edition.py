@@ -19,6 +19,7 @@ from .cache import default_dir as default_cache_dir
 from .cache import key as cache_key
 from .config import Config
 from .errors import ToolFailed, naming
+from .limits import read_settings
 from .manifest import MANIFEST, Edition, refuse_foreign
 from .manifest import VERSION as MANIFEST_VERSION
 from .sound import live, render, sidecars, timeline
@@ -239,7 +240,7 @@ def build_key(doc: source.Document, options: BuildOptions) -> str:
     what = {name: getattr(options, name) for name in ("formats", "title", "slug", "no_appeal", "voice", "rate", "language",
                                                       "format_in")}
     appeal = source.read(options.appeal_file).sha256 if options.appeal_file else None
-    words = Path(options.config.lexicon).read_bytes() if options.config.lexicon else b""  # the lexicon's entries, not its path
+    words = read_settings(Path(options.config.lexicon), "a lexicon") if options.config.lexicon else b""  # the lexicon's entries, not its path
     return cache_key(source=doc.sha256, appeal=appeal, options=repr(what), config=repr(options.config),
                      lexicon=hashlib.sha256(words).hexdigest(),
                      engine=voice.engine().version(), version=__version__, manifest=MANIFEST_VERSION)

@@ -6,6 +6,8 @@ import re
 import unicodedata
 from typing import TYPE_CHECKING, NamedTuple
 
+import regex
+
 from ..config import APPEAL_LIMIT, Config, normalize_tag
 from ..errors import BadInput
 from . import language as languages
@@ -15,6 +17,13 @@ if TYPE_CHECKING:
     from . import html
 
 TITLE_LIMIT = 80
+# A title given whole (--title, a heading, the page's headline): long enough for any real headline,
+# short enough for a feed item, a player's heading and one spoken sentence or two.
+GIVEN_TITLE_LIMIT = 200
+# A config pattern's time on one line: the defaults take microseconds.
+PATTERN_SECONDS = 1.0
+# Lists nested 100 deep (2 columns a level), quotes and code blocks inside them included.
+MARKDOWN_INDENT_LIMIT = 200
 MARKER_LIMIT = 120  # characters: an appeal's marker is a short line (a heading, a box's first line), never a paragraph
 _WORD = re.compile(r"\w")
 
@@ -74,6 +83,8 @@ def parse(doc: Document, config: Config, options: ArticleOptions = ArticleOption
         blocks = [_Block(b.text, b.line, heading_level=b.heading_level, item=b.item) for b in page.blocks]
     else:
         box = _Box(markers, residue_patterns)
+        if doc.format == "md":
+            _check_nesting(doc)
         blocks = _markdown_blocks(doc.text, box) if doc.format == "md" else _text_blocks(doc.text, box)
 
     kept: list[_Block] = []
@@ -131,7 +142,7 @@ def parse(doc: Document, config: Config, options: ArticleOptions = ArticleOption
 
     given = title is not None
     return Article(
-        title=_clean(without_controls(title)) if title and _clean(without_controls(title)) else lede_title(paragraphs[0].text),
+        title=given_title(title) or lede_title(paragraphs[0].text),
         title_given=given,
         slug=file_slug(doc, options.slug) or slugify(title or "article", doc.sha256),  # standard input: its title
         paragraphs=tuple(paragraphs),
@@ -178,7 +189,7 @@ def _page(doc: Document, markers: _Patterns, residue: _Patterns) -> html.Page:
 
 def _take_appeal(
     kept: list[_Block], blocks: list[_Block], markers: _Patterns, residue: _Patterns
-) -> tuple[list[_Block], list[_Block], re.Match[str] | None]:
+) -> tuple[list[_Block], list[_Block], regex.Match[str] | None]:
     """The appeal runs from its marker to the first residue line, the next heading as high, or the end.
 
     An appeal is a closing block of a few short paragraphs: a list item ("Support and mentor young
@@ -226,25 +237,33 @@ def _appeal_from_file(doc: Document, config: Config, markers: _Patterns, publish
 
 
 class _Patterns:
-    """Several whole-line patterns, tried in order (each may name its own groups)."""
+    """Several whole-line patterns, tried in order (each may name its own groups). They come from a
+    publisher's config, so each match runs under a time bound (the regex module's timeout): a
+    pattern that backtracks without end, such as (a|aa)+$, is named instead of holding the build."""
 
     def __init__(self, patterns: tuple[str, ...]) -> None:
         compiled = []
         for pattern in patterns:
             try:
-                compiled.append(re.compile(pattern, re.IGNORECASE))
-            except re.error as exc:
+                compiled.append(regex.compile(pattern, regex.IGNORECASE | regex.VERSION0))
+            except regex.error as exc:
                 raise BadInput(f"config: pattern {pattern!r} does not compile: {exc}") from None
         self._compiled = tuple(compiled)
 
-    def fullmatch(self, text: str) -> re.Match[str] | None:
+    def fullmatch(self, text: str) -> regex.Match[str] | None:
         for pattern in self._compiled:
-            found = pattern.fullmatch(text)
+            try:
+                found = pattern.fullmatch(text, timeout=PATTERN_SECONDS)
+            except TimeoutError:
+                raise BadInput(
+                    f"config: pattern {pattern.pattern!r} took more than {PATTERN_SECONDS:g} s on one line "
+                    f"of {len(text):,} characters (it backtracks: simplify it)"
+                ) from None
             if found:
                 return found
         return None
 
-    def marker(self, text: str) -> re.Match[str] | None:
+    def marker(self, text: str) -> regex.Match[str] | None:
         """The match of a line short enough to be an appeal's marker (MARKER_LIMIT)."""
         return self.fullmatch(text) if len(text) <= MARKER_LIMIT else None
 
@@ -296,6 +315,16 @@ def _text_blocks(text: str, box: _Box | None = None) -> list[_Block]:
     return blocks
 
 
+def _check_nesting(doc: Document) -> None:
+    """Refuse Markdown indented past MARKDOWN_INDENT_LIMIT columns: the parser's time grows with the
+    cube of list nesting (2,000 nested lists: 1.4 s; 10,000: 103 s), and no article nests that deep."""
+    for number, line in enumerate(doc.text.split("\n"), 1):
+        lead = line[: len(line) - len(line.lstrip(" \t>"))]
+        if len(lead) * 4 > MARKDOWN_INDENT_LIMIT and len(lead.expandtabs(4)) > MARKDOWN_INDENT_LIMIT:
+            raise BadInput(f"{doc.path}: line {number} is nested {len(lead.expandtabs(4))} columns deep, "
+                           f"more than an article's Markdown (limit {MARKDOWN_INDENT_LIMIT})")
+
+
 def _markdown_blocks(text: str, box: _Box | None = None) -> list[_Block]:
     """Markdown through a real parser: headings, paragraphs, list items; markup never survives.
     A paragraph that is a pasted box (see _Box) gives a block a line."""
@@ -342,6 +371,15 @@ def _is_unicode(text: str) -> bool:
 
 def _clean(text: str) -> str:
     return re.sub(r"\s+", " ", text).strip()
+
+
+def given_title(title: str | None) -> str | None:
+    """A title from --title, a heading or the page, cut at a word to GIVEN_TITLE_LIMIT characters
+    (a 100,000-character headline is shown, and spoken, as its start); None if nothing is left."""
+    if title is None:
+        return None
+    cleaned = cut_words(without_controls(title[: GIVEN_TITLE_LIMIT * 4]), GIVEN_TITLE_LIMIT)
+    return cleaned or None
 
 
 def lede_title(lede: str) -> str:

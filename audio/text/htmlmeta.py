@@ -100,9 +100,9 @@ def _json_ld_article(root: HtmlElement) -> dict[str, Any]:
             continue
         try:
             data = json.loads(script.text, strict=False)
-        except ValueError:
+            nodes.extend(_flatten(data))
+        except (ValueError, RecursionError):  # (nested past Python's stack: as broken as bad syntax)
             continue  # a broken block on someone's page: the other sources still count
-        nodes.extend(_flatten(data))
     index = {node["@id"]: node for node in nodes if isinstance(node.get("@id"), str)}
     for node in nodes:
         types = node.get("@type")

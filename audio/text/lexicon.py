@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from ..errors import BadInput
+from ..limits import read_settings
 
 PLS_NS = "http://www.w3.org/2005/01/pronunciation-lexicon"
 XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
@@ -82,12 +83,9 @@ def load(path: Path | None) -> Lexicon:
     """Read a .pls/.xml (W3C PLS 1.0) or .toml lexicon; None gives an empty one. Errors name the file."""
     if path is None:
         return Lexicon()
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise BadInput(f"{path}: lexicon file not found") from None
-    except IsADirectoryError:
-        raise BadInput(f"{path}: is a directory, not a lexicon file") from None
+    if not path.exists():
+        raise BadInput(f"{path}: lexicon file not found")
+    data = read_settings(path, "a lexicon")
     if path.suffix.lower() == ".toml":
         entries = _from_toml(data, path)
     elif path.suffix.lower() in (".pls", ".xml"):
@@ -103,6 +101,8 @@ def _from_toml(data: bytes, path: Path) -> list[Entry]:
         raw = tomllib.loads(data.decode("utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise BadInput(f"{path}: not a valid TOML lexicon: {exc}") from None
+    except RecursionError:  # tomllib descends once a nested array or table
+        raise BadInput(f"{path}: not a valid TOML lexicon: nested too deeply") from None
     entries: list[Entry] = []
 
     def add(items: Iterable[tuple[str, object]], language: str | None) -> None:

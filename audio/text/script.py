@@ -87,8 +87,9 @@ _INTRO_WORDS = {"fr": ("Par", "De"), "ru": ("Автор:", "Источник:"),
 def _intro(article: Article, lexicon: Lexicon | None = None) -> Chapter:
     by, from_ = _INTRO_WORDS.get(article.language.split("-")[0], ("By", "From"))
     parts: list[str] = []
-    if article.title_given or not article.publisher:
-        parts.append(_end(article.title.rstrip("…")))
+    titled: tuple[Sentence, ...] = ()
+    if article.title_given or not article.publisher:  # a title is spoken as sentences, as any other text is
+        titled = _split(_end(article.title.rstrip("…")), article.language, lexicon)
     if article.byline:
         parts.append(_end(f"{by} {article.byline}"))
     source = f"{from_} {article.publisher}" if article.publisher else ""
@@ -97,9 +98,9 @@ def _intro(article: Article, lexicon: Lexicon | None = None) -> Chapter:
     if source:
         parts.append(_end(source))
     parts = [p for p in parts if _SPEAKABLE.search(p)]
-    if not parts:  # a title of symbols only, and no publisher: open with the lede's first words
+    if not parts and not titled:  # a title of symbols only, and no publisher: open with the lede's first words
         parts = [_end(lede_title(article.paragraphs[0].text).rstrip("…"))]
-    return Chapter("intro", article.title, tuple(Sentence(p, _speech(p, article.language, lexicon)) for p in parts))
+    return Chapter("intro", article.title, titled + tuple(Sentence(p, _speech(p, article.language, lexicon)) for p in parts))
 
 
 def _end(text: str) -> str:
@@ -108,6 +109,12 @@ def _end(text: str) -> str:
 
 
 def _sentences(text: str, language: str, lexicon: Lexicon | None = None) -> tuple[Sentence, ...]:
+    """A paragraph's sentences (what Memo remembers)."""
+    return _split(text, language, lexicon)
+
+
+def _split(text: str, language: str, lexicon: Lexicon | None = None) -> tuple[Sentence, ...]:
+    """Sentences as the segmenter finds them, each bounded to SENTENCE_LIMIT characters."""
     out: list[Sentence] = []
     for piece in _joined(_segmenter(language.split("-")[0]).segment(text), language):
         for bounded in _bound(piece.strip(), SENTENCE_LIMIT):

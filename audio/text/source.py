@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 from typing import NamedTuple
 
+from .. import limits
 from ..errors import BadInput
 
 FORMATS = ("txt", "md", "html")
@@ -15,6 +16,7 @@ _SUFFIXES = {
     ".txt": "txt", ".text": "txt", ".md": "md", ".markdown": "md", ".html": "html", ".htm": "html", ".xhtml": "html",
 }
 STDIN = Path("-")
+_LIMIT_HINT = f" (set {limits.ARTICLE_ENV} to allow more)"
 # Where detection is unsure, these are the encodings newsrooms actually send.
 _FALLBACKS = ("cp1251", "cp1252", "latin-1")
 
@@ -29,16 +31,11 @@ class Document(NamedTuple):
 
 def read(path: Path, format: str | None = None) -> Document:
     """Read and decode one article file ("-": standard input); every refusal is a BadInput naming the file."""
+    limit = limits.article_bytes()
     if path == STDIN:
-        return parse_bytes(sys.stdin.buffer.read(), path, format)
-    if not path.exists():
-        raise BadInput(f"{path}: no such file")
-    if path.is_dir():
-        raise BadInput(f"{path}: is a directory, not an article file")
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise BadInput(f"{path}: cannot be read: {exc.strerror}") from None
+        data = limits.read_stream(sys.stdin.buffer, path, limit, "an article", _LIMIT_HINT, binary=True)
+    else:
+        data = limits.read_path(path, limit, "an article", _LIMIT_HINT, binary=True)
     return parse_bytes(data, path, format)
 
 
@@ -46,7 +43,7 @@ def parse_bytes(data: bytes, path: Path, format: str | None = None) -> Document:
     fmt = format or _SUFFIXES.get(path.suffix.lower()) or _sniff(data)
     if fmt not in FORMATS:
         raise BadInput(f"{path}: unknown input format '{fmt}' (expected one of: {', '.join(FORMATS)})")
-    if b"\x00" in data[:65536] and not data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+    if limits.is_binary(data[:65536]):
         raise BadInput(f"{path}: is a binary file (it holds NUL bytes), not an article")
     text, encoding = decode_html(data, path) if fmt == "html" else decode(data, path)
     # Line ends: CRLF and lone CR become LF; other control characters are never spoken.
