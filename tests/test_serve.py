@@ -1,7 +1,11 @@
 """`serve`: out/ over HTTP with byte ranges and the types podcast apps check."""
 from __future__ import annotations
 
+import contextlib
 import http.client
+import http.server
+import os
+import socket
 import subprocess
 import sys
 import threading
@@ -104,3 +108,63 @@ def test_serve_refusals(tmp_path: Path, server: tuple[str, int]) -> None:
         serve.make_server(tmp_path / "none")
     with pytest.raises(BadInput, match=f"--port {server[1]}: already in use on 127.0.0.1; choose another port"):
         serve.make_server(tmp_path, "127.0.0.1", server[1])
+
+
+@pytest.fixture
+def hostile_out(tmp_path: Path) -> Iterator[tuple[Path, tuple[str, int]]]:
+    """An out/ holding what must never be served beside what must: served on a port of its own."""
+    out = tmp_path / "out"
+    (out / "ed").mkdir(parents=True)
+    (out / "ed" / "ed.mp3").write_bytes(b"ID3" + bytes(997))
+    (out / "ed" / "index.html").write_text("<p>player</p>", encoding="utf-8")
+    (out / "bare").mkdir()
+    (out / "bare" / "bare.mp3").write_bytes(b"x")
+    (out / ".lock").write_text("", encoding="utf-8")
+    (out / ".ed.mp3.partial").write_bytes(b"half")
+    (out / "catalogue.sqlite").write_bytes(b"SQLite format 3\x00")
+    (out / "catalogue.sqlite-wal").write_bytes(b"wal")
+    (out / "e").symlink_to("/etc")
+    (out / "passwd.mp3").symlink_to("/etc/passwd")
+    (out / "same.mp3").symlink_to(out / "ed" / "ed.mp3")  # a link that stays inside is followed
+    os.mkfifo(out / "pipe.mp3")
+    with serving(serve.make_server(out, "127.0.0.1", 0)) as address:
+        yield out, address
+
+
+@contextlib.contextmanager
+def serving(httpd: http.server.ThreadingHTTPServer) -> Iterator[tuple[str, int]]:
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield "127.0.0.1", int(httpd.server_address[1])
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+        thread.join()
+
+
+def test_only_regular_files_inside_out_are_served(hostile_out: tuple[Path, tuple[str, int]]) -> None:
+    _, address = hostile_out
+    for refused in ("/e/passwd", "/e/", "/passwd.mp3", "/.lock", "/.ed.mp3.partial", "/catalogue.sqlite",
+                    "/catalogue.sqlite-wal", "/bare/", "/pipe.mp3", "/%00", "/ed/%00x", "/../../etc/passwd"):
+        status, _, body = get(address, refused)
+        assert status == 404 and b"root:" not in body, refused
+    assert get(address, "/ed/")[::2] == (200, b"<p>player</p>")
+    assert get(address, "/ed")[:2] == (301, {**get(address, "/ed")[1], "location": "/ed/"})
+    assert get(address, "/same.mp3")[::2] == (200, b"ID3" + bytes(997))
+    assert get(address, "/")[0] == 404  # no index.html in out/ yet: no listing instead
+
+
+def test_a_range_of_5000_digits_is_ignored(hostile_out: tuple[Path, tuple[str, int]]) -> None:
+    _, address = hostile_out
+    for header in ("bytes=" + "9" * 5000 + "-", "bytes=0-" + "9" * 5000, "bytes=-" + "9" * 5000):
+        status, headers, body = get(address, "/ed/ed.mp3", Range=header)
+        assert (status, headers["content-length"], len(body)) == (200, "1000", 1000)
+
+
+def test_an_idle_connection_is_closed(tmp_path: Path) -> None:
+    with serving(serve.make_server(tmp_path, "127.0.0.1", 0, idle=0.5)) as address:
+        with socket.create_connection(address, timeout=30) as half_sent:  # (30 s: only so a broken server fails)
+            half_sent.sendall(b"GET /ed/ed.mp3 HTTP/1.1\r\nHost: x\r\n")
+            assert half_sent.recv(100) == b""  # closed by the server, without a reply
+    assert serve.Handler.timeout == serve.IDLE_SECONDS == 30.0  # what `serve` itself gives

@@ -7,6 +7,7 @@ import http.server
 import logging
 import os
 import re
+import stat
 from functools import partial
 from pathlib import Path
 from typing import BinaryIO
@@ -17,6 +18,10 @@ log = logging.getLogger(__name__)
 
 _CHUNK = 64 * 1024
 _RANGE = re.compile(r"bytes=(\d*)-(\d*)")
+_DIGITS = 18  # a byte position of more digits is past any file (10**18 bytes: an exabyte)
+_CATALOGUE = "catalogue.sqlite"  # (and its -wal, -shm, -journal): the catalogue is ours, not the listeners'
+# A connection that has sent nothing for this long is closed: half-sent requests each hold a thread.
+IDLE_SECONDS = 30.0
 # Types podcast apps and browsers check; Python's table lacks some or guesses others differently.
 TYPES = {
     ".mp3": "audio/mpeg",
@@ -45,11 +50,13 @@ class Handler(http.server.SimpleHTTPRequestHandler):
     server_version = "audio-edition"
     _remaining: int | None = None  # bytes of the current file response left to send
 
+    timeout = IDLE_SECONDS  # a connection that sends nothing for this long is closed (socket timeout)
+
     def send_head(self) -> BinaryIO | None:
-        path = self.translate_path(self.path)
-        if os.path.isdir(path) or not os.path.isfile(path):
-            return super().send_head()  # directories, index.html, 404
-        handle = open(path, "rb")
+        handle = self._open()
+        if handle is None:
+            return None
+        path = handle.name
         try:
             size = os.fstat(handle.fileno()).st_size
             modified = email.utils.formatdate(os.fstat(handle.fileno()).st_mtime, usegmt=True)
@@ -80,6 +87,44 @@ class Handler(http.server.SimpleHTTPRequestHandler):
         except BaseException:
             handle.close()
             raise
+
+    def _open(self) -> BinaryIO | None:
+        """The regular file the request names inside the served folder (a folder's index.html), or
+        None with the reply sent: 404 for anything else, so that a symlink out of it, a dotfile (the
+        lock, a file half-written), the catalogue or a folder's listing is never served."""
+        local = self.translate_path(self.path)  # (drops '..' and the query)
+        route = self.path.split("?", 1)[0].split("#", 1)[0]
+        if "\x00" in local:
+            self.send_error(404, "File not found")
+            return None
+        root = os.path.realpath(self.directory)
+        real = os.path.realpath(local)
+        if os.path.isdir(real) and (real == root or real.startswith(root + os.sep)):
+            if not route.endswith("/"):  # as the base class does: relative links in the page then work
+                self.send_response(301)
+                self.send_header("Location", route + "/")
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return None
+            real = os.path.realpath(os.path.join(real, "index.html"))
+        inside = os.path.relpath(real, root).split(os.sep)
+        if inside[0] == ".." or any(part.startswith(".") for part in inside) or inside[-1].startswith(_CATALOGUE):
+            self.send_error(404, "File not found")
+            return None
+        try:  # (a symlink swapped in since realpath is not followed; a FIFO is not waited on)
+            handle = open(real, "rb", opener=lambda name, flags: os.open(name, flags | os.O_NOFOLLOW | os.O_NONBLOCK))
+        except OSError:
+            self.send_error(404, "File not found")
+            return None
+        if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):  # a FIFO or device placed in out/
+            handle.close()
+            self.send_error(404, "File not found")
+            return None
+        return handle
+
+    def list_directory(self, path: str | os.PathLike[str]) -> None:
+        self.send_error(404, "File not found")  # (never reached: _open serves a folder's index.html or 404)
+        return None
 
     def copyfile(self, source: BinaryIO, outputfile: BinaryIO) -> None:  # type: ignore[override]
         remaining = getattr(self, "_remaining", None)
@@ -125,6 +170,8 @@ class Handler(http.server.SimpleHTTPRequestHandler):
         match = _RANGE.fullmatch(header.strip())
         if not match or not (match.group(1) or match.group(2)):
             return None  # several ranges or another unit: RFC 9110 lets a server ignore Range
+        if max(len(match.group(1)), len(match.group(2))) > _DIGITS:
+            return None  # past any file's size (and past what int() reads): ignored as invalid
         first, last = match.group(1), match.group(2)
         if first:
             start = int(first)
@@ -141,11 +188,14 @@ class Handler(http.server.SimpleHTTPRequestHandler):
         return start, end
 
 
-def make_server(out: Path, host: str = "127.0.0.1", port: int = 8000) -> http.server.ThreadingHTTPServer:
-    """A server for out/, bound but not yet serving; port 0 picks a free one."""
+def make_server(
+    out: Path, host: str = "127.0.0.1", port: int = 8000, idle: float = IDLE_SECONDS
+) -> http.server.ThreadingHTTPServer:
+    """A server for out/, bound but not yet serving; port 0 picks a free one. A connection idle
+    for `idle` seconds is closed."""
     if not out.is_dir():
         raise BadInput(f"--out {out}: no such directory (build an edition into it first)")
-    handler = partial(Handler, directory=str(out))
+    handler = partial(type("Handler", (Handler,), {"timeout": idle}), directory=str(out))
     try:
         return http.server.ThreadingHTTPServer((host, port), handler)
     except OSError as exc:
