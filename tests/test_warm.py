@@ -278,3 +278,90 @@ def test_the_server_watches_a_clients_connection_from_the_copys_ready_and_never_
     assert not selector.get_map()
     os.close(read)
     selector.close()
+
+
+# A listener that keeps whatever a client sends it (at most 1 MB, 10 s) in the file argv[2].
+LISTENER = """
+import socket, sys
+server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+server.bind(sys.argv[1])
+server.listen(1)
+print("ready", flush=True)
+server.settimeout(30)
+conn, _ = server.accept()
+conn.settimeout(10)
+got = b""
+try:
+    while len(got) < 1 << 20:
+        chunk = conn.recv(65536)
+        if not chunk:
+            break
+        got += chunk
+except OSError:
+    pass
+open(sys.argv[2], "wb").write(got)
+"""
+
+
+def listen_as(socket_path: Path, kept: Path, user: int | None = None) -> subprocess.Popen[str]:
+    """The listener, ready; run as `user` it binds in its own folder (a name relative to it: the other
+    user cannot pass through ours) with the system's Python (it cannot reach our virtual environment)."""
+    python, where = (sys.executable, None) if user is None else ("/usr/bin/python3", socket_path.parent)
+    names = [str(socket_path), str(kept)] if user is None else [socket_path.name, kept.name]
+    listener = subprocess.Popen([python, "-I", "-c", LISTENER, *names], stdout=subprocess.PIPE, text=True, user=user,
+                                cwd=where)
+    assert listener.stdout is not None and listener.stdout.readline() == "ready\n"
+    return listener
+
+
+def finish(listener: subprocess.Popen[str]) -> None:
+    listener.wait(timeout=WAIT)
+    assert listener.stdout is not None
+    listener.stdout.close()
+
+
+def client_with_a_secret(socket_path: Path, tmp_path: Path) -> subprocess.CompletedProcess[str]:
+    env = {**plain_env(), client.WARM_ENV: str(socket_path), "SECRET_TOKEN": "hunter2"}
+    return subprocess.run(command("build", str(tmp_path / "nowhere.txt")), capture_output=True, text=True, env=env,
+                          timeout=WAIT)
+
+
+def test_a_socket_in_a_folder_others_can_write_is_sent_nothing(tmp_path: Path) -> None:
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    shared.chmod(0o777)  # (not sticky: anyone may replace the socket)
+    listener = listen_as(shared / "w.sock", tmp_path / "kept")
+    done = client_with_a_secret(shared / "w.sock", tmp_path)
+    finish(listener)
+    assert (done.returncode, done.stderr) == (2, (
+        f"audio-edition: not using the warm process at {shared / 'w.sock'}: its folder can be written by other users, "
+        f"who could put their own socket there; running here\nError: {tmp_path / 'nowhere.txt'}: no such file\n"))
+    assert (tmp_path / "kept").read_bytes() == b""
+
+
+def test_a_socket_of_another_user_is_sent_nothing(tmp_path: Path) -> None:
+    if os.getuid() != 0 or not os.path.exists("/usr/bin/python3"):
+        pytest.skip("running a listener as another user needs root and /usr/bin/python3")
+    theirs = tmp_path / "theirs"  # the other user's folder: their socket is made there, then put in ours
+    theirs.mkdir()
+    os.chown(theirs, 65534, 65534)
+    tmp_path.chmod(0o755)
+    listener = listen_as(theirs / "w.sock", theirs / "kept", user=65534)
+    ours = tmp_path / "ours"
+    ours.mkdir(mode=0o700)
+    os.rename(theirs / "w.sock", ours / "w.sock")
+    done = client_with_a_secret(ours / "w.sock", tmp_path)
+    finish(listener)
+    assert (done.returncode, done.stderr) == (2, (
+        f"audio-edition: not using the warm process at {ours / 'w.sock'}: its socket belongs to user 65534, "
+        f"not to you (0); running here\nError: {tmp_path / 'nowhere.txt'}: no such file\n"))
+    assert b"hunter2" not in (theirs / "kept").read_bytes()
+    # The socket file made ours again, the process behind it still another user's: the kernel says so.
+    os.chown(ours / "w.sock", 0, 0)
+    listener = listen_as(theirs / "w2.sock", theirs / "kept2", user=65534)
+    os.rename(theirs / "w2.sock", ours / "w.sock")
+    os.chown(ours / "w.sock", 0, 0)
+    done = client_with_a_secret(ours / "w.sock", tmp_path)
+    finish(listener)
+    assert "it runs as user 65534, not as you (0); running here\n" in done.stderr and done.returncode == 2
+    assert b"hunter2" not in (theirs / "kept2").read_bytes()

@@ -65,7 +65,13 @@ def through_warm(address: str, args: list[str]) -> tuple[str, int] | None:
     conn = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
     conn.settimeout(ANSWER_TIMEOUT)  # a warm process that does not answer (stopped, stuck) is passed by
     try:
+        distrust = _distrust(address)
         conn.connect(address)
+        distrust = distrust or _distrust_peer(conn)
+        if distrust:  # the request holds our whole environment (tokens, keys): never to another user
+            print(f"audio-edition: not using the warm process at {address}: {distrust}; running here", file=sys.stderr)
+            conn.close()
+            return None
         payload = marshal.dumps(request(args))
         conn.sendall(HEADER.pack(len(payload)) + payload)
         if conn.recv(1) == b"?":  # a copy is ready to be this process (b"F": it cannot; b"": gone)
@@ -77,6 +83,36 @@ def through_warm(address: str, args: list[str]) -> tuple[str, int] | None:
         pass
     conn.close()
     return None
+
+
+def _distrust(address: str) -> str | None:
+    """Why the socket at `address` may not be this user's warm process, or None: it must be a socket
+    this user owns, in a folder that only its owner (this user or root) can write to, or a sticky one
+    (/tmp), where no other user can put their own socket in its place."""
+    import stat
+
+    try:
+        found = os.stat(address)
+        folder = os.stat(os.path.dirname(os.path.realpath(address)))
+    except OSError:
+        return None  # nothing there: connect says so, and the command runs here
+    if not stat.S_ISSOCK(found.st_mode):
+        return "it is not a socket"
+    if found.st_uid != os.getuid():
+        return f"its socket belongs to user {found.st_uid}, not to you ({os.getuid()})"
+    if folder.st_uid not in (os.getuid(), 0) or (folder.st_mode & 0o022 and not folder.st_mode & stat.S_ISVTX):
+        return "its folder can be written by other users, who could put their own socket there"
+    return None
+
+
+def _distrust_peer(conn: Any) -> str | None:
+    """The process listening must run as this user (the kernel's word for it, where it gives one)."""
+    import _socket
+
+    if not hasattr(_socket, "SO_PEERCRED"):
+        return None  # (macOS: the socket file's owner and folder, checked above)
+    _pid, uid, _gid = struct.unpack("3i", conn.getsockopt(_socket.SOL_SOCKET, _socket.SO_PEERCRED, struct.calcsize("3i")))
+    return None if uid == os.getuid() else f"it runs as user {uid}, not as you ({os.getuid()})"
 
 
 def _wait(conn: Any) -> tuple[str, int]:
