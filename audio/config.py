@@ -8,6 +8,7 @@ from typing import Any, NamedTuple
 
 from .errors import BadInput
 from .feedconfig import FeedConfig
+from .feedconfig import check_text, is_url
 from .feedconfig import parse as parse_feed
 from .limits import read_settings
 
@@ -110,6 +111,9 @@ def from_mapping(raw: dict[str, Any], origin: str) -> Config:
         else:
             if not isinstance(value, str):
                 raise BadInput(f"{origin}: '{key}' must be a string")
+            check_text(value, f"{origin}: {key}")
+            if key == "donation_url" and not is_url(value):  # read as the appeal chapter's link and the feed's funding
+                raise BadInput(f"{origin}: donation_url '{value}' is not an absolute http:// or https:// URL")
             changes[key] = value
     return config._replace(**changes)
 

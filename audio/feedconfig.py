@@ -97,6 +97,7 @@ def parse(raw: Any, origin: str) -> FeedConfig:
             raise BadInput(f"{origin}: feed.{key} must be a non-empty string")
         else:
             value = value.strip()
+            check_text(value, f"{origin}: feed.{key}")
         values[key] = value
     config = FeedConfig(**values)
     _check(config, origin, Path(origin).parent)
@@ -140,6 +141,26 @@ def _check(c: FeedConfig, origin: str, folder: Path) -> None:
             raise BadInput(f"{origin}: feed.artwork '{c.artwork}' must be a .png or .jpg file, or a URL")
         if not artwork.is_file():
             raise BadInput(f"{origin}: feed.artwork '{artwork}' not found")
+        from .cover import check  # (Pillow: only where a config names artwork)
+
+        check(artwork)  # now, before a build: found once the edition is published, it left the feed stale
+
+
+# What XML 1.0 cannot carry (C0 controls but tab and line ends, surrogates, U+FFFE and U+FFFF): in the
+# feed's settings it fails every feed written with them.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def check_text(value: str, what: str) -> None:
+    """Refuse a setting holding a character a feed cannot carry, naming it."""
+    bad = _NOT_XML.search(value)
+    if bad:
+        raise BadInput(f"{what} holds U+{ord(bad.group()):04X}, a character a podcast feed cannot carry")
+
+
+def is_url(value: str) -> bool:
+    """An absolute http:// or https:// URL (the only kind a feed, a page or a chapter may link to)."""
+    return _is_url(value)
 
 
 def _is_url(value: str) -> bool:

@@ -5,6 +5,7 @@ import hashlib
 import io
 import logging
 import textwrap
+import warnings
 from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageFont, UnidentifiedImageError
@@ -63,12 +64,18 @@ def generate(name: str, mark: str = "") -> bytes:
 def check(path: Path) -> str:
     """Refuse artwork Apple would refuse; returns the image's real type ("PNG" or "JPEG")."""
     try:
-        with Image.open(path) as image:
-            kind, (width, height), mode = image.format, image.size, image.mode
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # (its size is refused below)
+            with Image.open(path) as image:  # (the header only: no pixel is decoded)
+                kind, (width, height), mode = image.format, image.size, image.mode
     except FileNotFoundError:
         raise BadInput(f"{path}: artwork file not found") from None
     except UnidentifiedImageError:
         raise BadInput(f"{path}: artwork is not an image Pillow can read") from None
+    except Image.DecompressionBombError as exc:
+        raise BadInput(f"{path}: artwork is far too large an image ({exc}); it must be {MIN_SIZE} to {SIZE} px") from None
+    except OSError as exc:
+        raise BadInput(f"{path}: artwork cannot be read: {exc}") from None
     if kind not in _TYPES:
         raise BadInput(f"{path}: artwork must be PNG or JPEG, not {kind}")
     if path.suffix.lower() not in _TYPES[kind]:
