@@ -101,7 +101,7 @@ def record_all(
         with _connect(out) as db:
             db.execute("BEGIN IMMEDIATE")  # one writer at a time across processes (batch builds)
             for edition, fields, was_found in readable:
-                recorded.append(_record_in(db, edition.slug, fields, base_url, was_found))
+                recorded.append(_record_in(db, edition.slug, fields, base_url, was_found, where))
                 db.execute("DELETE FROM removed WHERE slug = ?", (edition.slug,))
             db.execute("COMMIT")
     for episode in recorded:
@@ -138,9 +138,18 @@ _KEPT = ("title", "description", "language", "duration_ms", "enclosure", "bytes"
          "transcript", "source_sha256", "canonical_url")
 
 
-def _record_in(db: sqlite3.Connection, slug: str, fields: dict[str, Any], base_url: str | None, found: bool) -> Episode:
+def _record_in(
+    db: sqlite3.Connection, slug: str, fields: dict[str, Any], base_url: str | None, found: bool, out: Path
+) -> Episode:
     now = _now()
     row = _find(db, fields["canonical_url"], slug)
+    if row is not None and _claims_another(row, slug, fields, out):
+        # Two sources naming one canonical URL (a copied template, a page claiming another's): taking the
+        # episode over would drop the other from the feed, so each stays an episode of its own.
+        log.warning("%s: names the canonical URL %s of the episode %r (%s/), built from another source; "
+                    "recorded as an episode of its own", slug, fields["canonical_url"], row["title"], row["slug"])
+        fields = {**fields, "canonical_url": None}
+        row = _find(db, None, slug)
     if row is None:
         guid = _new_guid(fields["canonical_url"], base_url, slug)
         first_built = min(fields["built"], now) if found and fields["built"] else now
@@ -252,6 +261,14 @@ def _migrate(db: sqlite3.Connection, where: Path) -> None:
                 db.execute(statement)
         db.execute(f"PRAGMA user_version = {number}")
     db.execute("COMMIT")
+
+
+def _claims_another(row: sqlite3.Row, slug: str, fields: dict[str, Any], out: Path) -> bool:
+    """Whether an edition found by its canonical URL is another article's: another slug, another
+    source, and that article still published (not the same article moved to a new folder)."""
+    return bool(row["slug"] != slug and row["canonical_url"] == fields["canonical_url"]
+            and row["source_sha256"] != fields["source_sha256"]
+            and (out / row["slug"] / "edition.json").is_file())  # (edition.MANIFEST: edition imports this module)
 
 
 def _find(db: sqlite3.Connection, url: str | None, slug: str) -> sqlite3.Row | None:

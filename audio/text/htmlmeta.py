@@ -7,6 +7,7 @@ import json
 import re
 from collections.abc import Iterator
 from typing import Any, NamedTuple
+from urllib.parse import urlsplit
 
 from lxml.html import HtmlElement
 
@@ -55,7 +56,8 @@ def read_meta(root: HtmlElement) -> PageMeta:
             meta.get("content-language"), meta.get("language"),
         ))
     )
-    url = _first(_canonical(root), meta.get("og:url"), _text(ld.get("url")), _entity_id(ld.get("mainEntityOfPage")))
+    url = _first(*(_web(u) for u in (_canonical(root), meta.get("og:url"), _text(ld.get("url")),
+                                     _entity_id(ld.get("mainEntityOfPage")))))
     return PageMeta(title=title, byline=byline, date=date, language=language, url=url, publisher=publisher)
 
 
@@ -67,6 +69,15 @@ def language_tag(value: str | None) -> str | None:
     if tag in _NOT_A_LANGUAGE or not _LANGUAGE_TAG.fullmatch(tag):
         return None
     return tag
+
+
+def _web(url: str | None) -> str | None:
+    """An absolute http(s) URL, or None: a page's URL becomes the feed item's link and its identity
+    ("javascript:…" or a relative path is neither)."""
+    if not url:
+        return None
+    parts = urlsplit(url.strip())
+    return url.strip() if parts.scheme.lower() in ("http", "https") and parts.netloc else None
 
 
 def _first(*values: str | None) -> str | None:
