@@ -255,6 +255,16 @@ def _previous_gain(final: Path) -> float | None:
     return float(gain) if isinstance(gain, (int, float)) else None
 
 
+def _published_path(path: Path) -> str:
+    """The source as edition.json records it (serve publishes the file): relative to the working
+    directory when inside it, else its name only, so that no folder of the machine is made public."""
+    if path == source.STDIN:
+        return str(path)
+    absolute = Path(os.path.abspath(path))
+    here = Path(os.path.abspath(os.curdir))
+    return str(absolute.relative_to(here)) if absolute.is_relative_to(here) else absolute.name
+
+
 def _shown(name: str) -> str:
     """A file name as text: bytes that are not UTF-8 (lone surrogates here) become U+FFFD, which files can hold."""
     return os.fsencode(name).decode("utf-8", "replace")
@@ -290,7 +300,7 @@ def _manifest(
         "lede": art.paragraphs[0].text,
         "built": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         "source": {
-            "path": _shown(str(doc.path)),
+            "path": _shown(_published_path(doc.path)),
             "sha256": doc.sha256,
             "encoding": doc.encoding,
             "format": doc.format,
