@@ -120,6 +120,11 @@ def run(
             result.failed.append((path, str(exc)))
             tell("article", 1)
             continue
+        except Exception as exc:  # (as _build_one: one article's surprise fails that article, not the batch)
+            log.debug("reading %s failed", path, exc_info=True)
+            result.failed.append((path, f"{type(exc).__name__}: {exc}"))
+            tell("article", 1)
+            continue
         todo.append(path)
     jobs = options.jobs or edition.cores()
     if len(todo) > 1 and options.scheduler is None:  # (--jobs 1 too: one worker, replaced if it dies or hangs)

@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import json
+import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -118,3 +120,23 @@ def test_title_and_file_name_in_another_encoding(tmp_path: Path) -> None:
     assert built.returncode == 0, built.stderr
     manifest = json.loads((out / "story" / "edition.json").read_text(encoding="utf-8"))
     assert manifest["source"]["path"] == "st\ufffdory.txt"  # shown, not lost (its folder is not recorded: see test_edition_path)
+
+
+def test_file_names_and_slugs_of_bytes_that_are_not_utf8_build(tmp_path: Path) -> None:
+    """A name of such bytes only has no Latin letter to slug: it gets a hashed slug, as a title of none
+    does; before, slugify raised UnicodeEncodeError (a traceback, and a batch aborted, nothing built)."""
+    articles = tmp_path / "articles"
+    articles.mkdir()
+    odd = articles / os.fsdecode(b"\xff\xfe.txt")
+    odd.write_text("Minsk and Kyiv talked on Wednesday.\n", encoding="utf-8")
+    (articles / "good.txt").write_text("The mayor spoke on Friday.\n", encoding="utf-8")
+    run = [sys.executable, "-m", "audio"]
+    built = subprocess.run([*run, "build", odd, "--out", tmp_path / "one", "--rate", "450", "--jobs", "1"],
+                           capture_output=True, text=True, timeout=120)
+    assert built.returncode == 0 and built.stderr == "" and re.fullmatch(r"\S+/article-[0-9a-f]{10}\.mp3  2 chapters, 0:0\d\n", built.stdout), built
+    slugged = subprocess.run([*run, "build", articles / "good.txt", "--slug", os.fsdecode(b"\xff\xfe"), "--out",
+                              tmp_path / "two", "--rate", "450", "--jobs", "1"], capture_output=True, text=True, timeout=120)
+    assert slugged.returncode == 0 and "/article-" in slugged.stdout, slugged
+    batch = subprocess.run([*run, "batch", articles, "--out", tmp_path / "three", "--rate", "450", "--jobs", "1"],
+                           capture_output=True, text=True, timeout=120)
+    assert (batch.returncode, batch.stderr) == (0, "") and batch.stdout.startswith("2 built, 0 unchanged, 0 failed"), batch

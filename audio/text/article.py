@@ -403,6 +403,7 @@ def slugify(name: str, fallback_seed: str) -> str:
     ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
     slug = re.sub(r"[^a-z0-9]+", "-", ascii_name.lower()).strip("-")[:80].strip("-")
     if not slug:
-        slug = "article-" + hashlib.sha256((name + fallback_seed).encode()).hexdigest()[:10]
+        # (surrogatepass: a file name or --slug of bytes that are not UTF-8 reaches here as lone surrogates)
+        slug = "article-" + hashlib.sha256((name + fallback_seed).encode("utf-8", "surrogatepass")).hexdigest()[:10]
     return slug
 
