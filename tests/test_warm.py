@@ -365,3 +365,30 @@ def test_a_socket_of_another_user_is_sent_nothing(tmp_path: Path) -> None:
     finish(listener)
     assert "it runs as user 65534, not as you (0); running here\n" in done.stderr and done.returncode == 2
     assert b"hunter2" not in (theirs / "kept2").read_bytes()
+
+
+# A warm process (and a plain one) whose command line holds one more command, which fails as no command
+# of ours should: an error of no kind the command line reports.
+WITH_BOOM = ("import sys\nfrom audio import cli\n@cli.main.command()\ndef boom() -> None:\n"
+             "    print('started')\n    raise ZeroDivisionError('the unexpected')\n"
+             "sys.argv = ['audio-edition', *sys.argv[1:]]\ncli.run()\n")
+
+
+def test_an_unexpected_error_through_warm_prints_what_it_prints_without_warm(tmp_path: Path) -> None:
+    plain = subprocess.run([sys.executable, "-c", WITH_BOOM, "boom"], capture_output=True, text=True,
+                           env=plain_env(), timeout=WAIT)
+    assert plain.returncode == 1 and plain.stdout == "started\n"
+    assert plain.stderr.startswith("Traceback") and plain.stderr.endswith("ZeroDivisionError: the unexpected\n")
+    process = subprocess.Popen([sys.executable, "-c", WITH_BOOM, "warm", "--socket", str(tmp_path / "w.sock")],
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=plain_env())
+    lines: queue.Queue[str] = queue.Queue()
+    threading.Thread(target=lambda: [lines.put(line.rstrip("\n")) for line in process.stdout or ()], daemon=True).start()
+    boomer = Warm(process, tmp_path / "w.sock", lines, {**plain_env(), client.WARM_ENV: str(tmp_path / "w.sock")})
+    boomer.expect(r"listening on ")
+    try:
+        warm_run = subprocess.run(command("boom"), capture_output=True, text=True, env=boomer.env, timeout=WAIT)
+        boomer.expect(r"pid \d+: boom \(exit 1\)")  # run there, not here (where there is no such command)
+    finally:
+        assert boomer.stop() == 0
+    assert (warm_run.returncode, warm_run.stdout) == (1, "started\n")
+    assert warm_run.stderr.startswith("Traceback") and warm_run.stderr.endswith("ZeroDivisionError: the unexpected\n")

@@ -61,7 +61,16 @@ def become(conn: socket.socket, request: dict[str, Any], pipe: int, close: list[
     os.write(pipe, b"R")  # the server may read the connection now
     conn.sendall(b"R")
     sys.argv = list(request["argv"])
-    code = run()
+    try:
+        code = run()
+    except Exception:  # what Python does with it at the top of its own process: the traceback, exit 1
+        import traceback
+
+        with contextlib.suppress(Exception):
+            sys.stdout.flush()
+            traceback.print_exc(file=sys.stderr)
+            sys.stderr.flush()
+        code = 1
     with contextlib.suppress(OSError):  # the client may go now (the exit is no work of the command's),
         os.write(pipe, b"D")  # and the server, which sees it go, knows that the command had ended
         conn.sendall(b"X" + HEADER.pack(code & 0xFF))
