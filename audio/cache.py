@@ -39,6 +39,10 @@ class Usage(NamedTuple):
     bytes: int
 
 
+# Entries used this recently are never pruned (see Cache.prune).
+IN_USE_SECONDS = 3600
+
+
 class Cache:
     """Files named by key under root/<kind>/<2 hex>/; written beside their name, then renamed."""
 
@@ -96,8 +100,10 @@ class Cache:
         return found
 
     def prune(self, days: float) -> tuple[int, int]:
-        """Remove entries not used in `days` days (and leftovers of killed writers); returns (files, bytes)."""
-        cutoff = time.time() - days * 86400
+        """Remove entries not used in `days` days (and leftovers of killed writers); returns (files, bytes).
+        An entry used within IN_USE_SECONDS is kept whatever `days` says: a build running now may have
+        looked it up (a lookup marks it used) and not read it yet."""
+        cutoff = time.time() - max(days * 86400, IN_USE_SECONDS)
         removed = freed = 0
         for kind in KINDS:
             for path, size, used in self._entries(kind, partials=True):

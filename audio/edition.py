@@ -87,13 +87,30 @@ def build(
     a batch.
     """
     cache = Cache(options.cache or default_cache_dir())
-    try:
-        return _build(path, options, cache, on_take)
-    except OSError as exc:
-        shown = _as_placed(exc, cache.root)
-        if shown is exc:
-            raise
-        raise shown from exc
+    for attempt in range(1, VANISHED_RETRIES + 2):
+        try:
+            return _build(path, options, cache, on_take)
+        except OSError as exc:
+            # A cache entry found, then removed before it was read (`cache prune`, another host's clean-up):
+            # built again, the entry is looked up again, missed, and made again (a take spoken again).
+            if isinstance(exc, FileNotFoundError) and attempt <= VANISHED_RETRIES and _in_cache(exc, cache.root):
+                log.warning("%s: removed from the take cache during the build; building again", exc.filename)
+                continue
+            shown = _as_placed(exc, cache.root)
+            if shown is exc:
+                raise
+            raise shown from exc
+    raise AssertionError("unreachable")  # (the loop returns or raises)
+
+
+def _in_cache(exc: OSError, cache: Path) -> bool:
+    if not isinstance(exc.filename, str):
+        return False
+    return Path(os.path.abspath(exc.filename)).is_relative_to(Path(os.path.abspath(cache)))
+
+
+# Builds again after a cache entry vanished: each retry finds the entry missing and makes it.
+VANISHED_RETRIES = 2
 
 
 def _build(

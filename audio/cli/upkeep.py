@@ -144,7 +144,7 @@ def cache_info(cache_dir: Path | None) -> None:
 
 @cache.command("prune")
 @_cache_dir_option
-@click.option("--days", type=click.FloatRange(min=0), default=30, show_default=True, help="Keep entries used within this many days.")
+@click.option("--days", type=click.FloatRange(min=0), default=30, show_default=True, help="Keep entries used within this many days (and always those of the last hour: a build may be using them).")
 @reported
 def cache_prune(cache_dir: Path | None, days: float) -> None:
     """Remove cache entries not used in the last DAYS days."""
