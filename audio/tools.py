@@ -10,6 +10,8 @@ import os
 import shutil
 import subprocess
 import tempfile
+import threading
+import time
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import IO, Any, NamedTuple
@@ -92,13 +94,30 @@ def ffprobe() -> str | None:
     return shutil.which("ffprobe")
 
 
-def run(command: Sequence[str], *, program: str, input: bytes | None = None) -> subprocess.CompletedProcess[bytes]:
-    """Run a program to completion; a non-zero exit raises ToolFailed with its stderr."""
+# A program that hangs (a stuck ffmpeg) is killed and named, never waited for without end. Its time is
+# scaled to the audio: ffmpeg passes over audio at 50-500 times its length; past HANG_SECONDS plus the
+# audio's own length it is not slow but stuck. One write it does not take in HANG_SECONDS: stuck too.
+HANG_SECONDS = 60.0
+PCM_BYTES_PER_SECOND = 32000  # 16-bit mono at 16 kHz, the lowest rate we feed: the longest the audio can be
+
+
+def time_for(audio_seconds: float) -> float:
+    """The seconds a program is given for `audio_seconds` of audio."""
+    return HANG_SECONDS + audio_seconds
+
+
+def run(command: Sequence[str], *, program: str, input: bytes | None = None,
+        audio_seconds: float = 0.0) -> subprocess.CompletedProcess[bytes]:
+    """Run a program to completion; a non-zero exit raises ToolFailed with its stderr, and so does a
+    run past time_for(audio_seconds) (the program is killed)."""
     log.debug("run: %s", " ".join(command))
     try:
-        done = subprocess.run(list(command), input=input, capture_output=True, check=False)
+        done = subprocess.run(list(command), input=input, capture_output=True, check=False,
+                              timeout=time_for(audio_seconds))
     except FileNotFoundError:
         raise ToolMissing(f"{program} not found: {command[0]}") from None
+    except subprocess.TimeoutExpired as exc:  # (subprocess.run has killed it)
+        raise ToolFailed(program, command, None, f"has not ended after {exc.timeout:.0f} s: it hangs") from None
     if done.returncode != 0:
         raise ToolFailed(program, command, done.returncode, done.stderr.decode("utf-8", "replace"))
     return done
@@ -132,20 +151,79 @@ def feed(command: Sequence[str], chunks: Iterable[bytes], *, program: str = "ffm
     with scratch() as errors:
         process = start(command, stdout=subprocess.DEVNULL, stderr=errors, program=program)
         assert process.stdin is not None
-        try:
-            for chunk in chunks:
-                process.stdin.write(chunk)
-        except BrokenPipeError:
-            pass
-        finally:
-            with contextlib.suppress(BrokenPipeError):
-                process.stdin.close()
-            code = process.wait()
+        with Watch(process, program, command) as watch:
+            try:
+                for chunk in chunks:
+                    watch.writing(len(chunk))
+                    process.stdin.write(chunk)
+                    watch.wrote()
+            except BrokenPipeError:
+                pass
+            finally:
+                with contextlib.suppress(BrokenPipeError):
+                    process.stdin.close()
+                watch.closed()
+                code = process.wait()
         errors.seek(0)
         stderr = errors.read()
+    watch.check()
     if code != 0:
         raise failed(command, code, stderr, program)
     return stderr
+
+
+class Watch:
+    """Kills a program fed through a pipe that hangs: one that takes no input for HANG_SECONDS, or that
+    has not ended time_for(the audio fed) after its input was closed. check() then raises ToolFailed."""
+
+    def __init__(self, process: subprocess.Popen[bytes], program: str, command: Sequence[str]) -> None:
+        self.process, self.program, self.command = process, program, list(command)
+        self.fed = 0
+        self._writing_since: float | None = None
+        self._deadline: float | None = None
+        self.why: str | None = None
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._watch, name="watch", daemon=True)
+
+    def __enter__(self) -> Watch:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._done.set()
+        self._thread.join()
+
+    def writing(self, size: int) -> None:
+        self.fed += size
+        self._writing_since = time.monotonic()
+
+    def wrote(self) -> None:
+        self._writing_since = None
+
+    def closed(self) -> None:
+        """Its input is whole: it has time_for(that much audio) to end."""
+        self._writing_since = None
+        self._deadline = time.monotonic() + time_for(self.fed / PCM_BYTES_PER_SECOND)
+
+    def check(self) -> None:
+        if self.why is not None:
+            raise ToolFailed(self.program, self.command, None, self.why)
+
+    def _watch(self) -> None:
+        while not self._done.wait(1.0):
+            now = time.monotonic()
+            since, deadline = self._writing_since, self._deadline
+            if since is not None and now - since > HANG_SECONDS:
+                self.why = f"has taken no input for {HANG_SECONDS:.0f} s: it hangs"
+            elif deadline is not None and now > deadline and self.process.poll() is None:
+                seconds = self.fed / PCM_BYTES_PER_SECOND
+                self.why = f"has not ended {time_for(seconds):.0f} s after its input ({seconds:.0f} s of audio): it hangs"
+            else:
+                continue
+            log.debug("%s: %s; killed", self.program, self.why)
+            with contextlib.suppress(OSError):
+                self.process.kill()
+            return
 
 
 def failed(command: Sequence[str], code: int | None, stderr: bytes, program: str = "ffmpeg") -> ToolFailed:

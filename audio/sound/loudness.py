@@ -37,11 +37,12 @@ EBUR128 = "ebur128=peak=none:dualmono=true:framelog=verbose"  # logs every 400 m
 _TRUE_PEAK = re.compile(rb"True peak:\s*Peak:\s*(-?[\d.]+|-inf) dBFS")
 
 
-def true_peak(path: Path) -> float:
-    """An audio file's true peak (dBTP), as ffmpeg's ebur128 finds it in the decoded file."""
+def true_peak(path: Path, seconds: float = 0.0) -> float:
+    """An audio file's true peak (dBTP), as ffmpeg's ebur128 finds it in the decoded file (`seconds`
+    long: ffmpeg is given time for that much)."""
     command = [tools.ffmpeg(), "-hide_banner", "-nostdin", "-nostats", "-i", str(path),
                "-af", "ebur128=peak=true", "-f", "null", "-"]
-    done = tools.run(command, program="ffmpeg")
+    done = tools.run(command, program="ffmpeg", audio_seconds=seconds)
     found = _TRUE_PEAK.search(done.stderr[done.stderr.rfind(b"Summary:") :])
     if found is None:
         raise ToolFailed("ffmpeg", command, done.returncode, "no true peak in ebur128's summary")

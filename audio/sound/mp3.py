@@ -128,19 +128,24 @@ def limit_then_encode(
         assert process.stdin is not None and process.stdout is not None
         source, sink = process.stdin, cast(io.BufferedReader, process.stdout)  # (Popen's default buffering)
 
+        watch = tools.Watch(process, "ffmpeg", command)
+
         def feed() -> None:
             try:
                 with contextlib.suppress(BrokenPipeError, ValueError):
                     for chunks, total, cuts in items:
                         wanted.put((total, cuts))
                         for chunk in chunks:
+                            watch.writing(len(chunk))
                             source.write(chunk)
+                            watch.wrote()
             except BaseException as exc:  # noqa: BLE001 - raised in the calling thread below
                 failures.append(exc)
             finally:
                 wanted.put(None)
                 with contextlib.suppress(BrokenPipeError):
                     source.close()
+                watch.closed()
 
         def copy(count: int, out: queue.SimpleQueue[bytes | None] | None) -> bool:
             """Move `count` samples of the filtered stream to out as they come (None: drop them); False if it ended."""
@@ -156,6 +161,7 @@ def limit_then_encode(
             return left == 0
 
         feeder = threading.Thread(target=feed, daemon=True)
+        watch.__enter__()
         feeder.start()
         futures = []
         short = False
@@ -194,10 +200,15 @@ def limit_then_encode(
                         position = offset + length
                     short = short or not copy(total - position, None)
                 pieces = [future.result() for future in futures]
+        except BaseException:
+            watch.check()  # (killed as hung: its pieces cut short are not the story)
+            raise
         finally:
             sink.close()  # a feeder blocked on a full pipe gets a broken pipe
             feeder.join()
             code = process.wait()
+            watch.__exit__(None)
+        watch.check()
         errors.seek(0)
         log_text = errors.read()
         if failures:

@@ -353,7 +353,7 @@ def _encode_m4a(
             chunks = pieces.pcm(takes, timeline)
             tools.feed([*inputs, "-map", "0:a", "-af", first + audio_filter(gain, limited, ceiling), *output],
                        chunks if given_up is None else _until(given_up, chunks))
-            peak = loudness.true_peak(path)
+            peak = loudness.true_peak(path, timeline.duration_ms / 1000)
             if peak <= MAX_TRUE_PEAK:
                 return
             log.debug("m4a: true peak %.1f dBTP after encoding %d of %d", peak, attempt, M4A_TRIES)
