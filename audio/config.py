@@ -7,8 +7,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from .errors import BadInput
-from .feedconfig import FeedConfig
-from .feedconfig import check_text, is_url
+from .feedconfig import FeedConfig, check_text, is_url
 from .feedconfig import parse as parse_feed
 from .limits import read_settings
 

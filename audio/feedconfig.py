@@ -141,9 +141,7 @@ def _check(c: FeedConfig, origin: str, folder: Path) -> None:
             raise BadInput(f"{origin}: feed.artwork '{c.artwork}' must be a .png or .jpg file, or a URL")
         if not artwork.is_file():
             raise BadInput(f"{origin}: feed.artwork '{artwork}' not found")
-        from .cover import check  # (Pillow: only where a config names artwork)
-
-        check(artwork)  # now, before a build: found once the edition is published, it left the feed stale
+        check_artwork(artwork)  # now, before a build: found once the edition is published, it left the feed stale
 
 
 # What XML 1.0 cannot carry (C0 controls but tab and line ends, surrogates, U+FFFE and U+FFFF): in the
@@ -166,3 +164,41 @@ def is_url(value: str) -> bool:
 def _is_url(value: str) -> bool:
     parts = urlsplit(value)
     return parts.scheme in ("http", "https") and bool(parts.netloc)
+
+
+ARTWORK_SIZE = 3000  # Apple's largest artwork: 1400-3000 px square
+ARTWORK_MIN = 1400
+ARTWORK_TYPES = {"PNG": (".png",), "JPEG": (".jpg", ".jpeg")}
+
+
+def check_artwork(path: Path) -> str:
+    """Refuse artwork Apple would refuse; returns the image's real type ("PNG" or "JPEG")."""
+    import warnings
+
+    from PIL import (  # (Pillow: only where a config names artwork)
+        Image,
+        UnidentifiedImageError,
+    )
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # (its size is refused below)
+            with Image.open(path) as image:  # (the header only: no pixel is decoded)
+                kind, (width, height), mode = image.format, image.size, image.mode
+    except FileNotFoundError:
+        raise BadInput(f"{path}: artwork file not found") from None
+    except UnidentifiedImageError:
+        raise BadInput(f"{path}: artwork is not an image Pillow can read") from None
+    except Image.DecompressionBombError as exc:
+        raise BadInput(f"{path}: artwork is far too large an image ({exc}); it must be {ARTWORK_MIN} to {ARTWORK_SIZE} px") from None
+    except OSError as exc:
+        raise BadInput(f"{path}: artwork cannot be read: {exc}") from None
+    if kind not in ARTWORK_TYPES:
+        raise BadInput(f"{path}: artwork must be PNG or JPEG, not {kind}")
+    if path.suffix.lower() not in ARTWORK_TYPES[kind]:
+        raise BadInput(f"{path}: artwork is {kind} but named {path.suffix}; the extension must match the type")
+    if width != height or not ARTWORK_MIN <= width <= ARTWORK_SIZE:
+        raise BadInput(f"{path}: artwork is {width}x{height}; it must be square, {ARTWORK_MIN} to {ARTWORK_SIZE} px")
+    if mode != "RGB":
+        raise BadInput(f"{path}: artwork colour mode is {mode}; Apple Podcasts needs RGB")
+    return kind

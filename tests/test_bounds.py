@@ -12,9 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from audio import article, config, source
-from audio.article import GIVEN_TITLE_LIMIT
-from audio.script import SENTENCE_LIMIT, make_script
+from audio import config
+from audio.text import article, source
+from audio.text.article import GIVEN_TITLE_LIMIT
+from audio.text.script import SENTENCE_LIMIT, make_script
 
 from .conftest import ROOT, SAMPLE
 

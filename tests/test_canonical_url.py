@@ -8,7 +8,9 @@ from typing import Any
 
 import pytest
 
-from audio import article, catalogue, config, source
+from audio import config
+from audio.site import catalogue
+from audio.text import article, source
 
 from .test_feed import BASE, copy_at
 
@@ -37,7 +39,7 @@ def test_two_sources_claiming_one_canonical_url_stay_two_episodes(
     url = "https://example.org/1"
     first = catalogue.record_all(out, [copy_at(sample_edition, out, "a", url=url)], BASE)[0]
     other_source = {**sample_edition.manifest["source"], "sha256": "0" * 64}
-    with caplog.at_level(logging.WARNING, logger="audio.catalogue"):
+    with caplog.at_level(logging.WARNING, logger="audio.site.catalogue"):
         second = catalogue.record_all(out, [copy_at(sample_edition, out, "b", url=url, source=other_source)], BASE)[0]
     assert second.guid != first.guid and second.canonical_url is None
     assert sorted((e.slug, e.guid, e.canonical_url) for e in catalogue.episodes(out)) == [

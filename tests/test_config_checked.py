@@ -10,7 +10,7 @@ import pytest
 from click.testing import CliRunner
 from PIL import Image
 
-from audio.cli import main
+from audio.cli.main import main
 
 from .conftest import ROOT, SAMPLE
 

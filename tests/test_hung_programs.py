@@ -12,7 +12,7 @@ import pytest
 
 from .conftest import ROOT
 
-WITH_SHORT_HANG = "import sys\nfrom audio import tools, cli\ntools.HANG_SECONDS = 2.0\nsys.argv = ['audio-edition', *sys.argv[1:]]\ncli.run()\n"
+WITH_SHORT_HANG = "import sys\nfrom audio import tools\nfrom audio.cli import main as cli\ntools.HANG_SECONDS = 2.0\nsys.argv = ['audio-edition', *sys.argv[1:]]\ncli.run()\n"
 
 
 @pytest.mark.parametrize("behaviour, message", [

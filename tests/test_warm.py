@@ -369,7 +369,7 @@ def test_a_socket_of_another_user_is_sent_nothing(tmp_path: Path) -> None:
 
 # A warm process (and a plain one) whose command line holds one more command, which fails as no command
 # of ours should: an error of no kind the command line reports.
-WITH_BOOM = ("import sys\nfrom audio import cli\n@cli.main.command()\ndef boom() -> None:\n"
+WITH_BOOM = ("import sys\nfrom audio.cli import main as cli\n@cli.main.command()\ndef boom() -> None:\n"
              "    print('started')\n    raise ZeroDivisionError('the unexpected')\n"
              "sys.argv = ['audio-edition', *sys.argv[1:]]\ncli.run()\n")
 

@@ -5,25 +5,22 @@ import hashlib
 import io
 import logging
 import textwrap
-import warnings
 from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageFont, UnidentifiedImageError
 from PIL.PngImagePlugin import PngInfo
 
 from .. import publish
-from ..errors import BadInput
+from ..feedconfig import ARTWORK_SIZE as SIZE
+from ..feedconfig import ARTWORK_TYPES, check_artwork
 
 log = logging.getLogger(__name__)
 
-SIZE = 3000  # Apple's largest artwork: 1400-3000 px square
-MIN_SIZE = 1400
 GENERATED = "cover.png"
 _BACKGROUND = (24, 38, 66)
 _INK = (250, 250, 246)
 _MARK = "generator"  # PNG text key recording what a generated cover shows
 _FONTS = ("DejaVuSans-Bold.ttf", "Arial Bold.ttf", "arialbd.ttf", "LiberationSans-Bold.ttf")
-_TYPES = {"PNG": (".png",), "JPEG": (".jpg", ".jpeg")}
 
 
 def ensure(out: Path, artwork: str | None, name: str) -> str:
@@ -61,37 +58,11 @@ def generate(name: str, mark: str = "") -> bytes:
     return buffer.getvalue()
 
 
-def check(path: Path) -> str:
-    """Refuse artwork Apple would refuse; returns the image's real type ("PNG" or "JPEG")."""
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # (its size is refused below)
-            with Image.open(path) as image:  # (the header only: no pixel is decoded)
-                kind, (width, height), mode = image.format, image.size, image.mode
-    except FileNotFoundError:
-        raise BadInput(f"{path}: artwork file not found") from None
-    except UnidentifiedImageError:
-        raise BadInput(f"{path}: artwork is not an image Pillow can read") from None
-    except Image.DecompressionBombError as exc:
-        raise BadInput(f"{path}: artwork is far too large an image ({exc}); it must be {MIN_SIZE} to {SIZE} px") from None
-    except OSError as exc:
-        raise BadInput(f"{path}: artwork cannot be read: {exc}") from None
-    if kind not in _TYPES:
-        raise BadInput(f"{path}: artwork must be PNG or JPEG, not {kind}")
-    if path.suffix.lower() not in _TYPES[kind]:
-        raise BadInput(f"{path}: artwork is {kind} but named {path.suffix}; the extension must match the type")
-    if width != height or not MIN_SIZE <= width <= SIZE:
-        raise BadInput(f"{path}: artwork is {width}x{height}; it must be square, {MIN_SIZE} to {SIZE} px")
-    if mode != "RGB":
-        raise BadInput(f"{path}: artwork colour mode is {mode}; Apple Podcasts needs RGB")
-    return kind
-
-
 def _copy(out: Path, source: Path) -> str:
-    kind = check(source)
+    kind = check_artwork(source)
     data = source.read_bytes()
     # The content's hash in the name: podcast apps cache artwork by URL.
-    name = f"cover-{hashlib.sha256(data).hexdigest()[:12]}{_TYPES[kind][0]}"
+    name = f"cover-{hashlib.sha256(data).hexdigest()[:12]}{ARTWORK_TYPES[kind][0]}"
     if not (out / name).exists():
         publish.write_atomic(out / name, data)
     return name
