@@ -6,28 +6,20 @@ import json
 import logging
 import multiprocessing.connection
 import os
-import signal
 import threading
 import time
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
-from . import edition, publish, stops
+from . import edition, publish, stops, workers
 from .errors import AudioEditionError, BadInput
 from .manifest import MANIFEST, Edition
 from .manifest import load as load_edition
 from .site import refresh
-from .speech.pool import (
-    adopt_environment,
-    die_with_parent,
-    start_worker,
-    starter,
-    worker_signals,
-)
-from .speech.pool import context as pool_context
+from .speech import pool
 from .speech.takes import TAKE_TIMEOUT
 from .text import article as article_stage
 from .text import source
@@ -157,7 +149,7 @@ def largest_first(paths: Sequence[Path]) -> list[Path]:
 
 
 def _in_workers(
-    todo: list[Path], options: edition.BuildOptions, workers: int, result: BatchResult, tell: Report, timeout: float
+    todo: list[Path], options: edition.BuildOptions, count: int, result: BatchResult, tell: Report, timeout: float
 ) -> None:
     """One article per worker process at a time, each speaking its takes itself (jobs=1 inside), the
     largest first.
@@ -168,34 +160,31 @@ def _in_workers(
     Each worker reports on its own pipe, which nothing else writes: a worker killed mid-message cannot
     leave a lock held that the others would wait on (a shared multiprocessing queue can).
     """
-    context = pool_context()
+    context = pool.context()
     inner = options._replace(jobs=1)
     queue = deque(largest_first(todo))
     tries: dict[Path, int] = {}
-    running: dict[Any, _Worker] = {}  # by connection
-    started: list[_Worker] = []  # every worker, whatever it is doing: all are stopped at the end
-    cores = _Cores(workers)
+    running: dict[Any, workers.Worker] = {}  # by connection
+    started: list[workers.Worker] = []  # every worker, whatever it is doing: all are stopped at the end
+    cores = _Cores(count)
 
-    def start() -> _Worker:
-        parent, child = context.Pipe()
-        process = context.Process(target=_serve, args=(child, dict(os.environ), starter(context)), daemon=True)
-        start_worker(process)  # Ctrl-C is this process's to handle: it stops the workers (_stop)
-        child.close()
-        started.append(_Worker(process, parent))
+    def start() -> workers.Worker:
+        started.append(workers.start(context, _serve))  # Ctrl-C is this process's: it stops the workers
         cores.pin(started[-1], started[:-1])  # before it is given work: its threads and programs follow it
         return started[-1]
 
-    def died(worker: _Worker, reason: str | None = None) -> None:
+    def died(worker: workers.Worker, reason: str | None = None) -> None:
         """The article gets one more try, on a new worker; then it failed."""
-        assert worker.path is not None
-        reason = reason or _death(worker)
-        tries[worker.path] = tries.get(worker.path, 0) + 1
-        if tries[worker.path] > 1:
-            _record(worker.path, ("failed", f"worker {reason}, and again on a new one"), options, result)
+        path = worker.task
+        assert isinstance(path, Path)
+        reason = reason or workers.death(worker)
+        tries[path] = tries.get(path, 0) + 1
+        if tries[path] > 1:
+            _record(path, BuildFailed(f"worker {reason}, and again on a new one"), options, result)
             tell("article", 1)
         else:
-            log.warning("%s: worker %s; building it again on a new one", worker.path, reason)
-            queue.appendleft(worker.path)
+            log.warning("%s: worker %s; building it again on a new one", path, reason)
+            queue.appendleft(path)
         worker.conn.close()
         if queue:  # a worker in its place, while there is work left
             idle.append(start())
@@ -205,60 +194,71 @@ def _in_workers(
             cores.free(list(running.values()))
         while idle and queue:
             worker = idle.pop()
-            worker.path = queue.popleft()
+            worker.task = queue.popleft()
             try:
-                worker.conn.send((str(worker.path), inner))
+                worker.conn.send(Article(str(worker.task), inner))
             except (OSError, ValueError):  # it died before it could take the article
                 died(worker)
                 continue
             running[worker.conn] = worker
 
-    idle = [start() for _ in range(min(workers, len(queue)))]
+    idle = [start() for _ in range(min(count, len(queue)))]
     try:
         while queue or running:
             stops.check()
             give_work()
-            speaking = [w.speaking for w in running.values() if w.speaking is not None]
+            speaking = [w.since for w in running.values() if w.since is not None]
             wait = max(0.0, min(speaking) + timeout - time.monotonic()) if speaking else None
             ready_now = multiprocessing.connection.wait(list(running), wait)
             for worker in [w for w in running.values() if w.conn not in ready_now]:
-                if worker.speaking is not None and time.monotonic() - worker.speaking >= timeout:
+                if worker.since is not None and time.monotonic() - worker.since >= timeout:
                     del running[worker.conn]  # hung: replaced, its article tried again
                     worker.process.kill()
                     worker.process.join()
                     died(worker, f"hung for {timeout:.0f} s on one take")
             for ready in ready_now:
                 worker = running[ready]
-                assert worker.path is not None
                 try:
-                    message: tuple[str, Any] = worker.conn.recv()
+                    message = worker.conn.recv()
                 except (EOFError, OSError):
                     del running[ready]
                     died(worker)
                     continue
-                if message[0] == "speaking":
-                    worker.speaking = time.monotonic() if message[1] else None
-                    continue
-                if message[0] == "takes":
-                    tell("takes", message[1])
-                    continue
-                del running[ready]
-                built, worker.path = worker.path, None
-                idle.append(worker)
-                give_work()  # the next article first: reading this one's edition back can wait
-                _record(built, message[1], options, result)
-                tell("article", 1)
+                if isinstance(message, Speaking):
+                    worker.since = time.monotonic() if message.now else None
+                elif isinstance(message, TakeMade):
+                    tell("takes", 1)
+                else:
+                    del running[ready]
+                    built, worker.task = worker.task, None
+                    idle.append(worker)
+                    give_work()  # the next article first: reading this one's edition back can wait
+                    _record(built, message, options, result)
+                    tell("article", 1)
     finally:
-        _stop([w for w in started if w.process.exitcode is None])  # (one given work but not yet listed as running too)
+        workers.stop(w for w in started if w.process.exitcode is None)  # (one given work, not yet running, too)
 
 
-@dataclass
-class _Worker:
-    process: Any
-    conn: Any
-    path: Path | None = None  # the article it is building
-    speaking: float | None = None  # since when (time.monotonic()) its engine has been speaking one take
-    cpu: int | None = None  # the core it keeps to (_Cores)
+# What a batch worker is sent, and what it sends back.
+class Article(NamedTuple):
+    path: str
+    options: edition.BuildOptions
+
+
+class Speaking(NamedTuple):
+    now: bool  # its engine started (True) or ended (False) a take
+
+
+class TakeMade(NamedTuple):
+    pass
+
+
+class Built(NamedTuple):
+    slug: str
+
+
+class BuildFailed(NamedTuple):
+    reason: str  # one line
 
 
 class _Cores:
@@ -280,7 +280,7 @@ class _Cores:
             self.allowed = []
         self.pinning = len(self.allowed) > 1 and workers == len(self.allowed)
 
-    def pin(self, worker: _Worker, others: list[_Worker]) -> None:
+    def pin(self, worker: workers.Worker, others: list[workers.Worker]) -> None:
         """To the core the fewest live workers keep to (a worker in a dead one's place takes its core)."""
         if not self.pinning:
             return
@@ -288,63 +288,33 @@ class _Cores:
         worker.cpu = min(self.allowed, key=taken.count)
         self._set(worker, [worker.cpu])
 
-    def free(self, workers: list[_Worker]) -> None:
+    def free(self, busy: list[workers.Worker]) -> None:
         if self.pinning:
             self.pinning = False
-            for worker in workers:
+            for worker in busy:
                 self._set(worker, self.allowed)
 
     @staticmethod
-    def _set(worker: _Worker, cpus: list[int]) -> None:
+    def _set(worker: workers.Worker, cpus: list[int]) -> None:
         """The worker's main thread, and so every thread and program it starts from then on."""
         with contextlib.suppress(OSError):  # (one that has just died)
             os.sched_setaffinity(worker.process.pid, cpus)
 
 
-def _death(worker: _Worker) -> str:
-    worker.process.join(timeout=5)
-    if worker.process.is_alive():  # its end of the pipe closed, yet alive: not a worker to keep
-        worker.process.kill()
-        worker.process.join()
-    code = worker.process.exitcode
-    if code is not None and code < 0:
-        return f"killed by signal {-code} ({signal.Signals(-code).name})"
-    return f"ended with exit code {code}"
-
-
-def _stop(workers: list[_Worker]) -> None:
-    """Tell idle workers to end; stop busy ones (SIGTERM: their builds leave out/ as it was), kill what lingers."""
-    for worker in workers:
-        with contextlib.suppress(OSError, ValueError):
-            if worker.path is None:
-                worker.conn.send(None)
-            else:
-                worker.process.terminate()
-        worker.conn.close()  # (one that finished its article meanwhile then reads the pipe's end, and ends)
-    deadline = time.monotonic() + 10
-    for worker in workers:
-        worker.process.join(timeout=max(0.0, deadline - time.monotonic()))
-        if worker.process.is_alive():
-            worker.process.kill()
-            worker.process.join()
-
-
 def _serve(conn: Any, environ: dict[str, str], parent: int | None) -> None:
     """A batch worker: builds the articles it is sent, one at a time, until None (or SIGTERM)."""
-    die_with_parent(parent)  # a batch killed outright takes its workers with it
-    worker_signals(on_sigterm=_asked_to_stop)  # the batch stops its workers; one stopped so cleans up (edition.build)
-    adopt_environment(environ)
+    workers.serving(parent, environ, on_sigterm=_asked_to_stop)  # a worker stopped so cleans up (edition.build)
     logging.getLogger("audio.lock").setLevel(logging.ERROR)  # the batch's own workers take turns to publish: no news
     sending = threading.Lock()
 
     from .speech import engine
 
-    def send(message: tuple[str, Any]) -> None:
+    def send(message: Speaking | TakeMade | Built | BuildFailed) -> None:
         with sending:
             conn.send(message)
 
     try:
-        with engine.watched(lambda speaking: send(("speaking", speaking))):
+        with engine.watched(lambda speaking: send(Speaking(speaking))):
             while True:
                 stops.check()  # (asked while it built an article it has just finished)
                 _waiting.append(True)  # the pipe is all it waits on: a stop may end the wait at once
@@ -354,8 +324,7 @@ def _serve(conn: Any, environ: dict[str, str], parent: int | None) -> None:
                     _waiting.clear()
                 if task is None:
                     break
-                path, options = task
-                send(("done", _build_one(Path(path), options, lambda index, take: send(("takes", 1)))))
+                send(_build_one(Path(task.path), task.options, lambda index, take: send(TakeMade())))
     except (EOFError, OSError, KeyboardInterrupt, stops.Stopped):
         return  # the batch ended or was stopped: a stopped build has left out/ as it was
 
@@ -373,16 +342,16 @@ def _asked_to_stop(number: int, frame: Any) -> None:
         raise stops.Stopped(number)
 
 
-def _build_one(path: Path, options: edition.BuildOptions, on_take: Callable[[int, Any], None]) -> tuple[str, str]:
-    """("built", slug) or ("failed", one-line reason): nothing escapes as a traceback."""
+def _build_one(path: Path, options: edition.BuildOptions, on_take: Callable[[int, Any], None]) -> Built | BuildFailed:
+    """Nothing escapes as a traceback."""
     try:
         built = edition.build(path, options, on_take=on_take)
     except (AudioEditionError, OSError) as exc:
-        return "failed", _one_line(exc)
+        return BuildFailed(_one_line(exc))
     except Exception as exc:
         log.debug("build of %s failed", path, exc_info=True)
-        return "failed", f"{type(exc).__name__}: {exc}"
-    return "built", built.slug
+        return BuildFailed(f"{type(exc).__name__}: {exc}")
+    return Built(built.slug)
 
 
 def _one_line(exc: AudioEditionError | OSError) -> str:
@@ -391,9 +360,8 @@ def _one_line(exc: AudioEditionError | OSError) -> str:
     return f"{str(exc.filename) + ': ' if exc.filename else ''}{exc.strerror or exc}"
 
 
-def _record(path: Path, outcome: tuple[str, str], options: edition.BuildOptions, result: BatchResult) -> None:
-    status, detail = outcome
-    if status == "built":
-        result.built.append(load_edition(options.out / detail))
+def _record(path: Path, outcome: Built | BuildFailed, options: edition.BuildOptions, result: BatchResult) -> None:
+    if isinstance(outcome, Built):
+        result.built.append(load_edition(options.out / outcome.slug))
     else:
-        result.failed.append((path, detail))
+        result.failed.append((path, outcome.reason))

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import json
 import os
@@ -133,3 +134,33 @@ def _touch(path: Path) -> None:
     """Mark an entry used now: prune removes what was not used for a while."""
     with contextlib.suppress(OSError):
         os.utime(path)
+
+
+def code_files() -> list[str | None]:
+    """The code a cached script or a warm process depends on: every module of this package, pysbd's and
+    num2words' (found, not imported)."""
+    import importlib.util
+
+    files: list[str | None] = [str(path) for path in sorted(Path(__file__).parent.rglob("*.py"))]
+    for package in ("pysbd", "num2words"):
+        spec = importlib.util.find_spec(package)
+        files.append(spec.origin if spec is not None else None)
+    return files
+
+
+@functools.cache
+def code_version() -> str:
+    """code_stamp(), once a process."""
+    return code_stamp()
+
+
+def code_stamp() -> str:
+    """code_files() by name, size and modification time: any change to them is a new stamp."""
+    stamps = []
+    for name in code_files():
+        try:
+            found = os.stat(name) if name else None
+        except OSError:
+            found = None
+        stamps.append(f"{name}:{found.st_size}:{found.st_mtime_ns}" if found else f"{name}:-")
+    return hashlib.sha256("\n".join(stamps).encode()).hexdigest()

@@ -3,11 +3,8 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import importlib.util
-import os
 import re
 import threading
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from . import normalize
@@ -140,9 +137,9 @@ def _joined(pieces: list[str], language: str) -> list[str]:
 
 class Memo:
     """Paragraphs' sentences (shown and spoken) in the take cache, under a key of the paragraph, the
-    language, the lexicon's entries and the code that makes them (code_files). What is made is
+    language, the lexicon's entries and the code that makes them (cache.code_version). What is made is
     written by save(), which a build calls while the takes are spoken rather than before the first
-    (13-18 ms for the sample's 21)."""
+    (docs/performance.md)."""
 
     def __init__(self, cache: Cache) -> None:
         self.cache = cache
@@ -170,37 +167,14 @@ class Memo:
 
     @staticmethod
     def entry(text: str, language: str, lexicon: Lexicon | None) -> str:
-        from ..cache import key
+        from ..cache import code_version, key
 
-        return key(paragraph=text, language=language, lexicon=_lexicon_id(lexicon), code=_code_version())
+        return key(paragraph=text, language=language, lexicon=_lexicon_id(lexicon), code=code_version())
 
 
 @functools.lru_cache(maxsize=4)
 def _lexicon_id(lexicon: Lexicon | None) -> str:
     return hashlib.sha256(repr(lexicon.entries).encode()).hexdigest() if lexicon is not None else ""
-
-
-def code_files() -> list[str | None]:
-    """What a remembered paragraph depends on: every module of this package (the normalizer's
-    helpers among them, whichever they are), pysbd and num2words (found, not imported)."""
-    files: list[str | None] = [str(path) for path in sorted(Path(__file__).parent.glob("*.py"))]
-    for package in ("pysbd", "num2words"):
-        spec = importlib.util.find_spec(package)
-        files.append(spec.origin if spec is not None else None)
-    return files
-
-
-@functools.cache
-def _code_version() -> str:
-    """code_files() by name, size and modification time: any change to them is a new key."""
-    stamps = []
-    for name in code_files():
-        try:
-            stat = os.stat(name) if name else None
-        except OSError:
-            stat = None
-        stamps.append(f"{name}:{stat.st_size}:{stat.st_mtime_ns}" if stat else f"{name}:-")
-    return hashlib.sha256("\n".join(stamps).encode()).hexdigest()
 
 
 @functools.cache

@@ -37,6 +37,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ..cache import code_stamp
 from ..errors import AudioEditionError, BadInput
 from . import copy as warmcopy
 from .client import HEADER
@@ -76,7 +77,7 @@ def serve(path: Path, run: Callable[[], int], idle: float | None = None) -> None
     if not hasattr(os, "fork") or not hasattr(socket, "AF_UNIX"):
         raise BadInput("audio-edition warm needs fork and Unix sockets (Linux, macOS)")
     _warm()
-    stamp = _code_stamp()
+    stamp = code_stamp()
     if sys.platform.startswith("linux"):  # what a killed command leaves running is ours to reap, not init's
         import ctypes
 
@@ -208,11 +209,6 @@ def _threads() -> int:
     return int(next(line.split()[1] for line in status.splitlines() if line.startswith("Threads:")))
 
 
-def _code_stamp() -> str:
-    """The code a command would run: the package's and its text libraries' files by size and time."""
-    from ..text import script
-
-    return script._code_version.__wrapped__()
 
 
 def _listen(path: Path) -> socket.socket:
@@ -259,7 +255,7 @@ def _start(conn: socket.socket, stamp: str, server_fds: list[int],
             request = marshal.loads(_receive(conn))
             if not _same_install(request):
                 refusal = "another Python or another install"
-            elif _code_stamp() != stamp:
+            elif code_stamp() != stamp:
                 refusal = STALE
             conn.settimeout(None)
     except (OSError, EOFError, ValueError, TypeError, KeyError) as exc:
