@@ -86,14 +86,6 @@ def _bundled_ffmpeg() -> str:
     return str(imageio_ffmpeg.get_ffmpeg_exe())
 
 
-def ffprobe() -> str | None:
-    """The system's ffprobe beside the chosen ffmpeg, if there is one (imageio-ffmpeg ships none)."""
-    beside = os.path.join(os.path.dirname(ffmpeg()), "ffprobe")
-    if os.path.exists(beside):
-        return beside
-    return shutil.which("ffprobe")
-
-
 # A program that hangs (a stuck ffmpeg) is killed and named, never waited for without end. Its time is
 # scaled to the audio: ffmpeg passes over audio at 50-500 times its length; past HANG_SECONDS plus the
 # audio's own length it is not slow but stuck. One write it does not take in HANG_SECONDS: stuck too.

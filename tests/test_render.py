@@ -59,8 +59,8 @@ def test_peaks_are_limited_when_the_gain_would_clip(tmp_path: Path) -> None:
         measured = loudness.measure([[wav.readframes(take.frames)]], RATE)
     level = loudness.integrated(measured)
     assert level is not None
-    gain, limited = render.gain_for(render.Loudness(level, loudness.peak_db(measured)), render.ENCODER_LOSS["mp3"])
-    assert limited and "alimiter" in render.audio_filter(gain, limited)
+    gain, limited = loudness.gain_for(loudness.Loudness(level, loudness.peak_db(measured)), loudness.ENCODER_LOSS["mp3"])
+    assert limited and "alimiter" in loudness.audio_filter(gain, limited)
     integrated, true_peak = measured_loudness(render_takes(tmp_path, [spiky]))
     assert -17.0 <= integrated <= -15.0
     assert true_peak <= -1.0
@@ -80,7 +80,7 @@ def test_ffmpeg_hears_pcm_in_large_packets_sample_for_sample(tmp_path: Path, mon
     pcm = spiky.set_frame_rate(RATE).set_channels(1).set_sample_width(2).raw_data
     frames = len(pcm) // 2
     third = frames // 3
-    limiting = render.audio_filter(8.0, True)
+    limiting = loudness.audio_filter(8.0, True)
     heard = {}
     for packing in (packed, 1):  # 1: the plain declaration (asetrate to its own rate changes nothing)
         monkeypatch.setattr(tools, "PACKING", packing)
@@ -100,7 +100,7 @@ def test_ffmpeg_hears_pcm_in_large_packets_sample_for_sample(tmp_path: Path, mon
 def test_silence_is_left_alone() -> None:
     silence = loudness.measure([[bytes(RATE * 2 * 2)]], RATE)  # two seconds of zeros
     assert loudness.integrated(silence) is None and loudness.peak_db(silence) == float("-inf")
-    assert render.gain_for(None, render.ENCODER_LOSS["mp3"]) == (0.0, False)
+    assert loudness.gain_for(None, loudness.ENCODER_LOSS["mp3"]) == (0.0, False)
 
 
 def test_without_libmp3lame_in_this_process_ffmpeg_encodes_the_pieces(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -159,7 +159,7 @@ def test_an_m4a_past_the_true_peak_rule_is_encoded_again_under_it(tmp_path: Path
     take = take_from(AudioSegment(tone.tobytes(), frame_rate=RATE, sample_width=2, channels=1), tmp_path / "p.wav")
     script = Script("Pulses", "en", (Chapter("paragraph", "Pulses", (Sentence("x", "x"),)),))
     timeline = plan(script, [take.frames], RATE, Pauses())
-    monkeypatch.setattr(render, "MAX_TRUE_PEAK", -2.5)
+    monkeypatch.setattr(loudness, "MAX_TRUE_PEAK", -2.5)
     peaks = []
     for tries in (1, render.M4A_TRIES):
         monkeypatch.setattr(render, "M4A_TRIES", tries)

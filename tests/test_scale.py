@@ -21,7 +21,7 @@ from audio import cache, edition, manifest, publish
 from audio.cli.main import main
 from audio.config import Pauses
 from audio.errors import ToolFailed
-from audio.sound import live, mp3, mp3frames, render
+from audio.sound import live, loudness, mp3, mp3frames, render
 from audio.sound.tagging import Tags
 from audio.sound.timeline import plan
 from audio.speech import pool, synthesis, takes, voice
@@ -264,7 +264,7 @@ def test_a_provisional_gain_that_does_not_fit_is_dropped(tmp_path: Path, monkeyp
     built = edition.build(write_article(tmp_path / "story.txt"), edition.BuildOptions(out=tmp_path / "out",
                                                                                       cache=tmp_path / "cache", jobs=2))
     done = built.manifest["render"]
-    assert wrong and abs(done["gain_db"] - wrong[0]) > render.GAIN_SLACK
+    assert wrong and abs(done["gain_db"] - wrong[0]) > loudness.GAIN_SLACK
     assert done["encoded_during_synthesis"] == 0 and done["reused"] == 0
     integrated = loudness_of(built.audio)
     assert -17.0 <= integrated <= -15.0
@@ -285,7 +285,7 @@ def test_an_appeal_every_edition_shares_is_encoded_once(tmp_path: Path, jobs: in
     other = "The river rose overnight and closed two bridges.\n\nEngineers expect it to fall by Friday."
     second = edition.build(write_article(tmp_path / "second.txt", other + "\n\n" + APPEAL), options)
     gain = first.manifest["render"]["gain_db"]
-    assert render.recent_gains(cache.Cache(store)) == [gain]
+    assert loudness.recent_gains(cache.Cache(store)) == [gain]
     assert second.manifest["render"]["gain_db"] == gain
     # The intro ("From The Daily Planet.": an untitled text is not introduced by its title) and the appeal.
     assert [c["kind"] for c in second.manifest["chapters"]] == ["intro", "paragraph", "paragraph", "appeal"]
@@ -306,25 +306,25 @@ def test_a_gain_the_cache_cannot_take_fails_no_build(tmp_path: Path, monkeypatch
     monkeypatch.setattr(cache.Cache, "write_json", refusing)
     built = edition.build(write_article(tmp_path / "story.txt"), edition.BuildOptions(out=tmp_path / "out",
                                                                                       cache=tmp_path / "cache", jobs=1))
-    assert built.audio.exists() and render.recent_gains(cache.Cache(tmp_path / "cache")) == []
+    assert built.audio.exists() and loudness.recent_gains(cache.Cache(tmp_path / "cache")) == []
 
 
 def test_the_gain_more_of_the_edition_is_encoded_at_is_kept_within_the_slack() -> None:
-    loss = render.ENCODER_LOSS["mp3"]
-    measured = render.Loudness(-20.0, -6.0)
-    own = round(render.TARGET_I + 20.0 + loss, 2)  # 4.4 dB: peaks past the ceiling, limited
-    assert render.gain_for(measured, loss) == (own, True)
+    loss = loudness.ENCODER_LOSS["mp3"]
+    measured = loudness.Loudness(-20.0, -6.0)
+    own = round(loudness.TARGET_I + 20.0 + loss, 2)  # 4.4 dB: peaks past the ceiling, limited
+    assert loudness.gain_for(measured, loss) == (own, True)
     # Nothing encoded yet: the previous edition's gain, else the newest recent one that fits, else its own.
-    assert render.gain_for(measured, loss, own - 0.3, [own + 0.2])[0] == own - 0.3
-    assert render.gain_for(measured, loss, own + 0.7, [own + 0.6, own + 0.2, own - 0.1])[0] == own + 0.2
-    assert render.gain_for(measured, loss, None, [own + 0.6, own - 0.6])[0] == own
+    assert loudness.gain_for(measured, loss, own - 0.3, [own + 0.2])[0] == own - 0.3
+    assert loudness.gain_for(measured, loss, own + 0.7, [own + 0.6, own + 0.2, own - 0.1])[0] == own + 0.2
+    assert loudness.gain_for(measured, loss, None, [own + 0.6, own - 0.6])[0] == own
     # Else the gain more of it is encoded at, whichever it is; the limiter follows the gain taken.
     encoded = {(own - 0.1, True): 900, (own + 0.2, True): 500}
-    assert render.gain_for(measured, loss, own + 0.2, [own + 0.2, own - 0.1],
+    assert loudness.gain_for(measured, loss, own + 0.2, [own + 0.2, own - 0.1],
                            lambda gain, limited: encoded.get((gain, limited), 0)) == (own - 0.1, True)
-    quiet = render.Loudness(-20.0, -7.5)  # the limiter is needed past 4.5 dB
-    assert render.gain_for(quiet, loss, None, [own + 0.3], lambda gain, limited: 0) == (own + 0.3, True)
-    assert render.gain_for(quiet, loss, None, [own - 0.3], lambda gain, limited: 0) == (own - 0.3, False)
+    quiet = loudness.Loudness(-20.0, -7.5)  # the limiter is needed past 4.5 dB
+    assert loudness.gain_for(quiet, loss, None, [own + 0.3], lambda gain, limited: 0) == (own + 0.3, True)
+    assert loudness.gain_for(quiet, loss, None, [own - 0.3], lambda gain, limited: 0) == (own - 0.3, False)
 
 
 def loudness_of(path: Path) -> float:

@@ -29,7 +29,7 @@ def test_long_first_utterance_in_a_fresh_process_gets_its_take(tmp_path: Path) -
     code = (
         "import json, sys; from pathlib import Path; from audio.speech import synthesis, takes\n"
         f"takes = synthesis.synthesize([{LONG!r}, 'Short.', {LONG!r}], takes.VoiceSettings(), Path({str(tmp_path)!r}))\n"
-        "json.dump([[str(t.path), t.seconds] for t in takes], sys.stderr)\n"
+        "json.dump([[str(t.path), (t.frames / t.sample_rate)] for t in takes], sys.stderr)\n"
     )
     done = run_python(code)
     assert done.returncode == 0, done.stderr
@@ -102,7 +102,7 @@ def test_a_dropped_take_is_retried_then_reported(tmp_path: Path, monkeypatch: py
     monkeypatch.setattr(engine, "_say", flaky)
     monkeypatch.setattr(engine, "_warm", False)
     take = engine.take("A sentence that must not be lost.", tmp_path / "a.wav")
-    assert take.path.exists() and take.seconds > 1
+    assert take.path.exists() and (take.frames / take.sample_rate) > 1
 
     monkeypatch.setattr(engine, "_say", lambda text, path: None)
     with pytest.raises(ToolFailed, match=r"no usable take for 'Never written\.': no file written"):
@@ -136,7 +136,7 @@ def test_a_rate_espeak_did_not_take_is_set_again(tmp_path: Path) -> None:
     _espeak.Synchronize()
     assert engine._rate == 175 and _espeak.dll.espeak_GetParameter(_espeak.RATE, 1) == 450
     again = synthesis.synthesize([text], takes.VoiceSettings(rate=175), tmp_path / "again")[0]
-    assert abs(again.seconds - slow.seconds) < 0.1 * slow.seconds
+    assert abs((again.frames / again.sample_rate) - (slow.frames / slow.sample_rate)) < 0.1 * (slow.frames / slow.sample_rate)
 
 
 def test_a_take_cut_short_once_is_spoken_again(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -153,13 +153,13 @@ def test_a_take_cut_short_once_is_spoken_again(tmp_path: Path, monkeypatch: pyte
 
     monkeypatch.setattr(engine, "_say", cut_once)
     take = engine.take("A sentence that must not be cut short.", tmp_path / "a.wav")
-    assert take.seconds > 1.5
+    assert (take.frames / take.sample_rate) > 1.5
 
 
 def test_what_espeak_cannot_say_is_its_own_short_take(tmp_path: Path) -> None:
     """A letter of a script eSpeak NG has no voice for: the same short take on every try is accepted, not an error."""
     take = synthesis.synthesize(["\u13a0."], takes.VoiceSettings(rate=450), tmp_path)[0]  # CHEROKEE LETTER A
-    assert take.seconds < takes.SHORTEST * 60 / 450
+    assert (take.frames / take.sample_rate) < takes.SHORTEST * 60 / 450
 
 
 def test_bundled_espeak_and_ffmpeg_build_an_edition(tmp_path: Path) -> None:

@@ -6,7 +6,7 @@ are ready (edition.build does this with --jobs above 1 only):
 - its MP3 pieces are encoded, in the same ffmpeg run, at a provisional gain: the one the first
   PROVISIONAL_SECONDS of chapters in the script's order call for (eSpeak NG's loudness varies
   little from chapter to chapter: 0.2 dB on the sample), or where that still fits, the previous
-  edition's, else the newest gain a recent edition was encoded at (render.gain_for: an appeal every
+  edition's, else the newest gain a recent edition was encoded at (loudness.gain_for: an appeal every
   edition shares is then found encoded). They go into the cache under the entry render looks for.
   Render keeps the provisional gain when the whole edition's measured gain is within GAIN_SLACK of
   it, as a rebuild keeps the previous edition's, and then finds every piece made; otherwise it
@@ -166,8 +166,8 @@ class Live:
                     continue
                 cuts = []
                 for part in chapter.parts:
-                    entry = render.piece_entry(part.key, gain[0], gain[1], direct=True)
-                    if render.cached_piece(self.cache, entry) is None:
+                    entry = pieces.piece_entry(part.key, gain[0], gain[1], direct=True)
+                    if pieces.cached_piece(self.cache, entry) is None:
                         target = self.cache.partial("pieces", entry, ".mp3")
                         made.append((entry, part.length, target))
                         cuts.append((part.start, part.length, target))
@@ -186,12 +186,12 @@ class Live:
                     return
                 todo = itertools.chain([ahead], todo)
             # else ffmpeg starts now, while the chapters still missing are spoken (a rebuild: the edited one)
-            audio_filter = render.audio_filter(*gain) if gain[1] else "anull"  # unlimited: the gain is LAME's scale
+            audio_filter = loudness.audio_filter(*gain) if gain[1] else "anull"  # unlimited: the gain is LAME's scale
             encoded, log_text = mp3.limit_then_encode(todo, rate, audio_filter,
                                                       self.encode_jobs, measure=loudness.EBUR128,
                                                       gain_db=0.0 if gain[1] else gain[0])
             for (entry, length, _), piece in zip(made, encoded):
-                render.keep(piece, length, frame, entry, self.cache)
+                pieces.keep(piece, length, frame, entry, self.cache)
                 self.encoded += 1
             self._remember(measured, tracked.results(log_text, rate))
         finally:
@@ -220,8 +220,8 @@ class Live:
         level = loudness.integrated(found)
         if level is None:
             return None
-        return render.gain_for(render.Loudness(level, loudness.peak_db(found)), render.ENCODER_LOSS["mp3"],
-                               self.previous_gain, render.recent_gains(self.cache))
+        return loudness.gain_for(loudness.Loudness(level, loudness.peak_db(found)), loudness.ENCODER_LOSS["mp3"],
+                               self.previous_gain, loudness.recent_gains(self.cache))
 
 
 class _Stream:

@@ -14,14 +14,28 @@ import math
 import re
 import sys
 import warnings
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, NamedTuple
 
 from .. import tools
+from ..cache import Cache
+from ..cache import key as cache_key
 from ..errors import ToolFailed
 
 log = logging.getLogger(__name__)
+
+# Spoken-podcast loudness: -16 LUFS as heard on two speakers (dual mono), which is -19 LUFS
+# measured on the mono signal itself (AES TD1004). True peak kept under -1 dBTP with margin
+# for the encoder.
+TARGET_I = -16.0
+TARGET_TP = -2.0
+PEAK_MARGIN = 1.0  # dB between the sample-peak limit and the true-peak target
+MAX_TRUE_PEAK = -1.0  # dBTP: the rule (STANDARDS.md); an M4A past it is encoded again (_encode_m4a)
+# Loudness the encoders take away (their low-pass removes K-weighted treble), in LU, measured
+# on eSpeak NG speech at 22.05 kHz: PCM vs its MP3 (LAME, 64-96 kbit/s) and AAC at 64 kbit/s.
+ENCODER_LOSS = {"mp3": 0.4, "m4a": 0.1}
+GAIN_SLACK = 0.5  # dB: a gain this close to the measured one is kept when pieces are already encoded at it (gain_for)
 
 ABSOLUTE_GATE = -70.0
 RELATIVE_GATE = -10.0
@@ -147,3 +161,81 @@ def peak_db(pieces: Sequence[PieceLoudness]) -> float:
 
 def _mean(blocks: Sequence[float]) -> float:
     return 10 * math.log10(sum(10 ** (b / 10) for b in blocks) / len(blocks))
+
+
+class Loudness(NamedTuple):
+    integrated: float  # LUFS, measured as dual mono (mono as heard on two speakers)
+    peak: float  # dBFS (sample peak)
+
+
+def gain_for(
+    measured: Loudness | None, encoder_loss: float, previous: float | None = None, known: Sequence[float] = (),
+    encoded: Callable[[float, bool], int] | None = None,
+) -> tuple[float, bool]:
+    """The gain to the target and whether peaks need the limiter.
+
+    Any gain within GAIN_SLACK of the measured one will do, so the one at which more of the edition
+    is already encoded is taken (`encoded(gain, limited)`: its samples in the cache as MP3 pieces at
+    that gain): on a rebuild, the previous edition's (`previous`), so that a small edit does not
+    re-encode every unchanged piece; for a new article, the one at which the appeal every edition
+    shares was encoded (`known`: the gains recent editions were encoded at, newest first). Of equals,
+    the previous gain, then the newest known one, then the measured one: editions gather on a few
+    gains, and so share their pieces."""
+    if measured is None:
+        return 0.0, False
+    own = round(TARGET_I - measured.integrated + encoder_loss, 2)
+    ceiling_db = TARGET_TP - PEAK_MARGIN
+
+    def limited(gain: float) -> bool:
+        return measured.peak + gain > ceiling_db
+
+    preferred = [*([] if previous is None else [previous]), *known, own]
+    fitting = [g for g in dict.fromkeys(preferred) if abs(g - own) <= GAIN_SLACK]  # (own is always there)
+    if encoded is None:
+        gain = fitting[0]
+    else:
+        samples = [encoded(g, limited(g)) for g in fitting]
+        gain = fitting[samples.index(max(samples))]  # (the first of equals)
+    return gain, limited(gain)
+
+
+# The gains recent editions' MP3s were encoded at, newest first, in the cache (gain_for).
+_RECENT = cache_key(recent_gains="mp3")
+RECENT_GAINS = 16
+
+
+def recent_gains(cache: Cache) -> list[float]:
+    found = cache.read_json("gains", _RECENT)
+    if not isinstance(found, list):
+        return []
+    return [float(g) for g in found if isinstance(g, (int, float)) and not isinstance(g, bool) and math.isfinite(g)]
+
+
+def note_gain(cache: Cache, gain: float, known: Sequence[float]) -> None:
+    """Add an edition's gain to the recent ones (a gain already there is not written again). Only later
+    builds gain by it: a cache that cannot take it (read-only, full) fails no build."""
+    if gain not in known:
+        try:
+            cache.write_json("gains", _RECENT, [gain, *known][:RECENT_GAINS])
+        except OSError as error:
+            log.debug("gains: not noted in the cache (%s)", error)
+
+
+def audio_filter(gain: float, limited: bool, ceiling_db: float = TARGET_TP - PEAK_MARGIN) -> str:
+    """ffmpeg's filter for the gain, and the limiter (at ceiling_db, sample peak) where peaks need it."""
+    if not limited:
+        return f"volume={gain:.2f}dB"
+    ceiling = 10 ** (ceiling_db / 20)
+    return f"volume={gain:.2f}dB,alimiter=limit={ceiling:.4f}:attack=1:release=50:level=false:latency=1"
+
+
+def cached(cache: Cache, key: str) -> PieceLoudness | None:
+    """A piece's loudness as measured before (the cache's "loudness" entries)."""
+    value = cache.read_json("loudness", key)
+    if isinstance(value, dict) and isinstance(value.get("blocks"), list):
+        return PieceLoudness(tuple(value["blocks"]), int(value["peak"]))
+    return None
+
+
+def remember(cache: Cache, key: str, value: PieceLoudness) -> None:
+    cache.write_json("loudness", key, {"blocks": list(value.blocks), "peak": value.peak})

@@ -7,10 +7,13 @@ from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import NamedTuple
 
+from ..cache import Cache
+from ..cache import key as cache_key
 from ..config import Pauses
 from ..errors import ToolFailed
 from ..speech.takes import Take
 from ..text.script import Script
+from . import mp3, mp3frames
 from .mp3 import JOIN_DROP
 from .timeline import Segment, Timeline
 
@@ -206,3 +209,31 @@ def _take_id(take: Take) -> str:
         while block := handle.read(1 << 20):
             digest.update(block)
     return digest.hexdigest()
+
+
+def piece_entry(key: str, gain: float, limited: bool, direct: bool) -> str:
+    """The cache entry of an MP3 piece: its sound (the piece's key), gain and limiter, the encoder and its settings."""
+    return cache_key(piece=key, gain=gain, limited=limited, kbps=mp3.BITRATE_KBPS, quality=mp3.QUALITY,
+                     encoder="lame" if direct else "ffmpeg")
+
+
+def cached_piece(cache: Cache, entry: str) -> mp3.Piece | None:
+    """An MP3 piece from the cache, if it is there and whole: its Info frame says how many bytes it has."""
+    path = cache.path("pieces", entry, ".mp3")
+    try:
+        piece = mp3frames.describe(path)
+    except (OSError, ValueError):
+        return None
+    cache.touch(path)
+    return piece
+
+
+def keep(piece: mp3.Piece, length: int, frame: int, entry: str, cache: Cache | None) -> mp3.Piece:
+    """Check a fresh piece (fed `length` samples) has the frames that keep times exact, then put it in the cache."""
+    wanted = -(-(length + mp3.JOIN_DROP) // frame)
+    if piece.frames != wanted:
+        raise ToolFailed("MP3 encoder", [str(piece.path)], None, f"{piece.frames} frames where {wanted} keep times exact")
+    if cache is None:
+        return piece
+    final = cache.commit(piece.path, "pieces", entry, ".mp3")
+    return mp3.Piece(final, piece.frames, piece.header_bytes, piece.audio_bytes, piece.crc)

@@ -29,10 +29,6 @@ class Take(NamedTuple):
     frames: int
     sample_rate: int
 
-    @property
-    def seconds(self) -> float:
-        return self.frames / self.sample_rate
-
 
 class VoiceInfo(NamedTuple):
     id: str
