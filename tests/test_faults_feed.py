@@ -1,6 +1,7 @@
 """SIGKILL while the catalogue and the feed are written: no episode lost, catalogue sound, finished takes reused."""
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import random
@@ -40,7 +41,8 @@ def feed_guids(out: Path) -> list[str]:
 
 
 def integrity(out: Path) -> str:
-    with sqlite3.connect(out / catalogue.FILENAME) as db:
+    # closing(): a connection's own `with` commits but does not close it.
+    with contextlib.closing(sqlite3.connect(out / catalogue.FILENAME)) as db:
         return str(db.execute("PRAGMA integrity_check").fetchall())
 
 

@@ -1,6 +1,7 @@
 """The catalogue and the podcast feed, read back by real podcast clients' parsers (gPodder's, feedparser)."""
 from __future__ import annotations
 
+import contextlib
 import email.utils
 import json
 import re
@@ -344,14 +345,12 @@ def test_catalogue_schema_is_migrated_and_a_newer_one_refused(tmp_path: Path) ->
     assert catalogue.episodes(tmp_path) == [] and not (tmp_path / "catalogue.sqlite").exists()
     with pytest.raises(BadInput):
         catalogue.remove(tmp_path, "nothing")
-    db = sqlite3.connect(tmp_path / "catalogue.sqlite")
-    db.execute("PRAGMA user_version = 0")
-    db.close()
+    with contextlib.closing(sqlite3.connect(tmp_path / "catalogue.sqlite")) as db:
+        db.execute("PRAGMA user_version = 0")
     assert catalogue.episodes(tmp_path) == []  # migrates the empty file
-    db = sqlite3.connect(tmp_path / "catalogue.sqlite")
-    assert db.execute("PRAGMA user_version").fetchone()[0] == len(catalogue.MIGRATIONS)
-    db.execute(f"PRAGMA user_version = {len(catalogue.MIGRATIONS) + 1}")
-    db.close()
+    with contextlib.closing(sqlite3.connect(tmp_path / "catalogue.sqlite")) as db:
+        assert db.execute("PRAGMA user_version").fetchone()[0] == len(catalogue.MIGRATIONS)
+        db.execute(f"PRAGMA user_version = {len(catalogue.MIGRATIONS) + 1}")
     with pytest.raises(AudioEditionError, match="is newer than this audio-edition knows"):
         catalogue.episodes(tmp_path)
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import array
+import contextlib
 import json
 import math
 import os
@@ -416,7 +417,7 @@ def test_batch_builds_skips_unchanged_and_reports_bad_articles(tmp_path: Path, m
     assert ordered == [["one.txt", "two.md"]]  # the bad one was found before, and only the rest go to the workers
     import sqlite3
 
-    with sqlite3.connect(out / "catalogue.sqlite") as db:
+    with contextlib.closing(sqlite3.connect(out / "catalogue.sqlite")) as db:
         assert db.execute("select count(*) from episode").fetchone()[0] == 2
     write_article(articles / "two.md", "# Second story\n\nIt has one paragraph only, and now it is longer.")
     second = CliRunner().invoke(main, command)
