@@ -24,7 +24,7 @@ ARGS = [
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
     "--autoplay-policy=no-user-gesture-required",
 ]
-AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]  # STANDARDS.md
+AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]  # docs/standards.md
 HOSTILE_TITLE = "<img src=x onerror=alert(3)> & <b>bold</b>"
 HOSTILE = (
     "The council said <script>alert(1)</script> was found in the minutes.\n\n"

@@ -150,7 +150,7 @@ class Handler(http.server.SimpleHTTPRequestHandler):
         return TYPES.get(os.path.splitext(name)[1].lower()) or super().guess_type(path)
 
     def end_headers(self) -> None:
-        # Browser players on other origins fetch transcripts and chapters (STANDARDS.md: CORS).
+        # Browser players on other origins fetch transcripts and chapters (docs/standards.md: CORS).
         self.send_header("Access-Control-Allow-Origin", "*")
         super().end_headers()
 

@@ -31,7 +31,7 @@ log = logging.getLogger(__name__)
 TARGET_I = -16.0
 TARGET_TP = -2.0
 PEAK_MARGIN = 1.0  # dB between the sample-peak limit and the true-peak target
-MAX_TRUE_PEAK = -1.0  # dBTP: the rule (STANDARDS.md); an M4A past it is encoded again (_encode_m4a)
+MAX_TRUE_PEAK = -1.0  # dBTP: the rule (docs/standards.md); an M4A past it is encoded again (_encode_m4a)
 # Loudness the encoders take away (their low-pass removes K-weighted treble), in LU, measured
 # on eSpeak NG speech at 22.05 kHz: PCM vs its MP3 (LAME, 64-96 kbit/s) and AAC at 64 kbit/s.
 ENCODER_LOSS = {"mp3": 0.4, "m4a": 0.1}
