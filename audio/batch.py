@@ -264,12 +264,9 @@ class BuildFailed(NamedTuple):
 class _Cores:
     """One worker a core, while there are as many workers as cores and work for all of them.
 
-    A worker pinned to its core keeps its ffmpeg runs and encoder threads there too. Left to the
-    scheduler, the two workers of a 100-article batch on two cores and the programs they feed through
-    pipes moved between the cores 2,284-2,782 times (191-364 pinned) and kept 1.73-1.77 of the two
-    cores busy (1.89 pinned), for the same CPU time (perf stat, 3 runs each, alternated): most likely
-    a woken task placed beside its waker (Linux does so) while the other core stood idle. The batch
-    took 7.9-8.4 s instead of 8.7-9.2. With fewer workers than cores, a worker's ffmpeg may use a
+    A worker pinned to its core keeps its ffmpeg runs and encoder threads there too; left to the
+    scheduler, they moved between the cores and left one idle at times (figures: docs/performance.md,
+    "Figures behind the code"). With fewer workers than cores, a worker's ffmpeg may use a
     free core, so none is pinned; with more, pinned workers could not even out. At the batch's tail,
     when a worker has no article left, the others are freed for the same reason."""
 

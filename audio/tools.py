@@ -57,9 +57,9 @@ def ffmpeg() -> str:
 def pcm_ffmpeg() -> str:
     """The ffmpeg for passes over raw PCM (loudness, limiter), where codecs do not matter.
 
-    imageio-ffmpeg's binary is static: it starts in 10 ms where a system ffmpeg linked against
-    two hundred shared libraries takes 80, and a build runs two such passes. An ffmpeg named by
-    $AUDIO_EDITION_FFMPEG is used for everything.
+    imageio-ffmpeg's binary is static: it starts several times faster than a system ffmpeg linked
+    against two hundred shared libraries (docs/performance.md), and a build runs two such passes.
+    An ffmpeg named by $AUDIO_EDITION_FFMPEG is used for everything.
     """
     if os.environ.get(FFMPEG_ENV):
         return ffmpeg()
@@ -68,7 +68,7 @@ def pcm_ffmpeg() -> str:
 
 @functools.cache
 def _static_ffmpeg() -> str | None:
-    """imageio-ffmpeg's binary, found in its package without importing it (the import costs 50 ms)."""
+    """imageio-ffmpeg's binary, found in its package without importing it (the import is slow)."""
     import importlib.util
 
     spec = importlib.util.find_spec("imageio_ffmpeg")
@@ -120,7 +120,7 @@ def scratch() -> IO[bytes]:
 
     A temporary file in /tmp is an inode made and freed for every ffmpeg run, and on ext4 without a
     journal every inode made in the next minutes skips the recently freed ones (ialloc.c's
-    recently_deleted; README, "Speed")."""
+    recently_deleted; docs/performance.md, "Files made and freed")."""
     if hasattr(os, "memfd_create"):
         with contextlib.suppress(OSError):
             return open(os.memfd_create("audio-edition-stderr", os.MFD_CLOEXEC), "w+b")

@@ -29,8 +29,8 @@ def run() -> None:
     """The command line in this process (the console script, audio/cli/entry.py, sends it to a warm
     process when one is named), then an exit without Python's teardown.
 
-    Freeing a build's modules and objects one by one at exit takes 50 ms, 4% of building the sample,
-    and achieves nothing: every file is closed, every worker joined and every temporary directory
+    Freeing a build's modules and objects one by one at exit takes time (docs/performance.md) and
+    achieves nothing: every file is closed, every worker joined and every temporary directory
     removed by then (context managers), so output is flushed and the process ends at once.
     """
     os._exit(run_command(main))

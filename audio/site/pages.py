@@ -1,7 +1,7 @@
 """The pages' markup: what an edition's page and the list of editions show, and their HTML.
 
-Plain Python rather than a template engine: importing and compiling one cost every build 90 ms
-of one core. Every value from an article or a manifest goes through `_e` (html.escape, quotes
+Plain Python rather than a template engine: importing and compiling one slowed every build
+(docs/performance.md). Every value from an article or a manifest goes through `_e` (html.escape, quotes
 included); only the page's own style and script are inlined as they are (player.py checks them).
 """
 from __future__ import annotations

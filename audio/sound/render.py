@@ -241,7 +241,7 @@ def _encode_m4a(
         inputs = [tools.ffmpeg(), "-hide_banner", "-nostdin", "-nostats", "-loglevel", "error", "-y",
                   *arguments, "-f", "ffmetadata", "-i", str(meta)]
         # AAC_CODER: for eSpeak NG's voice ffmpeg's fast coder comes closer than its default (twoloop), at
-        # 15-24% of the CPU (README, "Speed"; scripts/mp3_quality.py --aac-coder twoloop fast).
+        # a fraction of the CPU (docs/performance.md; scripts/mp3_quality.py --aac-coder twoloop fast).
         output = ["-ac", "1", "-b:a", BITRATE, "-map_metadata", "1", "-map_chapters", "1", "-c:a", "aac",
                   "-aac_coder", AAC_CODER, "-movflags", "+faststart", "-f", "mp4", str(path)]
         for attempt in range(1, M4A_TRIES + 1):

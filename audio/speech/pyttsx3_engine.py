@@ -31,11 +31,10 @@ def _fix_synth() -> None:
     """Route the driver's espeak_Synth calls through one that gives eSpeak the text's true size and lets
     it read [[...]] as its own phonemes.
 
-    pyttsx3 2.99's driver passes ten times the text's length as its size. In the asynchronous mode the
-    driver starts eSpeak NG in (AUDIO_OUTPUT_RETRIEVAL), espeak_Synth copies `size` bytes, so it read up
-    to nine times the text's length past its end: a segmentation fault whenever the text lay just before
-    an unmapped page (it ended a CI run once; tests/test_voice.py puts a text there on purpose).
-    The driver also calls espeak_Synth without espeakPHONEMES. The normalizer turns brackets in article
+    pyttsx3 2.99's driver passes ten times the text's length as its size, and eSpeak NG copies that
+    many bytes: a segmentation fault when the text lies before an unmapped page (docs/reliability.md,
+    "What these tests found"; tests/test_voice.py puts a text there on purpose). The driver also
+    calls espeak_Synth without espeakPHONEMES. The normalizer turns brackets in article
     text into pauses, so only lexicon entries ever reach eSpeak as [[...]].
     """
     try:
@@ -136,7 +135,7 @@ class Speaker:
             self._rate = rate
 
     def voices(self) -> tuple[VoiceInfo, ...]:
-        """The engine's voices, listed once (listing reads every voice file: 4 ms)."""
+        """The engine's voices, listed once (listing reads every voice file)."""
         if self._voices is None:
             self._voices = voice_infos(self._pyttsx3.getProperty("voices"))
         return self._voices
@@ -221,9 +220,9 @@ def _synchronize() -> None:
 
     espeak_Synchronize() itself sleeps 20 ms at a time while its thread is busy (speech.c:
     `while (espeak_IsPlaying()) usleep(20000)`), and the thread is often still finishing when the
-    driver's loop has ended: a take then waited 20-40 ms for 1-2 ms of work. Polled here every
-    _POLL instead; Synchronize() is still called, once the thread is idle (it returns at once, and
-    clears the error status as before)."""
+    driver's loop has ended: a take then waited far longer than its work (docs/performance.md).
+    Polled here every _POLL instead; Synchronize() is still called, once the thread is idle (it
+    returns at once, and clears the error status as before)."""
     if platform.system() == "Linux":
         from pyttsx3.drivers import _espeak
 

@@ -39,11 +39,11 @@ def detect(text: str) -> str | None:
 
 @functools.cache
 def _identifier() -> Any:
-    """py3langid's model. Its file is LZMA-compressed (0.5 s to unpack at every start, most of a short
-    build), so the first use unpacks it once into the user cache directory as plain arrays, which later
+    """py3langid's model. Its file is LZMA-compressed (slow to unpack at every start: docs/performance.md),
+    so the first use unpacks it once into the user cache directory as plain arrays, which later
     builds map into memory and score without NumPy (_MappedModel); where that directory cannot be
     written, py3langid unpacks the model in memory."""
-    # py3langid's own path imports NumPy, whose OpenBLAS thread pool only costs (0.13 s of CPU on two cores).
+    # py3langid's own path imports NumPy, whose OpenBLAS thread pool only costs CPU (docs/performance.md).
     os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     source = _model_file()
     try:
@@ -56,7 +56,7 @@ def _identifier() -> Any:
 
 
 def _model_file() -> Path:
-    """py3langid's model file, found without importing py3langid (which imports NumPy: 0.1 s)."""
+    """py3langid's model file, found without importing py3langid (which imports NumPy)."""
     import importlib.util
 
     spec = importlib.util.find_spec("py3langid")
@@ -91,7 +91,7 @@ class _MappedModel:
         counts = self.features(data)
         if not counts:
             scores = [0.0] * self.width
-        elif "numpy" in sys.modules:  # loaded already (a warm process): 2-5 ms where the loop takes 14-20
+        elif "numpy" in sys.modules:  # loaded already (a warm process): faster (docs/performance.md)
             scores = self.scores_numpy(counts)
         else:
             scores = self.scores(counts)

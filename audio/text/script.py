@@ -139,7 +139,7 @@ class Memo:
     """Paragraphs' sentences (shown and spoken) in the take cache, under a key of the paragraph, the
     language, the lexicon's entries and the code that makes them (cache.code_version). What is made is
     written by save(), which a build calls while the takes are spoken rather than before the first
-    (docs/performance.md)."""
+    (what that saves: docs/performance.md)."""
 
     def __init__(self, cache: Cache) -> None:
         self.cache = cache

@@ -12,7 +12,7 @@ import struct
 import sys
 
 TYPE_CHECKING = False
-if TYPE_CHECKING:  # importing typing costs 7 ms, signal (with enum) 4 ms: its C half does
+if TYPE_CHECKING:  # typing and signal (with enum) are slow to import (docs/performance.md): its C half does
     import signal
     from typing import Any
 else:

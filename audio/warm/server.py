@@ -1,12 +1,12 @@
 """`audio-edition warm`: a warm process that runs the commands the console script sends it.
 
 A command's own work is a small part of a short build: starting Python and importing what a build
-imports is about half of a rebuild's CPU time (the README's "Speed"). The warm process imports all of it
-once, compiles the text stages' regular expressions, then forks a copy of itself for every command
-a client (client.py) sends: the copy takes on the client's arguments, directory, environment,
-umask, limits and standard streams, and runs the command as `audio-edition` would. A copy is a
-fresh process every time, so no state passes from one command to the next, and builds run side by
-side as they would from separate shells.
+imports is about half of a rebuild's CPU time (docs/performance.md, "A warm process"). The warm
+process imports all of it once, compiles the text stages' regular expressions, then forks a copy of
+itself for every command a client (client.py) sends: the copy takes on the client's arguments,
+directory, environment, umask, limits and standard streams, and runs the command as `audio-edition`
+would. A copy is a fresh process every time, so no state passes from one command to the next, and
+builds run side by side as they would from separate shells.
 
 Wire format, over a Unix socket: the client sends a 4-byte little-endian length and a marshalled
 request (client.request). The server answers b"F" and a reason when it cannot be the client's
@@ -171,8 +171,8 @@ def _warm() -> None:
                  "sound.loudness", "sound.timeline", "sound.pieces", "text.language", "text.lexicon", "text.source",
                  "text.article", "text.script", "text.normalize"):
         importlib.import_module(f"audio.{name}")
-    # NumPy scores the language (language._MappedModel) in 2-5 ms instead of 14-20 once it is loaded, and
-    # importing it costs a command about 90 ms of CPU: worth it only here. One BLAS thread: the server forks.
+    # NumPy scores the language (language._MappedModel) faster once loaded, but importing it costs a
+    # command more than that saves: worth it only here (docs/performance.md). One BLAS thread: it forks.
     # (This process's environment only: every copy takes on its client's.)
     os.environ.update(OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
     # What a build imports on the way (the model's directory and files, the bundled eSpeak NG's
