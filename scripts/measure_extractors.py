@@ -1,7 +1,7 @@
 """Compare trafilatura and readability-lxml on the HTML fixtures: paragraphs found, furniture read, time on a 12 MB page.
 
 Run: .venv/bin/python scripts/measure_extractors.py   (needs the extra: `.venv/bin/pip install -e ".[compare]"`)
-Each extractor runs twice: on the raw page, and after audio/html.py's own cleaning (code, furniture and the
+Each extractor runs twice: on the raw page, and after audio/text/html.py's own cleaning (code, furniture and the
 appeal box out), which is how the build uses it.
 """
 from __future__ import annotations

@@ -2,7 +2,7 @@
 """How close our MP3 comes to the voice it encodes, at LAME quality settings side by side.
 
 Speaks each article's script with eSpeak NG (the `espeak-ng` program, in the article's language),
-encodes the PCM with our encoder (audio/mp3.py, libmp3lame at 64 kbit/s mono) at each --quality,
+encodes the PCM with our encoder (audio/sound/mp3.py, libmp3lame at 64 kbit/s mono) at each --quality,
 decodes it with ffmpeg and prints, per quality: the signal-to-noise ratio in four bands, and the
 wideband PESQ score (ITU-T P.862.2, 16 kHz; mean over 10 s segments) when the `pesq` package is
 installed (`.venv/bin/pip install pesq`: it builds from source, so it needs a C compiler).

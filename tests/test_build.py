@@ -98,7 +98,7 @@ def test_mp3_has_an_ordered_top_level_ctoc(sample_edition: manifest.Edition) -> 
 
 
 def test_tags_read_back_by_mutagen_and_ffmpeg(tmp_path: Path) -> None:
-    """Our own ID3v2.3 writer (audio/tagging.py): text outside Latin-1, a date, a chapter title with quotes."""
+    """Our own ID3v2.3 writer (audio/sound/tagging.py): text outside Latin-1, a date, a chapter title with quotes."""
     from audio.sound.tagging import Tags, id3_tag
     from audio.sound.timeline import ChapterSpan, Timeline
 

@@ -245,7 +245,7 @@ EDGES = [0, 1, 9, 10, 11, 12, 13, 19, 20, 21, 99, 100, 101, 110, 999, 1000, 1001
 
 @pytest.mark.parametrize("to", ["cardinal", "ordinal", "year"])
 def test_english_numbers_are_num2words_own(to: str) -> None:
-    """audio/numbers_en.py says every number as num2words does (it spares a build importing num2words)."""
+    """audio/text/numbers_en.py says every number as num2words does (it spares a build importing num2words)."""
     from hypothesis import given, settings
     from hypothesis import strategies as st
 

@@ -194,11 +194,11 @@ def test_rebuild_after_editing_one_paragraph_speaks_and_encodes_only_it(tmp_path
     assert takes_after - takes_before == 1  # the one changed sentence, nothing else spoken
     assert second.manifest["render"]["pieces"] == first.manifest["render"]["pieces"] == 5
     assert second.manifest["render"]["reused"] == 4  # every unchanged chapter's MP3 piece
-    # The pieces were encoded while later chapters were still being spoken (audio/live.py): all of
+    # The pieces were encoded while later chapters were still being spoken (audio/sound/live.py): all of
     # them in the cold build, the one changed chapter's in the rebuild.
     assert first.manifest["render"]["encoded_during_synthesis"] == 5
     assert second.manifest["render"]["encoded_during_synthesis"] == 1
-    # Every chapter's loudness was measured while later chapters were being spoken (audio/live.py),
+    # Every chapter's loudness was measured while later chapters were being spoken (audio/sound/live.py),
     # under the same key render cuts the piece with: nothing was left to measure after synthesis.
     assert first.manifest["render"]["measured_after_synthesis"] == 0
     assert second.manifest["render"]["measured_after_synthesis"] == 0
@@ -232,7 +232,7 @@ def report_probe(settings: takes.VoiceSettings, text: str, path: Path) -> tuple[
 
 
 def test_pieces_encoded_while_speaking_decode_to_the_same_samples_as_pieces_encoded_after(tmp_path: Path) -> None:
-    """audio/live.py feeds whole chapters through one limiter and cuts the pieces out; render feeds each
+    """audio/sound/live.py feeds whole chapters through one limiter and cuts the pieces out; render feeds each
     piece on its own. At the same gain, from the same takes, the decoded editions are the same."""
     store = tmp_path / "cache"
     article = write_article(tmp_path / "story.txt")

@@ -1,6 +1,6 @@
 """Work on each chapter as soon as its takes are spoken, while later chapters are still being spoken.
 
-A chapter's MP3 pieces depend on its own takes only (audio/pieces.py), so as soon as its takes
+A chapter's MP3 pieces depend on its own takes only (audio/sound/pieces.py), so as soon as its takes
 are ready (edition.build does this with --jobs above 1 only):
 - its loudness is measured, into the cache under the piece's key, where render finds it;
 - its MP3 pieces are encoded, in the same ffmpeg run, at a provisional gain: the one the first

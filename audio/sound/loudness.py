@@ -65,7 +65,7 @@ def true_peak(path: Path, seconds: float = 0.0) -> float:
 
 def measure(streams: Iterable[Iterable[bytes]], sample_rate: int) -> list[PieceLoudness]:
     """Measure each stream of 16-bit mono PCM, in one ffmpeg run over them all, one after another
-    (streams may still be arriving: audio/live.py feeds chapters as they are spoken)."""
+    (streams may still be arriving: audio/sound/live.py feeds chapters as they are spoken)."""
     command = [tools.pcm_ffmpeg(), "-hide_banner", "-nostdin", "-nostats", "-loglevel", "verbose"]
     arguments, first = tools.pcm_input(sample_rate)
     command += arguments + ["-af", first + EBUR128, "-f", "null", "-"]

@@ -1,5 +1,5 @@
 """MP3 encoding: LAME in this process (on threads), behind ffmpeg's limiter where peaks need it, or
-ffmpeg's own encoder; each piece of the edition on its own (audio/mp3frames.py joins them)."""
+ffmpeg's own encoder; each piece of the edition on its own (audio/sound/mp3frames.py joins them)."""
 from __future__ import annotations
 
 import contextlib
@@ -110,7 +110,7 @@ def limit_then_encode(
     """One ffmpeg run applies the filter (gain, limiter) to consecutive stretches of PCM, each given as
     (its chunks, its length in samples, the pieces to cut from it: (offset, length, MP3 to write) in
     order); libmp3lame encodes each piece in one of `jobs` threads as soon as it has come out. `items`
-    may still be arriving (audio/live.py). With `measure`, a filter that logs (loudness.EBUR128) also
+    may still be arriving (audio/sound/live.py). With `measure`, a filter that logs (loudness.EBUR128) also
     hears the unfiltered stream; the log is returned. `gain_db` is LAME's own (for a filter that has none)."""
     command = [tools.pcm_ffmpeg(), "-hide_banner", "-nostdin", "-nostats", "-loglevel", "verbose" if measure else "error"]
     arguments, first = tools.pcm_input(sample_rate)

@@ -98,7 +98,7 @@ def chapter_pieces(
     a piece with a neighbour.
 
     This lets loudness be measured, and MP3 pieces encoded, while later chapters are still being
-    spoken (audio/live.py). Positions here count from the chapter's first piece's start, which is
+    spoken (audio/sound/live.py). Positions here count from the chapter's first piece's start, which is
     on a frame in the whole edition too, so the cuts and keys come out the same.
     """
     def silence(ms: int) -> int:

@@ -63,8 +63,8 @@ def render(
 ) -> Rendered:
     """Encode the edition into each output path (keyed by format), chapters included.
 
-    The PCM is streamed from the takes, never held whole. loudness.Loudness is measured per piece (see
-    audio/pieces.py), then the MP3 is encoded piece by piece on `jobs` threads and its frames
+    The PCM is streamed from the takes, never held whole. Loudness is measured per piece (see
+    audio/sound/pieces.py), then the MP3 is encoded piece by piece on `jobs` threads and its frames
     joined sample-exact; pieces whose sound and gain are unchanged come from the cache. The
     M4A is one ffmpeg run beside them. The output keeps the takes' sample rate, so chapter
     times stay sample-exact.

@@ -53,7 +53,7 @@ def plan(script: Script, frames: Sequence[int], sample_rate: int, pauses: Pauses
     A chapter starts where its first sentence starts (the first at 0) and ends where the
     next begins, so chapters are contiguous and the last ends with the file. With align > 1
     the pause before each later chapter grows by less than `align` samples so that the
-    chapter starts on a multiple of it (an MP3 frame: see audio/pieces.py).
+    chapter starts on a multiple of it (an MP3 frame: see audio/sound/pieces.py).
     """
     if len(frames) != len(script.sentences):
         raise ValueError(f"{len(frames)} takes for {len(script.sentences)} sentences")

@@ -12,7 +12,7 @@ from ..cache import Cache
 
 DEFAULT_RATE = 175
 # Seconds one take may take before its speaker is taken for hung: a pool worker is replaced (pool.Pool),
-# a batch worker too (batch.py), a build speaking its takes itself ends (synthesis._hang_alarm).
+# a batch worker too (audio/batch.py), a build speaking its takes itself ends (synthesis._hang_alarm).
 TAKE_TIMEOUT = 120.0
 
 

@@ -211,7 +211,7 @@ def _bound(text: str, limit: int) -> list[str]:
 
 
 def _speech(text: str, language: str = "en", lexicon: Lexicon | None = None) -> str:
-    """The spoken form: numbers, money, dates and abbreviations in words, symbols as pauses (audio/normalize.py)."""
+    """The spoken form: numbers, money, dates and abbreviations in words, symbols as pauses (audio/text/normalize.py)."""
     return normalize.speak(text, language, lexicon).text
 
 

@@ -1,4 +1,4 @@
-"""A copy of the warm process (warm.py), forked for one command: it takes on the client's process
+"""A copy of the warm process (server.py), forked for one command: it takes on the client's process
 and runs the command as `audio-edition` would, then exits with its code."""
 from __future__ import annotations
 
