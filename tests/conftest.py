@@ -54,7 +54,7 @@ def take_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
 
 @pytest.fixture(scope="session", autouse=True)
 def no_warm_process() -> Iterator[None]:
-    """Commands the tests run are run in processes of their own (tests/test_warm.py names its own warm
+    """Commands the tests run are run in processes of their own (tests/cli/test_warm.py names its own warm
     process), not in one the developer may have named with $AUDIO_EDITION_WARM."""
     before = os.environ.pop(WARM_ENV, None)
     yield

@@ -4,7 +4,11 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pytest
+
 from .conftest import ROOT
+
+pytestmark = pytest.mark.fast
 
 README_LIMIT = 10 * 1024  # bytes: a README a user reads to the end (issue 21)
 

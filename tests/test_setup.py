@@ -10,6 +10,8 @@ import pytest
 
 from .conftest import ROOT
 
+pytestmark = pytest.mark.fast
+
 USAGE = "(usage: scripts/setup [--system] [--python PYTHON] [--venv DIR])"
 
 

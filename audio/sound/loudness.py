@@ -1,4 +1,5 @@
-"""Loudness of pieces of the edition, kept per piece so that a rebuild measures only what changed.
+"""Loudness of pieces of the edition, kept per piece so that a rebuild measures only what changed, and the
+gain that takes the edition to the target (one home for the loudness rules: render and live use them).
 
 ffmpeg's ebur128 logs the momentary loudness of every 400 ms block, every 100 ms: exactly the
 blocks BS.1770 gates to get the integrated loudness. Blocks are kept per piece, so the whole

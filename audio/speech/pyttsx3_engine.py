@@ -33,7 +33,7 @@ def _fix_synth() -> None:
 
     pyttsx3 2.99's driver passes ten times the text's length as its size, and eSpeak NG copies that
     many bytes: a segmentation fault when the text lies before an unmapped page (docs/reliability.md,
-    "What these tests found"; tests/test_voice.py puts a text there on purpose). The driver also
+    "What these tests found"; tests/speech/test_voice.py puts a text there on purpose). The driver also
     calls espeak_Synth without espeakPHONEMES. The normalizer turns brackets in article
     text into pauses, so only lexicon entries ever reach eSpeak as [[...]].
     """

@@ -1,7 +1,7 @@
 """English numbers in words exactly as num2words 0.5 says them (cardinal, ordinal, year), below a
 thousand trillion, without importing num2words: its package imports all of its 56 languages first
 (what that cost: docs/performance.md). Larger numbers, and every other language, still go to
-num2words (audio/text/normalize.py). tests/test_normalize.py holds these to num2words' own answers.
+num2words (audio/text/normalize.py). tests/text/test_numbers_en.py holds these to num2words' own answers.
 """
 from __future__ import annotations
 

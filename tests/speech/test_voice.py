@@ -14,7 +14,7 @@ from audio.errors import ToolFailed
 from audio.speech import pyttsx3_engine as speech
 from audio.speech import synthesis, takes, voice
 
-from .conftest import ROOT, SAMPLE
+from ..conftest import ROOT, SAMPLE
 
 LONG = SAMPLE.read_text(encoding="utf-8").splitlines()[0]  # about ten seconds of speech
 
@@ -245,3 +245,15 @@ def test_espeak_is_never_told_a_text_is_longer_than_it_is() -> None:
     assert done.returncode == 0, (done.returncode, done.stdout, done.stderr[-500:])
     length, size, spoken = done.stdout.split()
     assert (int(size), spoken) == (int(length) + 1, "spoken")
+
+
+def test_the_engine_takes_lexicon_phonemes_as_phonemes(tmp_path: Path) -> None:
+    """Through pyttsx3 (the build's engine): [[m'akeI]] sounds like 'Makei', not like its letters read out."""
+    spoken = synthesis.synthesize(["Makei.", "[[m'akeI]].", "m apostrophe a k e I."], takes.VoiceSettings("gmw/en"), tmp_path, jobs=1)
+    lengths = []
+    for take in spoken:
+        with wave.open(str(take.path)) as wav:
+            lengths.append(wav.getnframes())
+    word, phonemes, letters = lengths
+    assert abs(phonemes - word) < 0.05 * word
+    assert letters > 2 * word

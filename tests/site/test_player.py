@@ -16,7 +16,7 @@ from audio import edition, manifest
 from audio.site import player
 from audio.site.catalogue import Episode
 
-from .conftest import build_and_list
+from ..conftest import build_and_list
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = [

@@ -10,7 +10,9 @@ from audio.sound import timeline
 from audio.text import article, source
 from audio.text.script import SENTENCE_LIMIT, Script, make_script
 
-from .conftest import SAMPLE
+from ..conftest import SAMPLE
+
+pytestmark = pytest.mark.fast
 
 
 def script_of(text: str) -> Script:

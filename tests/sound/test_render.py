@@ -20,8 +20,8 @@ from audio.sound.timeline import plan
 from audio.speech.takes import Take
 from audio.text.script import Chapter, Script, Sentence
 
-from .test_build import ffprobe_chapters
-from .test_build import loudness as measured_loudness
+from ..test_build import ffprobe_chapters
+from ..test_build import loudness as measured_loudness
 
 RATE = 22050
 

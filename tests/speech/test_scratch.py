@@ -18,7 +18,7 @@ import pytest
 from audio import cache, edition, tools
 from audio.speech import pyttsx3_engine, takes
 
-from .test_scale import write_article
+from ..test_scale import write_article
 
 
 @pytest.mark.skipif(not hasattr(os, "memfd_create"), reason="no memfd on this platform: a temporary file is used")

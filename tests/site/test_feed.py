@@ -23,7 +23,7 @@ from audio.cli.main import main
 from audio.errors import AudioEditionError, BadInput
 from audio.site import catalogue, cover, feed, refresh
 
-from .conftest import ROOT
+from ..conftest import ROOT
 
 BASE = "http://localhost:8000/podcast/"  # a sub-path: every URL must be joined under it
 ITUNES = "http://www.itunes.com/dtds/podcast-1.0.dtd"

@@ -12,7 +12,7 @@ from click.testing import CliRunner
 from audio import tools
 from audio.cli.main import main
 
-from .conftest import ROOT, SAMPLE
+from ..conftest import ROOT, SAMPLE
 
 
 def snapshot(out: Path) -> dict[str, tuple[int, int]]:

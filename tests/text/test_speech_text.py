@@ -16,7 +16,9 @@ from audio.cli.main import main
 from audio.text.normalize import ALL_CAPS, NUMBER, UNIT, Note, speak
 from audio.text.script import _sentences
 
-from .conftest import need_program
+from ..conftest import need_program
+
+pytestmark = pytest.mark.fast
 
 ROMAN = [
     ("en", "King Charles III opened Parliament on Tuesday.", "King Charles the Third opened"),

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import ROOT
+from ..conftest import ROOT
 
 WITH_SHORT_HANG = "import sys\nfrom audio import tools\nfrom audio.cli import main as cli\ntools.HANG_SECONDS = 2.0\nsys.argv = ['audio-edition', *sys.argv[1:]]\ncli.run()\n"
 

@@ -24,7 +24,7 @@ from PIL import Image
 from audio import config, edition, manifest
 from audio.site import catalogue, refresh
 
-from .conftest import build_and_list
+from ..conftest import build_and_list
 from .test_feed import BASE, write_config
 
 SEED = 20261128

@@ -17,7 +17,7 @@ from audio.text import article, source
 from audio.text.article import GIVEN_TITLE_LIMIT
 from audio.text.script import SENTENCE_LIMIT, make_script
 
-from .conftest import ROOT, SAMPLE
+from ..conftest import ROOT, SAMPLE
 
 LIMIT_HINT = "(set AUDIO_EDITION_MAX_ARTICLE_MB to allow more)"
 STORY = "The council met on Tuesday and agreed the budget after a long debate about the roads.\n"

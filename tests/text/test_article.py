@@ -9,7 +9,9 @@ from audio import config
 from audio.errors import BadInput
 from audio.text import article, source
 
-from .conftest import SAMPLE
+from ..conftest import SAMPLE
+
+pytestmark = pytest.mark.fast
 
 
 def parse(text: str, name: str = "story.txt", **options: object) -> article.Article:

@@ -18,10 +18,10 @@ import pytest
 from audio import edition, manifest
 from audio.warm import client
 
-from .conftest import SAMPLE
-from .test_build import ffprobe_chapters
-from .test_faults import digest
-from .test_scale import ARTICLE, decode, write_article
+from ..conftest import SAMPLE
+from ..test_build import ffprobe_chapters
+from ..test_faults import digest
+from ..test_scale import ARTICLE, decode, write_article
 
 WAIT = 60.0  # seconds: generous, for a loaded CI machine
 

@@ -12,7 +12,7 @@ from PIL import Image
 
 from audio.cli.main import main
 
-from .conftest import ROOT, SAMPLE
+from ..conftest import ROOT, SAMPLE
 
 SAMPLE_CONFIG = (ROOT / "samples" / "moscow-times.toml").read_text(encoding="utf-8")
 

@@ -14,7 +14,7 @@ from audio.cli.main import main
 from audio.errors import BadInput
 from audio.text import article, source
 
-from .conftest import ROOT
+from ..conftest import ROOT
 
 PAGES = ROOT / "tests" / "fixtures" / "html"
 EXPECTED = json.loads((PAGES / "expected.json").read_text(encoding="utf-8"))

@@ -11,7 +11,7 @@ import pytest
 from audio import config, edition, lock, manifest
 from audio.site import catalogue, refresh
 
-from .conftest import build_and_list
+from ..conftest import build_and_list
 from .test_faults_feed import Watched, feed_guids, integrity
 from .test_feed import BASE, write_config
 

@@ -12,7 +12,7 @@ from audio import edition, manifest, publish
 from audio.cli.main import main
 from audio.site import catalogue
 
-from .conftest import ROOT, build_and_list
+from ..conftest import ROOT, build_and_list
 
 SAMPLE_CONFIG = ROOT / "samples" / "moscow-times.toml"
 

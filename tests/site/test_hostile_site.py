@@ -20,8 +20,8 @@ from audio import manifest
 from audio.cli.main import main
 from audio.site import catalogue
 
+from ..test_hostile import CHARS, HOSTILE
 from .test_feed import BASE, write_config
-from .test_hostile import CHARS, HOSTILE
 from .test_player import Opened, browser  # noqa: F401  # the module's Chromium, launched once
 
 # Each a (title, text) pair: markup, CDATA ends, paths, quotes, entities, RTL, emoji, combining marks.
