@@ -158,7 +158,7 @@ def _build(
                          align=frame_samples(sample_rate) if "mp3" in options.formats else 1)
     staging = publish.staging_dir(final)
     try:
-        outputs = {fmt: staging / f"{art.slug}.{fmt}" for fmt in options.formats}
+        outputs = {fmt: staging / f"{art.slug}.{fmt}" for fmt in render.audio_formats(options.formats)}
         tags = Tags(
             title=art.title,
             artist=art.publisher,
@@ -183,6 +183,11 @@ def _build(
             player,  # imported while the takes were spoken, see _import_later
         )
 
+        if render.BOOK in options.formats:
+            from .site import epub
+
+            manifest["files"].append(epub.write_book(staging, manifest))  # before the page, which links to it
+            stops.check()
         manifest["files"].append(player.write_page(staging, manifest))  # published with the edition
         with naming(staging / MANIFEST):
             (staging / MANIFEST).write_text(json.dumps(manifest, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
@@ -297,7 +302,7 @@ def _manifest(
     settings: VoiceSettings,
 ) -> dict[str, Any]:
     files: list[dict[str, Any]] = [
-        {"name": f"{art.slug}.{fmt}", "type": render.MIME[fmt], "role": "audio"} for fmt in options.formats
+        {"name": f"{art.slug}.{fmt}", "type": render.MIME[fmt], "role": "audio"} for fmt in render.audio_formats(options.formats)
     ] + [
         {"name": "chapters.json", "type": "application/json+chapters", "role": "chapters"},
         {"name": "transcript.vtt", "type": "text/vtt", "role": "transcript"},

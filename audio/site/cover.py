@@ -37,21 +37,20 @@ def ensure(out: Path, artwork: str | None, name: str) -> str:
     return GENERATED
 
 
-def generate(name: str, mark: str = "") -> bytes:
-    """A 3000x3000 RGB PNG: the publication's name, large, on a plain background."""
-    image = Image.new("RGB", (SIZE, SIZE), _BACKGROUND)
+def generate(name: str, mark: str = "", size: int = SIZE, caption: str = "AUDIO EDITION") -> bytes:
+    """A square RGB PNG (3000 px: the feed's artwork): the name, large, on a plain background."""
+    image = Image.new("RGB", (size, size), _BACKGROUND)
     draw = ImageDraw.Draw(image)
-    lines, font = _fit(draw, name, width=int(SIZE * 0.8), height=int(SIZE * 0.5))
+    lines, font = _fit(draw, name, width=int(size * 0.8), height=int(size * 0.5), start=size // 6)
     text = "\n".join(lines)
     box = draw.multiline_textbbox((0, 0), text, font=font, align="center", spacing=font.size // 4)
-    x = (SIZE - (box[2] - box[0])) / 2 - box[0]
-    y = (SIZE * 0.42 - (box[3] - box[1]) / 2) - box[1]
+    x = (size - (box[2] - box[0])) / 2 - box[0]
+    y = (size * 0.42 - (box[3] - box[1]) / 2) - box[1]
     draw.multiline_text((x, y), text, font=font, fill=_INK, align="center", spacing=font.size // 4)
-    label = _font(SIZE // 22)
-    caption = "AUDIO EDITION"
+    label = _font(size // 22)
     width = draw.textlength(caption, font=label)
-    draw.text(((SIZE - width) / 2, SIZE * 0.78), caption, font=label, fill=_INK)
-    draw.rectangle((SIZE * 0.4, SIZE * 0.74, SIZE * 0.6, SIZE * 0.74 + SIZE // 150), fill=_INK)
+    draw.text(((size - width) / 2, size * 0.78), caption, font=label, fill=_INK)
+    draw.rectangle((size * 0.4, size * 0.74, size * 0.6, size * 0.74 + size // 150), fill=_INK)
     info = _png_info(mark)
     buffer = io.BytesIO()
     image.save(buffer, format="PNG", pnginfo=info)
@@ -84,9 +83,10 @@ def _png_info(mark: str) -> PngInfo:
     return info
 
 
-def _fit(draw: ImageDraw.ImageDraw, name: str, width: int, height: int) -> tuple[list[str], ImageFont.FreeTypeFont]:
-    """The largest font size (and line breaks) at which the name fits the box."""
-    size = SIZE // 6
+def _fit(draw: ImageDraw.ImageDraw, name: str, width: int, height: int,
+         start: int) -> tuple[list[str], ImageFont.FreeTypeFont]:
+    """The largest font size from `start` down (and line breaks) at which the name fits the box."""
+    size = start
     while True:
         font = _font(size)
         average = max(1.0, draw.textlength("abcdefghijklmnopqrstuvwxyz", font=font) / 26)

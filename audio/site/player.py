@@ -31,6 +31,7 @@ _LABELS = {
     "audio/ogg": "Opus audio",
     "application/json+chapters": "Chapters (JSON)",
     "text/vtt": "Transcript (WebVTT)",
+    "application/epub+zip": "EPUB talking book",
 }
 _LANGUAGE = re.compile(r"[A-Za-z]{2,8}(-[A-Za-z0-9]{1,8})*")
 
@@ -106,6 +107,11 @@ def _hash(text: str) -> str:
     return "'sha256-" + base64.b64encode(hashlib.sha256(text.encode("utf-8")).digest()).decode("ascii") + "'"
 
 
+def edition_page(manifest: Mapping[str, Any]) -> Page:
+    """What an edition's page shows, from its manifest: the EPUB (site/epub.py) shows the same."""
+    return _page(manifest)
+
+
 def _page(manifest: Mapping[str, Any]) -> Page:
     files = [f for f in manifest.get("files", []) if f.get("role") != "player"]
     audio = tuple(_file(f) for f in files if f.get("role") == "audio")
@@ -159,7 +165,7 @@ def _heading(title: str, cues: Sequence[Cue]) -> str | None:
 def _file(entry: Mapping[str, Any]) -> File:
     kind = str(entry.get("type", "application/octet-stream"))
     label = _LABELS.get(kind, str(entry["name"]))
-    if "bytes" in entry and kind.startswith("audio/"):
+    if "bytes" in entry and (kind.startswith("audio/") or kind == "application/epub+zip"):
         label = f"{label} ({_size(int(entry['bytes']))})"
     return File(_href(str(entry["name"])), kind, label)
 

@@ -21,7 +21,8 @@ from .timeline import Timeline
 
 log = logging.getLogger(__name__)
 
-FORMATS = ("mp3", "m4a")
+FORMATS = ("mp3", "m4a")  # the audio rendered here
+BOOK = "epub"  # the EPUB talking book (site/epub.py) carries the MP3, else the M4A: alone, it brings the MP3
 MIME = {"mp3": "audio/mpeg", "m4a": "audio/x-m4a"}
 BITRATE = "64k"
 AAC_CODER = "fast"  # ffmpeg's AAC coder for the M4A (see _encode_m4a)
@@ -33,12 +34,19 @@ SPLIT_MEASURE_SECONDS = 120  # measure in several ffmpeg runs only past this muc
 
 
 def parse_formats(value: str) -> tuple[str, ...]:
-    """'mp3,m4a' -> ('mp3', 'm4a'); unknown names are BadInput naming the option."""
+    """'mp3,m4a' -> ('mp3', 'm4a'), 'epub' -> ('mp3', 'epub'); unknown names are BadInput naming the option."""
     chosen = tuple(dict.fromkeys(part.strip().lower() for part in value.split(",") if part.strip()))
-    unknown = [f for f in chosen if f not in FORMATS]
+    unknown = [f for f in chosen if f not in (*FORMATS, BOOK)]
     if unknown or not chosen:
-        raise BadInput(f"--format '{value}': unknown format (choose from: {', '.join(FORMATS)})")
+        raise BadInput(f"--format '{value}': unknown format (choose from: {', '.join((*FORMATS, BOOK))})")
+    if not any(f in FORMATS for f in chosen):
+        chosen = ("mp3", *chosen)
     return chosen
+
+
+def audio_formats(formats: tuple[str, ...]) -> tuple[str, ...]:
+    """The formats render makes: all but the book."""
+    return tuple(f for f in formats if f in FORMATS)
 
 
 class Rendered(NamedTuple):
