@@ -95,6 +95,7 @@ _CONTROLS = """\
   <div id="controls" class="controls" hidden>
     <div class="buttons">
       <button type="button" id="play" aria-keyshortcuts="k">Play</button>
+      <button type="button" id="resume" hidden>Resume</button>
     </div>
     <div class="buttons" role="group" aria-label="Paragraphs">
       <button type="button" id="prev" aria-keyshortcuts="p">Previous paragraph</button>

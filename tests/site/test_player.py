@@ -480,3 +480,42 @@ def _tiny_manifest(url: str | None = None, appeal_url: str | None = None) -> dic
             {"id": "c2-0", "chapter": 2, "start_ms": 5000, "end_ms": 8000, "text": "Please give."},
         ],
     }
+
+
+def test_the_page_remembers_the_place_the_speed_and_the_chapters_heard(
+    open_page: Callable[..., Opened], sample_edition: manifest.Edition
+) -> None:
+    chapters = sample_edition.manifest["chapters"]
+    opened = open_page(sample_edition.directory / "index.html")
+    page = opened.page
+    assert page.locator("#resume").is_hidden()  # a first visit: nothing to resume
+
+    # Speed in steps up to 3×, and no further.
+    for _ in range(10):
+        page.keyboard.press(">")
+    assert opened.state()["rate"] == 3 and page.text_content("#speed") == "3×"
+
+    # Played across the end of chapter 3 into chapter 4: chapter 3 is heard, the ones skipped by the seek are not.
+    opened.seek(chapters[3]["end_ms"] - 700)
+    page.keyboard.press("k")
+    page.wait_for_function("ms => document.getElementById('audio').currentTime * 1000 > ms",
+                           arg=chapters[4]["start_ms"] + 1500)
+    page.keyboard.press("k")
+    page.wait_for_function("() => document.getElementById('play').textContent === 'Play'")
+    stopped = opened.state()["ms"]
+    heard = "() => [...document.querySelectorAll('#chapters a.heard')].map(a => a.dataset.chapter)"
+    assert page.evaluate(heard) == ["3"]
+    assert page.text_content('#chapters a[data-chapter="3"]').endswith("✓, heard")
+
+    # Back on the page: offered the place it was left at; the speed and the marks are kept.
+    page.reload()
+    page.wait_for_function("() => document.getElementById('audio').readyState >= 1")
+    minutes, seconds = divmod(stopped // 1000, 60)
+    assert page.locator("#resume").is_visible()
+    assert page.text_content("#resume") == f"Resume at {minutes}:{seconds:02d}"
+    assert page.evaluate(heard) == ["3"] and opened.state()["rate"] == 3
+    page.click("#resume")
+    state = opened.state()
+    assert state["ms"] == stopped and state["status"] == f"Resumed at {minutes}:{seconds:02d}"
+    assert page.locator("#resume").is_hidden()
+    assert opened.errors == []

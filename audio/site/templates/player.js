@@ -6,12 +6,15 @@
   var controls = document.getElementById("controls");
   if (!audio || !controls) return;
 
-  var RATES = [0.5, 0.75, 1, 1.25, 1.5, 1.75, 2];
+  var RATES = [0.5, 0.75, 1, 1.25, 1.5, 1.75, 2, 2.5, 3];
+  var RESUME_MIN_MS = 5000; // a place nearer the start (or the end) than this is not offered again
+  var SAVE_EVERY_MS = 2000; // the place is kept this often while playing, and on pause
   var RESTART_MS = 2000; // "previous" within this much of a paragraph's start goes to the one before
   var cues = Array.prototype.slice.call(document.querySelectorAll(".cue[data-start]"));
   var chapters = Array.prototype.slice.call(document.querySelectorAll("#text .chapter[data-start]"));
   var links = Array.prototype.slice.call(document.querySelectorAll("#chapters a[data-chapter]"));
   var playButton = document.getElementById("play");
+  var resumeButton = document.getElementById("resume");
   var speedOut = document.getElementById("speed");
   var status = document.getElementById("status");
   var follow = document.getElementById("follow");
@@ -33,6 +36,50 @@
   if (savedRate >= 0) rateIndex = savedRate;
   if (load("follow") === "off") follow.checked = false;
   if (load("keys") === "off") keysOn.checked = false;
+
+  // The place and the chapters heard, per edition (its page's path): offered as "Resume at 1:23" on return.
+  var here = location.pathname;
+  var savedAt = 0;
+  var heard = (load("heard." + here) || "").split(",").filter(function (x) { return /^\d+$/.test(x); })
+    .map(function (x) { return parseInt(x, 10); });
+  var lastMs = parseInt(load("position." + here) || "0", 10);
+
+  function clock(ms) {
+    var s = Math.floor(ms / 1000), h = Math.floor(s / 3600), m = Math.floor(s / 60) % 60;
+    var ss = ("0" + (s % 60)).slice(-2);
+    return h ? h + ":" + ("0" + m).slice(-2) + ":" + ss : m + ":" + ss;
+  }
+
+  function keepPlace(force) {
+    var ms = nowMs();
+    if (!force && Math.abs(ms - savedAt) < SAVE_EVERY_MS) return;
+    savedAt = ms;
+    var left = (audio.duration || Infinity) * 1000 - ms;
+    save("position." + here, ms >= RESUME_MIN_MS && left > RESUME_MIN_MS ? String(ms) : "0");
+  }
+
+  function markHeard(c) {
+    if (c < 0 || heard.indexOf(c) >= 0) return;
+    heard.push(c);
+    save("heard." + here, heard.join(","));
+    showHeard(c);
+  }
+
+  // A mark and words for it (a screen reader reads the link as "…, heard"), never announced by itself.
+  function showHeard(c) {
+    var link = links[c];
+    if (!link || link.classList.contains("heard")) return;
+    link.classList.add("heard");
+    var mark = document.createElement("span");
+    mark.className = "heard-mark";
+    mark.setAttribute("aria-hidden", "true");
+    mark.textContent = " ✓";
+    var words = document.createElement("span");
+    words.className = "visually-hidden";
+    words.textContent = ", heard";
+    link.appendChild(mark);
+    link.appendChild(words);
+  }
 
   // The text is one tab stop; arrow keys move between its sentences (a roving tabindex).
   cues.forEach(function (cue, i) { cue.tabIndex = i === 0 ? 0 : -1; });
@@ -80,6 +127,8 @@
       }
     }
     var c = Math.max(0, lastAtOrBefore(chapterStart, ms));
+    // A chapter played to its end is heard; one left by a seek is not.
+    if (c === currentChapter + 1 && !audio.paused && !audio.seeking) markHeard(currentChapter);
     if (c !== currentChapter) {
       if (links[currentChapter]) links[currentChapter].removeAttribute("aria-current");
       currentChapter = c;
@@ -161,8 +210,17 @@
   });
   keysOn.addEventListener("change", function () { save("keys", keysOn.checked ? "on" : "off"); });
   ["timeupdate", "seeked", "seeking", "loadedmetadata"].forEach(function (name) { audio.addEventListener(name, update); });
-  audio.addEventListener("play", showPlaying);
-  audio.addEventListener("pause", function () { showPlaying(); update(); });
+  audio.addEventListener("timeupdate", function () { if (!audio.paused) keepPlace(false); });
+  audio.addEventListener("play", function () { resumeButton.hidden = true; showPlaying(); });
+  audio.addEventListener("pause", function () { showPlaying(); update(); if (audio.currentTime > 0) keepPlace(true); });
+  audio.addEventListener("ended", function () { markHeard(chapters.length - 1); keepPlace(true); });
+  window.addEventListener("pagehide", function () { if (!audio.paused) keepPlace(true); });
+  resumeButton.addEventListener("click", function () {
+    resumeButton.hidden = true;
+    seek(lastMs);
+    say("Resumed at " + clock(lastMs));
+    playButton.focus();
+  });
   audio.addEventListener("ratechange", function () {
     var i = RATES.indexOf(audio.playbackRate);
     if (i >= 0) { rateIndex = i; speedOut.textContent = RATES[i] + "×"; }
@@ -216,6 +274,11 @@
   });
 
   setRate(rateIndex);
+  heard.forEach(showHeard);
+  if (lastMs >= RESUME_MIN_MS) {
+    resumeButton.textContent = "Resume at " + clock(lastMs);
+    resumeButton.hidden = false;
+  }
   showPlaying();
   update();
 })();
