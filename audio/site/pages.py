@@ -91,6 +91,9 @@ def document(lang: str, csp: str, title: str, style: str, body: Iterable[str], s
     return "\n".join(lines) + "\n"
 
 
+_FOLLOW = '    <label class="option"><input type="checkbox" id="follow" checked> Scroll the text to follow the reading</label>'
+_SKIP_APPEAL = ('    <label class="option"><input type="checkbox" id="skip-appeal"> '
+                "Stop before the publisher’s message at the end</label>")
 _CONTROLS = """\
   <div id="controls" class="controls" hidden>
     <div class="buttons">
@@ -145,7 +148,9 @@ def edition_body(page: Page, lang: str) -> list[str]:
     out += ["    <p>This browser cannot play the audio here: download it below.</p>", "  </audio>",
             '  <ul class="downloads" aria-label="Files of this edition">']
     out += [f'    <li><a href="{_e(f.name)}" type="{_e(f.type)}">{_e(f.label)}</a></li>' for f in page.downloads]
-    out += ["  </ul>", _CONTROLS, "</section>", '<nav id="chapters" aria-labelledby="chapters-h">',
+    appeal = next((i for i, c in enumerate(page.chapters) if c.kind == "appeal"), None)
+    controls = _CONTROLS if appeal is None else _CONTROLS.replace(_FOLLOW, _SKIP_APPEAL + "\n" + _FOLLOW)
+    out += ["  </ul>", controls, "</section>", '<nav id="chapters" aria-labelledby="chapters-h">',
             '  <h2 id="chapters-h">Chapters</h2>', "  <ol>"]
     for index, chapter in enumerate(page.chapters):
         out.append(
@@ -153,7 +158,11 @@ def edition_body(page: Page, lang: str) -> list[str]:
             f'data-title="{_e(chapter.label)}">{_e(chapter.label)} <span class="time">'
             f'<span class="visually-hidden">at </span>{_e(chapter.time)}</span></a></li>'
         )
-    out += ["  </ol>", "</nav>", "</div>", '<article id="text" aria-labelledby="text-h" tabindex="-1">',
+    out.append("  </ol>")
+    if appeal is not None:
+        out.append(f'  <p><a href="#{_e(page.chapters[appeal].anchor)}" id="to-appeal" data-goto="{appeal}">'
+                   "Go to the publisher’s message</a></p>")
+    out += ["</nav>", "</div>", '<article id="text" aria-labelledby="text-h" tabindex="-1">',
             '  <h2 id="text-h">Full text</h2>']
     for chapter in page.chapters:
         out += _chapter_text(chapter, page.publisher)

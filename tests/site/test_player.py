@@ -54,7 +54,7 @@ def test_sample_page_is_published_with_the_edition(sample_edition: manifest.Edit
     assert [(c.get("id"), int(c.get("data-start")), int(c.get("data-end")), c.text_content()) for c in cues] == [
         (c["id"], c["start_ms"], c["end_ms"], c["text"]) for c in manifest["cues"]
     ]
-    links = doc.xpath("//nav[@id='chapters']//a")
+    links = doc.xpath("//nav[@id='chapters']//a[@data-chapter]")
     assert [int(a.get("data-start")) for a in links] == [c["start_ms"] for c in manifest["chapters"]]
     assert links[-1].text_content().startswith("A Message from The Moscow Times")
     for link in links:  # chapter links work without script: each names a chapter of the text
@@ -518,4 +518,28 @@ def test_the_page_remembers_the_place_the_speed_and_the_chapters_heard(
     state = opened.state()
     assert state["ms"] == stopped and state["status"] == f"Resumed at {minutes}:{seconds:02d}"
     assert page.locator("#resume").is_hidden()
+    assert opened.errors == []
+
+
+def test_go_to_the_appeal_and_stop_before_it(open_page: Callable[..., Opened], sample_edition: manifest.Edition) -> None:
+    chapters = sample_edition.manifest["chapters"]
+    cues = {c["id"]: c for c in sample_edition.manifest["cues"]}
+    appeal = chapters[-1]
+    assert appeal["kind"] == "appeal"
+    opened = open_page(sample_edition.directory / "index.html")
+    page = opened.page
+    page.click("#to-appeal")
+    assert opened.state()["ms"] == appeal["start_ms"] and opened.state()["chapter"] == [str(len(chapters) - 1)]
+
+    page.check("#skip-appeal")
+    opened.seek(appeal["start_ms"] - 1500)
+    page.keyboard.press("k")
+    page.wait_for_function("() => document.getElementById('play').textContent === 'Pause'")
+    page.wait_for_function("() => document.getElementById('play').textContent === 'Play'")
+    state = opened.state()
+    first = cues[appeal["cues"][0]]
+    assert appeal["start_ms"] <= state["ms"] < first["end_ms"]  # stopped at its start, not played through
+    assert state["status"] == "Stopped before the publisher’s message."
+    page.reload()
+    assert page.is_checked("#skip-appeal")  # a preference, kept as the others are
     assert opened.errors == []

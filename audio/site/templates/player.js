@@ -19,6 +19,8 @@
   var status = document.getElementById("status");
   var follow = document.getElementById("follow");
   var keysOn = document.getElementById("keys-on");
+  var skipAppeal = document.getElementById("skip-appeal"); // only where the edition has an appeal
+  var toAppeal = document.getElementById("to-appeal");
   var reduceMotion = window.matchMedia("(prefers-reduced-motion: reduce)");
   var cueStart = cues.map(function (c) { return parseInt(c.getAttribute("data-start"), 10); });
   var chapterStart = chapters.map(function (c) { return parseInt(c.getAttribute("data-start"), 10); });
@@ -36,6 +38,7 @@
   if (savedRate >= 0) rateIndex = savedRate;
   if (load("follow") === "off") follow.checked = false;
   if (load("keys") === "off") keysOn.checked = false;
+  if (skipAppeal && load("skip-appeal") === "on") skipAppeal.checked = true;
 
   // The place and the chapters heard, per edition (its page's path): offered as "Resume at 1:23" on return.
   var here = location.pathname;
@@ -128,7 +131,14 @@
     }
     var c = Math.max(0, lastAtOrBefore(chapterStart, ms));
     // A chapter played to its end is heard; one left by a seek is not.
-    if (c === currentChapter + 1 && !audio.paused && !audio.seeking) markHeard(currentChapter);
+    if (c === currentChapter + 1 && !audio.paused && !audio.seeking) {
+      markHeard(currentChapter);
+      if (skipAppeal && skipAppeal.checked && toAppeal && c === parseInt(toAppeal.getAttribute("data-goto"), 10)) {
+        // Played into the appeal with "stop before" on: stop where it starts.
+        audio.pause();
+        say("Stopped before the publisher’s message.");
+      }
+    }
     if (c !== currentChapter) {
       if (links[currentChapter]) links[currentChapter].removeAttribute("aria-current");
       currentChapter = c;
@@ -209,6 +219,10 @@
     if (follow.checked && current) keepInView(current);
   });
   keysOn.addEventListener("change", function () { save("keys", keysOn.checked ? "on" : "off"); });
+  if (skipAppeal) skipAppeal.addEventListener("change", function () { save("skip-appeal", skipAppeal.checked ? "on" : "off"); });
+  if (toAppeal) toAppeal.addEventListener("click", function () {
+    seek(chapterStart[parseInt(toAppeal.getAttribute("data-goto"), 10)], false);
+  });
   ["timeupdate", "seeked", "seeking", "loadedmetadata"].forEach(function (name) { audio.addEventListener(name, update); });
   audio.addEventListener("timeupdate", function () { if (!audio.paused) keepPlace(false); });
   audio.addEventListener("play", function () { resumeButton.hidden = true; showPlaying(); });
