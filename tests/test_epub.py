@@ -2,12 +2,14 @@
 from __future__ import annotations
 
 import hashlib
+import http.client
 import importlib.util
 import io
 import json
 import os
 import re
 import subprocess
+import threading
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -19,7 +21,7 @@ from PIL import Image
 
 from audio import edition, manifest
 from audio.cli.main import main
-from audio.site import epub
+from audio.site import epub, serve
 from audio.sound import render
 
 from .conftest import ROOT, SAMPLE, need_program
@@ -205,6 +207,24 @@ def test_sample_book_is_an_epub_3_talking_book(sample_book: manifest.Edition) ->
     page = (sample_book.directory / "index.html").read_text(encoding="utf-8")
     assert 'href="moscow-times-belarus.epub" type="application/epub+zip">EPUB talking book (' in page
     assert b"audio/moscow-times-belarus.mp3" in files["EPUB/article.smil"]
+
+
+def test_book_is_served_as_an_epub(sample_book: manifest.Edition) -> None:
+    httpd = serve.make_server(sample_book.directory.parent, "127.0.0.1", 0)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    try:
+        connection = http.client.HTTPConnection("127.0.0.1", int(httpd.server_address[1]), timeout=30)
+        connection.request("GET", f"/{sample_book.slug}/{sample_book.slug}.epub")
+        response = connection.getresponse()
+        body = response.read()
+        connection.close()
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+        thread.join()
+    assert (response.status, response.getheader("content-type")) == (200, "application/epub+zip")
+    assert body == book_of(sample_book).read_bytes()
 
 
 def test_sample_book_passes_epubcheck(sample_book: manifest.Edition) -> None:

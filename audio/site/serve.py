@@ -33,6 +33,7 @@ TYPES = {
     ".html": "text/html; charset=utf-8",
     ".png": "image/png",
     ".jpg": "image/jpeg",
+    ".epub": "application/epub+zip",  # the talking book (Python's table has it only from the system's mime.types)
 }
 NAMED_TYPES = {
     "chapters.json": "application/json+chapters",  # Podcasting 2.0 chapters
