@@ -227,6 +227,7 @@ def test_book_is_served_as_an_epub(sample_book: manifest.Edition) -> None:
     assert body == book_of(sample_book).read_bytes()
 
 
+@pytest.mark.slow  # 6.6-11.8 s (Java), as the machine is loaded
 def test_sample_book_passes_epubcheck(sample_book: manifest.Edition) -> None:
     assert epubcheck(book_of(sample_book)) == []
 
