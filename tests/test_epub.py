@@ -176,6 +176,9 @@ def check_book(built: manifest.Edition) -> dict[str, bytes]:
     cover = next(i for i in items.values() if "cover-image" in (i.get("properties") or "").split())
     with Image.open(io.BytesIO(files[base + cover.get("href")])) as image:
         assert image.format == "PNG" and image.width == image.height >= 1400
+        # The words drawn (the PNG's text chunk says which): only what the cover's font and layout can draw.
+        drawn = image.info["generator"].removeprefix("audio-edition book cover: ")
+        assert re.fullmatch(r"[\u0020-\u007e\u00a0-\u052f\u1e00-\u1fff\u2010-\u205e\u20a0-\u20c0]+", drawn)
 
     # Accessibility metadata (EPUB Accessibility 1.1).
     assert sorted(values("schema:accessMode")) == ["auditory", "textual"]
@@ -201,6 +204,8 @@ def test_format_epub_alone_brings_the_mp3() -> None:
 
 def test_sample_book_is_an_epub_3_talking_book(sample_book: manifest.Edition) -> None:
     files = check_book(sample_book)
+    with Image.open(io.BytesIO(files["EPUB/cover.png"])) as image:
+        assert image.info["generator"] == f"audio-edition book cover: {sample_book.manifest['title']}"
     entry = next(f for f in sample_book.manifest["files"] if f["role"] == "book")
     assert entry == {"name": "moscow-times-belarus.epub", "type": "application/epub+zip", "role": "book",
                      "bytes": book_of(sample_book).stat().st_size}

@@ -81,7 +81,8 @@ def write(path: Path, manifest: Mapping[str, Any], audio: Path, audio_type: str)
     duration_ms = sum(end - begin for _, begin, end in clips)
     modified = _modified(manifest.get("built"))
     stamp = (modified.year, modified.month, modified.day, modified.hour, modified.minute, modified.second)
-    caption = (page.publisher or "Audio edition").upper()
+    caption = _clean(page.publisher or "Audio edition").upper()
+    on_cover = _drawable(page.title, page.publisher)
     files: list[tuple[str, bytes | Path, int]] = [
         ("mimetype", MEDIA_TYPE.encode("ascii"), zipfile.ZIP_STORED),
         ("META-INF/container.xml", CONTAINER.encode("utf-8"), zipfile.ZIP_DEFLATED),
@@ -91,7 +92,8 @@ def write(path: Path, manifest: Mapping[str, Any], audio: Path, audio_type: str)
         (f"EPUB/{TEXT}", content(page, lang, words).encode("utf-8"), zipfile.ZIP_DEFLATED),
         (f"EPUB/{OVERLAY}", overlay(page, clips, audio_href).encode("utf-8"), zipfile.ZIP_DEFLATED),
         ("EPUB/style.css", STYLE.encode("utf-8"), zipfile.ZIP_DEFLATED),
-        ("EPUB/cover.png", cover.generate(_clean(page.title), size=COVER_SIZE, caption=_clean(caption)),
+        ("EPUB/cover.png", cover.generate(on_cover, f"audio-edition book cover: {on_cover}", size=COVER_SIZE,
+                                          caption=caption if _DRAWABLE.fullmatch(caption) else "AUDIO EDITION"),
          zipfile.ZIP_STORED),
         (f"EPUB/audio/{audio.name}", audio, zipfile.ZIP_STORED),
     ]
@@ -306,6 +308,21 @@ def _xhtml(lang: str, title: str, body: list[str], style: bool = False) -> str:
         "</html>",
         "",
     ])
+
+
+# What the cover's font draws as written: Latin, Greek and Cyrillic (the Pillow text layout it is drawn with
+# neither shapes Arabic nor has CJK glyphs in DejaVu Sans), general punctuation and currency signs.
+_DRAWABLE = re.compile("[\u0020-\u007e\u00a0-\u052f\u1e00-\u1fff\u2010-\u205e\u20a0-\u20c0]+")
+
+
+def _drawable(title: str, publisher: str | None) -> str:
+    """The cover's words: the title, else the publisher, where the cover can draw them; else the words
+    every cover can."""
+    for name in (title, publisher or ""):
+        name = " ".join(_clean(name).split())
+        if name and _DRAWABLE.fullmatch(name):
+            return name
+    return "Audio edition"
 
 
 def _label(chapter: Chapter, words: Words) -> str:
