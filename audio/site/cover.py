@@ -5,9 +5,10 @@ import hashlib
 import io
 import logging
 import textwrap
+import unicodedata
 from pathlib import Path
 
-from PIL import Image, ImageDraw, ImageFont, UnidentifiedImageError
+from PIL import Image, ImageDraw, ImageFont, UnidentifiedImageError, features
 from PIL.PngImagePlugin import PngInfo
 
 from .. import publish
@@ -55,6 +56,26 @@ def generate(name: str, mark: str = "", size: int = SIZE, caption: str = "AUDIO 
     buffer = io.BytesIO()
     image.save(buffer, format="PNG", pnginfo=info)
     return buffer.getvalue()
+
+
+def can_draw(text: str) -> bool:
+    """Whether a cover shows `text` as written: the font has a glyph for each character (one it lacks is
+    drawn as its empty box, the glyph of a private-use code point), and right-to-left text is shaped (raqm)."""
+    font = _font(48)
+
+    def glyph(character: str) -> tuple[tuple[int, int], bytes]:
+        mask = font.getmask(character)
+        return mask.size, bytes(mask)
+
+    missing = glyph("\U0010fffd")
+    for character in set(text):
+        if character.isspace():
+            continue
+        if unicodedata.bidirectional(character) in ("R", "AL") and not features.check("raqm"):
+            return False
+        if glyph(character) == missing:
+            return False
+    return True
 
 
 def _copy(out: Path, source: Path) -> str:

@@ -93,7 +93,7 @@ def write(path: Path, manifest: Mapping[str, Any], audio: Path, audio_type: str)
         (f"EPUB/{OVERLAY}", overlay(page, clips, audio_href).encode("utf-8"), zipfile.ZIP_DEFLATED),
         ("EPUB/style.css", STYLE.encode("utf-8"), zipfile.ZIP_DEFLATED),
         ("EPUB/cover.png", cover.generate(on_cover, f"audio-edition book cover: {on_cover}", size=COVER_SIZE,
-                                          caption=caption if _DRAWABLE.fullmatch(caption) else "AUDIO EDITION"),
+                                          caption=caption if cover.can_draw(caption) else "AUDIO EDITION"),
          zipfile.ZIP_STORED),
         (f"EPUB/audio/{audio.name}", audio, zipfile.ZIP_STORED),
     ]
@@ -310,17 +310,12 @@ def _xhtml(lang: str, title: str, body: list[str], style: bool = False) -> str:
     ])
 
 
-# What the cover's font draws as written: Latin, Greek and Cyrillic (the Pillow text layout it is drawn with
-# neither shapes Arabic nor has CJK glyphs in DejaVu Sans), general punctuation and currency signs.
-_DRAWABLE = re.compile("[\u0020-\u007e\u00a0-\u052f\u1e00-\u1fff\u2010-\u205e\u20a0-\u20c0]+")
-
-
 def _drawable(title: str, publisher: str | None) -> str:
     """The cover's words: the title, else the publisher, where the cover can draw them; else the words
     every cover can."""
     for name in (title, publisher or ""):
         name = " ".join(_clean(name).split())
-        if name and _DRAWABLE.fullmatch(name):
+        if name and cover.can_draw(name):
             return name
     return "Audio edition"
 
