@@ -24,7 +24,7 @@ from audio.cli.main import main
 from audio.site import epub, serve
 from audio.sound import render
 
-from .conftest import ROOT, SAMPLE, need_program
+from ..conftest import ROOT, SAMPLE, need_program
 
 FIXTURES = Path(__file__).parent / "fixtures" / "html"
 ACE = ROOT / "tools" / "node_modules" / ".bin" / "ace-cli"
