@@ -9,11 +9,14 @@ in the build's process) and the stages of a build call `check()`, which raises i
 """
 from __future__ import annotations
 
+import contextlib
 import signal
+from collections.abc import Iterator
 from typing import Any
 
 STOPS = (signal.SIGTERM, signal.SIGHUP)
 _requested: list[int] = []
+_deferring: list[bool] = []
 
 
 class Stopped(BaseException):
@@ -54,8 +57,21 @@ def request(number: int) -> None:
         _requested.append(number)
 
 
+@contextlib.contextmanager
+def deferred() -> Iterator[None]:
+    """Within: a stop is only noted, and raised once the block is done (where the state it leaves is
+    whole: a file made and not yet listed for removal would otherwise be left behind)."""
+    _deferring.append(True)
+    try:
+        yield
+    finally:
+        _deferring.pop()
+    check()
+
+
 def _stop(number: int, frame: Any) -> None:
     request(number)
     for each in STOPS:  # a second one ends the process at once
         signal.signal(each, signal.SIG_DFL)
-    raise Stopped(number)
+    if not _deferring:
+        raise Stopped(number)

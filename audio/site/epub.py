@@ -223,7 +223,7 @@ def navigation(page: Page, lang: str, words: Words) -> str:
     ]
     own = _lang_of(words, lang, True)
     return _xhtml(lang, _clean(page.title), [
-        f'  <nav epub:type="toc" role="doc-toc" id="toc" aria-labelledby="toc-h">',
+        '  <nav epub:type="toc" role="doc-toc" id="toc" aria-labelledby="toc-h">',
         f'    <h1 id="toc-h"{own}>{_e(words.contents)}</h1>',
         "    <ol>",
         *entries,

@@ -11,7 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import NamedTuple
 
-from .. import tools
+from .. import stops, tools
 from ..cache import Cache
 from ..errors import BadInput, naming
 from ..speech.takes import Take
@@ -161,7 +161,8 @@ def _mp3_pieces(
         if cache is not None:
             found[i] = pieces.cached_piece(cache, entry)
             if found[i] is None:
-                targets[i] = cache.partial("pieces", entry, ".mp3")
+                with stops.deferred():  # (listed for removal before a stop can leave it)
+                    targets[i] = cache.partial("pieces", entry, ".mp3")
         else:
             assert tmp is not None  # (render gives one when there is no cache)
             targets[i] = tmp / f"piece-{i:05d}.mp3"

@@ -68,12 +68,13 @@ def synthesize(
     try:  # (from the first placeholder made: a stop meanwhile leaves none behind)
         for entry, indexes in groups.items():
             first = indexes[0]
-            if cache is not None:
-                path = str(cache.partial("takes", entry, ".wav"))
-            else:
-                assert workdir is not None
-                path = str(workdir / f"take-{first:05d}.wav")
-            tasks.append((first, engine_text(texts[first], settings.lexicon), entry if cache is not None else "", path))
+            with stops.deferred():  # (a placeholder made is listed, for the finally below, before a stop)
+                if cache is not None:
+                    path = str(cache.partial("takes", entry, ".wav"))
+                else:
+                    assert workdir is not None
+                    path = str(workdir / f"take-{first:05d}.wav")
+                tasks.append((first, engine_text(texts[first], settings.lexicon), entry if cache is not None else "", path))
         by_index = {task[0]: task for task in tasks}
 
         def made(index: int, frames: int, sample_rate: int) -> None:
