@@ -22,6 +22,7 @@ from .errors import ToolFailed, naming
 from .limits import read_settings
 from .manifest import MANIFEST, Edition, refuse_foreign
 from .manifest import VERSION as MANIFEST_VERSION
+from .site import media
 from .sound import live, render, sidecars, timeline
 from .sound.mp3 import frame_samples, lame_available
 from .sound.tagging import Tags
@@ -171,8 +172,13 @@ def _build(
             (staging / "chapters.json").write_text(sidecars.chapters_json(plan, art.title), encoding="utf-8")
         with naming(staging / "transcript.vtt"):
             (staging / "transcript.vtt").write_text(sidecars.transcript_vtt(plan), encoding="utf-8")
+        with naming(staging / "transcript.srt"):
+            (staging / "transcript.srt").write_text(sidecars.transcript_srt(plan), encoding="utf-8")
         manifest = _manifest(doc, art, script, plan, staging, options, settings)
         manifest["build_key"] = build_key(doc, options)
+        # Apps keep what they downloaded and fetch chapters and transcripts live: the feed names files by
+        # their content, and the ones this build replaces stay published (until `feed prune`).
+        manifest["superseded"] = media.version(staging, final, manifest["files"], manifest["built"])
         made_early = early.encoded if early.gain == (rendered.gain_db, rendered.limited) else 0
         manifest["render"] = {"gain_db": rendered.gain_db, "pieces": rendered.pieces,
                               "reused": rendered.reused - made_early,  # made by earlier builds
@@ -306,6 +312,7 @@ def _manifest(
     ] + [
         {"name": "chapters.json", "type": "application/json+chapters", "role": "chapters"},
         {"name": "transcript.vtt", "type": "text/vtt", "role": "transcript"},
+        {"name": "transcript.srt", "type": "application/x-subrip", "role": "transcript"},
     ]
     for entry in files:
         entry["bytes"] = (staging / str(entry["name"])).stat().st_size

@@ -67,6 +67,7 @@ class FeedConfig(NamedTuple):
     base_url: str | None = None  # where out/ is served, ending in "/"
     locked: bool = False  # podcast:locked: "yes" asks other platforms not to import the feed
     limit: int | None = None  # at most this many episodes, the newest; None: all
+    podcast_guid: str | None = None  # the show's podcast:guid, set outright (a show that had one elsewhere)
     origin: str | None = None  # the config file they came from, for messages; None: no config
 
     def require(self) -> None:
@@ -129,6 +130,8 @@ def _check(c: FeedConfig, origin: str, folder: Path) -> None:
             raise BadInput(f"{origin}: feed.subcategory '{c.subcategory}' is not in the category '{c.category}'")
     if c.description is not None and len(c.description.encode("utf-8")) > _DESCRIPTION_LIMIT:
         raise BadInput(f"{origin}: feed.description is longer than Apple's {_DESCRIPTION_LIMIT} bytes")
+    if c.podcast_guid is not None and not _is_uuid(c.podcast_guid):
+        raise BadInput(f"{origin}: feed.podcast_guid '{c.podcast_guid}' is not a UUID")
     if c.owner_email is not None and not _EMAIL.fullmatch(c.owner_email):
         raise BadInput(f"{origin}: feed.owner_email '{c.owner_email}' is not an e-mail address")
     if c.link is not None and not _is_url(c.link):
@@ -159,6 +162,34 @@ def check_text(value: str, what: str) -> None:
 def is_url(value: str) -> bool:
     """An absolute http:// or https:// URL (the only kind a feed, a page or a chapter may link to)."""
     return _is_url(value)
+
+
+def _is_uuid(value: str) -> bool:
+    import uuid
+
+    try:
+        uuid.UUID(value)
+    except ValueError:
+        return False
+    return True
+
+
+def insecure(url: str) -> bool:
+    """A plain http: URL that apps reach over a network: not loopback, a private network or a .local host.
+    The Podcasting 2.0 namespace requires https: for the URLs it defines."""
+    import ipaddress
+
+    parts = urlsplit(url)
+    if parts.scheme != "http":
+        return False
+    host = (parts.hostname or "").lower()
+    if host == "localhost" or host.endswith((".localhost", ".local", ".internal", ".lan", ".home.arpa")):
+        return False
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return True  # a public name over plain http
+    return not (address.is_loopback or address.is_private or address.is_link_local)
 
 
 def _is_url(value: str) -> bool:

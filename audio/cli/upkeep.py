@@ -64,6 +64,47 @@ def feed_remove(
     click.echo(f"removed {slug}" + (f"; {written.path} lists {written.episodes} episodes" if written else ""))
 
 
+@feed.command("move")
+@click.argument("new_base_url")
+@click.option("--out", type=click.Path(path_type=Path, file_okay=False), help="Output directory [default: out].")
+@click.option("--base-url", help="Where OUT is served now [default: [feed] base_url, else the address feed.xml was written for].")
+@config_option
+@click.pass_context
+@reported
+def feed_move(
+    ctx: click.Context, new_base_url: str, out: Path | None, base_url: str | None, config_path: Path | None
+) -> None:
+    """Say in OUT/feed.xml that the show moved to NEW_BASE_URL (itunes:new-feed-url): run it where the old
+    address is served, after copying OUT, catalogue.sqlite included, to the new one. The podcast:guid
+    stays the same there."""
+    from .. import config
+    from ..site import refresh
+
+    parent = ctx.obj or {}
+    out = out or parent.get("out") or Path("out")
+    written = refresh.move(
+        out, config.load(config_path or parent.get("config_path")), new_base_url, base_url or parent.get("base_url")
+    )
+    click.echo(f"{written.path} at {written.url} now points podcast apps to {new_base_url.rstrip('/')}/feed.xml")
+
+
+@feed.command("prune")
+@click.option("--out", type=click.Path(path_type=Path, file_okay=False), help="Output directory [default: out].")
+@click.option("--days", type=click.FloatRange(min=0), default=30, show_default=True,
+              help="Keep files superseded within this many days: apps that downloaded an episode before fetch its chapters and transcript.")
+@click.pass_context
+@reported
+def feed_prune(ctx: click.Context, out: Path | None, days: float) -> None:
+    """Remove the audio, chapters and transcripts that rebuilds superseded more than DAYS days ago and that
+    no feed links to. Nothing else in OUT is touched."""
+    from ..site import refresh
+
+    out = out or (ctx.obj or {}).get("out") or Path("out")
+    pruned = refresh.prune(out, days)
+    click.echo(f"removed {pruned.files} superseded file{'s' if pruned.files != 1 else ''} "
+               f"({pruned.bytes / 1e6:.1f} MB) from {out}")
+
+
 @click.command()
 @_out_dir_option
 @click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True, help="TCP port; 0 picks a free one.")

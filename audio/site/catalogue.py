@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import json
 import logging
 import sqlite3
 import uuid
@@ -49,10 +50,34 @@ MIGRATIONS: tuple[str, ...] = (
         built TEXT NOT NULL
     );
     """,
+    # The show's own settings that must outlive any address (podcast:guid, made once; the feed URL it moved
+    # to), and what the feed says of an episode beyond its enclosure, as JSON (episode_extra below).
+    """
+    CREATE TABLE show (
+        key   TEXT PRIMARY KEY,
+        value TEXT NOT NULL
+    );
+    ALTER TABLE episode ADD COLUMN extra TEXT;
+    """,
 )
 
 # Preferred enclosure when an edition has several audio files: MP3 plays everywhere.
 _AUDIO_PREFERENCE = ("audio/mpeg", "audio/x-m4a", "audio/mp4", "audio/ogg")
+
+
+class Media(NamedTuple):
+    """A file the feed links to beside the enclosure: another format of the audio, or a transcript."""
+
+    path: str  # POSIX path relative to out/
+    mime_type: str
+    bytes: int
+
+
+class Mark(NamedTuple):
+    """A chapter as the episode's description lists it (timecodes apps turn into chapters)."""
+
+    start_ms: int
+    title: str
 
 
 class Episode(NamedTuple):
@@ -74,6 +99,11 @@ class Episode(NamedTuple):
     first_built: dt.datetime
     last_built: dt.datetime
     canonical_url: str | None = None
+    # Recorded from schema 3 on; an episode recorded before has none until its edition is built again.
+    byline: str | None = None
+    marks: tuple[Mark, ...] = ()
+    alternates: tuple[Media, ...] = ()  # every audio format, the enclosure's first, when there are several
+    transcripts: tuple[Media, ...] = ()  # VTT first, then SRT
 
 
 def path(out: Path) -> Path:
@@ -135,7 +165,7 @@ def unrecorded(out: Path, editions: Sequence[Edition]) -> list[Edition]:
 
 # The fields of an episode taken as they are from its edition (_fields_from).
 _KEPT = ("title", "description", "language", "duration_ms", "enclosure", "bytes", "mime_type", "chapters",
-         "transcript", "source_sha256", "canonical_url")
+         "transcript", "source_sha256", "canonical_url", "byline", "marks", "alternates", "transcripts")
 
 
 def _record_in(
@@ -212,6 +242,59 @@ def remove(out: Path, slug: str, built: str | None = None) -> None:
         db.execute("COMMIT")
     if not deleted:
         raise BadInput(f"{slug}: no episode with this slug in {path(out)}")
+
+
+# The keys of the show table.
+SHOW_GUID = "podcast_guid"  # podcast:guid, made once from the feed URL of that day (or set in the config)
+MOVED_TO = "new_feed_url"  # the feed URL the show moved to (feed move): itunes:new-feed-url
+
+
+def show_guid(out: Path, made: str, given: str | None = None) -> str:
+    """The show's podcast:guid: `given` (the config's) when set, else the one stored when the first feed was
+    written, else `made` (from today's feed URL), stored now and kept wherever the feed moves."""
+    with _connect(out) as db:
+        db.execute("BEGIN IMMEDIATE")
+        stored = db.execute("SELECT value FROM show WHERE key = ?", (SHOW_GUID,)).fetchone()
+        if given is not None and (stored is None or stored["value"] != given):
+            if stored is not None:
+                log.warning("%s: podcast:guid %s replaces %s as the config says: apps take this for another podcast",
+                            path(out), given, stored["value"])
+            db.execute("INSERT OR REPLACE INTO show (key, value) VALUES (?, ?)", (SHOW_GUID, given))
+            value = given
+        elif stored is None:
+            db.execute("INSERT INTO show (key, value) VALUES (?, ?)", (SHOW_GUID, made))
+            value = made
+        else:
+            value = str(stored["value"])
+        db.execute("COMMIT")
+    return value
+
+
+def show_setting(out: Path, key: str) -> str | None:
+    if not path(out).exists():
+        return None
+    with _connect(out) as db:
+        row = db.execute("SELECT value FROM show WHERE key = ?", (key,)).fetchone()
+    return str(row["value"]) if row is not None else None
+
+
+def set_show_setting(out: Path, key: str, value: str | None) -> None:
+    with _connect(out) as db:
+        db.execute("BEGIN IMMEDIATE")
+        if value is None:
+            db.execute("DELETE FROM show WHERE key = ?", (key,))
+        else:
+            db.execute("INSERT OR REPLACE INTO show (key, value) VALUES (?, ?)", (key, value))
+        db.execute("COMMIT")
+
+
+def published_files(out: Path) -> set[str]:
+    """Every file the catalogue's episodes link to, relative to out/ (what `feed prune` keeps)."""
+    found: set[str] = set()
+    for e in episodes(out):
+        found.update(p for p in (e.enclosure, e.chapters, e.transcript) if p)
+        found.update(m.path for m in e.alternates + e.transcripts)
+    return found
 
 
 @contextlib.contextmanager
@@ -299,11 +382,21 @@ def _fields_from(out: Path, edition: Edition) -> dict[str, Any]:
     if not audio:
         raise AudioEditionError(f"{edition.directory / 'edition.json'}: the edition lists no audio file")
     audio.sort(key=lambda f: _AUDIO_PREFERENCE.index(f["type"]) if f["type"] in _AUDIO_PREFERENCE else 99)
-    enclosure = edition.directory / audio[0]["name"]
+    enclosure = edition.directory / _published(audio[0])
 
     def relative(role: str) -> str | None:
-        named = [f["name"] for f in files if f.get("role") == role]
+        named = [_published(f) for f in files if f.get("role") == role]
         return _relative(out, edition.directory / named[0]) if named else None
+
+    def listed(entries: list[dict[str, Any]]) -> tuple[Media, ...]:
+        found = []
+        for entry in entries:
+            file = edition.directory / _published(entry)
+            found.append(Media(_relative(out, file), str(entry["type"]), file.stat().st_size))
+        return tuple(found)
+
+    marks = tuple(Mark(int(c["start_ms"]), str(c["title"])) for c in manifest.get("chapters") or []
+                  if isinstance(c, dict) and isinstance(c.get("start_ms"), int) and c.get("title"))
 
     return {
         "canonical_url": manifest.get("url") or None,
@@ -319,7 +412,17 @@ def _fields_from(out: Path, edition: Edition) -> dict[str, Any]:
         "transcript": relative("transcript"),
         "source_sha256": manifest["source"]["sha256"],
         "built": _built_time(manifest.get("built")),
+        "byline": manifest.get("byline") or None,
+        "marks": marks,
+        "alternates": listed(audio) if len(audio) > 1 else (),
+        "transcripts": listed([f for f in files if f.get("role") == "transcript"]),
     }
+
+
+def _published(entry: dict[str, Any]) -> str:
+    """The name the feed links to: the file's versioned name (media.version), or, in an edition built
+    before files were versioned, its own."""
+    return str(entry.get("versioned") or entry["name"])
 
 
 def _built_time(value: Any) -> dt.datetime | None:
@@ -353,14 +456,35 @@ def _article_date(value: Any) -> dt.datetime | None:
 def _insert(db: sqlite3.Connection, e: Episode) -> None:
     db.execute(
         "INSERT INTO episode (guid, slug, canonical_url, title, description, language, pub_date, duration_ms,"
-        " enclosure, bytes, mime_type, chapters, transcript, source_sha256, first_built, last_built)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        " enclosure, bytes, mime_type, chapters, transcript, source_sha256, first_built, last_built, extra)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (
             e.guid, e.slug, e.canonical_url, e.title, e.description, e.language, e.pub_date.isoformat(),
             e.duration_ms, e.enclosure, e.bytes, e.mime_type, e.chapters, e.transcript, e.source_sha256,
-            e.first_built.isoformat(), e.last_built.isoformat(),
+            e.first_built.isoformat(), e.last_built.isoformat(), _extra(e),
         ),
     )
+
+
+def _extra(e: Episode) -> str:
+    return json.dumps({"byline": e.byline, "marks": [list(m) for m in e.marks],
+                       "alternates": [list(m) for m in e.alternates], "transcripts": [list(m) for m in e.transcripts]},
+                      ensure_ascii=False)
+
+
+def _from_extra(text: str | None) -> dict[str, Any]:
+    """The extra fields of a row; a row recorded before schema 3 (NULL) has none."""
+    try:
+        raw = json.loads(text) if text else {}
+        return {
+            "byline": raw.get("byline") or None,
+            "marks": tuple(Mark(int(m[0]), str(m[1])) for m in raw.get("marks") or []),
+            "alternates": tuple(Media(str(m[0]), str(m[1]), int(m[2])) for m in raw.get("alternates") or []),
+            "transcripts": tuple(Media(str(m[0]), str(m[1]), int(m[2])) for m in raw.get("transcripts") or []),
+        }
+    except (ValueError, TypeError, IndexError, AttributeError):
+        log.warning("catalogue: an episode's extra fields cannot be read; left out of the feed until it is rebuilt")
+        return {}
 
 
 def _episode(row: sqlite3.Row) -> Episode:
@@ -381,6 +505,7 @@ def _episode(row: sqlite3.Row) -> Episode:
         first_built=_parse_time(row["first_built"]),
         last_built=_parse_time(row["last_built"]),
         canonical_url=row["canonical_url"],
+        **_from_extra(row["extra"]),
     )
 
 

@@ -113,7 +113,8 @@ def edition_page(manifest: Mapping[str, Any]) -> Page:
 
 
 def _page(manifest: Mapping[str, Any]) -> Page:
-    files = [f for f in manifest.get("files", []) if f.get("role") != "player"]
+    # The SRT is the VTT's cues again, for podcast apps that read only SRT: the page offers the VTT.
+    files = [f for f in manifest.get("files", []) if f.get("role") != "player" and f.get("type") != "application/x-subrip"]
     audio = tuple(_file(f) for f in files if f.get("role") == "audio")
     transcript = next((str(f["name"]) for f in files if f.get("role") == "transcript"), None)
     cues = {str(c["id"]): c for c in manifest.get("cues", [])}

@@ -12,9 +12,9 @@ from typing import TYPE_CHECKING
 
 from .. import lock, publish
 from ..config import Config
-from ..errors import AudioEditionError
+from ..errors import AudioEditionError, BadInput
 from ..manifest import MANIFEST, Edition, is_edition, load
-from . import catalogue, player
+from . import catalogue, media, player
 
 if TYPE_CHECKING:  # feedgen, lxml and Pillow load only when a feed is written
     from .feed import Written
@@ -120,6 +120,33 @@ def remove(out: Path, config: Config, slug: str, base_url: str | None = None) ->
         catalogue.remove(out, slug, _built(out / slug))
         player.write_index(out, catalogue.episodes(out), config)  # the list of editions drops it too
         return feed.write(out, config, base) if base is not None else None
+
+
+def move(out: Path, config: Config, new_base_url: str, base_url: str | None = None) -> Written:
+    """Say in out/feed.xml, served at its old address, that the show moved to NEW_BASE_URL: the feed is
+    rewritten with itunes:new-feed-url, and so is every feed written in this out/ from now on. A copy of
+    out/ served at the new address keeps the podcast:guid (the catalogue holds it) and writes no such tag."""
+    from urllib.parse import urljoin
+
+    from ..feedconfig import base_url as checked_base_url
+    from . import feed
+
+    new_feed = urljoin(checked_base_url(new_base_url, "NEW_BASE_URL"), feed.FILENAME)
+    with _locked(out):
+        old = base_url or config.feed.base_url or _previous_base(out / feed.FILENAME)
+        if old is None:
+            raise BadInput("no base URL for the feed being moved: give --base-url (where OUT is served now)")
+        if urljoin(checked_base_url(old, "--base-url"), feed.FILENAME) == new_feed:
+            raise BadInput(f"{new_base_url}: is where this feed is served already; give the new address")
+        config.feed.require()  # checked before the move is recorded
+        catalogue.set_show_setting(out, catalogue.MOVED_TO, new_feed)
+        return feed.write(out, config, old)
+
+
+def prune(out: Path, days: float) -> media.Pruned:
+    """Remove the files rebuilds superseded more than DAYS days ago that no feed links to (media.prune)."""
+    with _locked(out):  # (a build swaps its edition in under this lock: never half-way through a prune)
+        return media.prune(out, days, catalogue.published_files(out))
 
 
 def _built(folder: Path) -> str | None:

@@ -1,4 +1,4 @@
-"""Write the sidecar files: Podcasting 2.0 chapters.json and a WebVTT transcript with one cue per sentence."""
+"""Write the sidecar files: Podcasting 2.0 chapters.json and a WebVTT (and SubRip) transcript with one cue per sentence."""
 from __future__ import annotations
 
 import json
@@ -34,6 +34,23 @@ def transcript_vtt(timeline: Timeline) -> str:
         lines.extend(textwrap.wrap(text, VTT_LINE, break_long_words=True, break_on_hyphens=False) or ["…"])
         lines.append("")
     return "\n".join(lines)
+
+
+def transcript_srt(timeline: Timeline) -> str:
+    """The same cues as SubRip (application/x-subrip): some podcast apps read transcripts only in SRT."""
+    lines = []
+    for number, cue in enumerate(timeline.cues, start=1):
+        lines.append(str(number))
+        lines.append(f"{srt_time(timeline.ms(cue.start))} --> {srt_time(timeline.ms(cue.end))}")
+        # A blank line ends an SRT cue: the text is wrapped like the VTT's, never with an empty line.
+        text = cue.text.replace("-->", "→")
+        lines.extend(textwrap.wrap(text, VTT_LINE, break_long_words=True, break_on_hyphens=False) or ["…"])
+        lines.append("")
+    return "\n".join(lines)
+
+
+def srt_time(ms: int) -> str:
+    return vtt_time(ms).replace(".", ",")  # SubRip writes 00:00:01,500
 
 
 def vtt_time(ms: int) -> str:
