@@ -239,3 +239,24 @@ def test_concurrent_builds_of_one_article_serialise_and_both_finish(tmp_path: Pa
     assert manifest.load(out / "story").manifest["chapters"][-1]["kind"] == "paragraph"
     assert ffprobe_chapters(out / "story" / "story.mp3")[-1][2].startswith("It has a second")
     assert [p.name for p in out.iterdir() if p.name.endswith(".partial")] == []
+
+
+def test_the_appeal_link_is_in_the_mp3_and_the_m4a_is_branded_m4a(sample_edition: manifest.Edition, tmp_path: Path) -> None:
+    """Apps that play a downloaded file: the donation link sits in the appeal's CHAP (WXXX), and the M4A
+    carries Apple's audio brand (ffmpeg's mp4 muxer writes "isom")."""
+    from audio.sound.tagging import Tags, id3_tag
+    from audio.sound.timeline import ChapterSpan, Timeline
+
+    give = "https://example.org/spenden/für-uns"
+    timeline = Timeline(22050, 22050 * 3, (ChapterSpan("paragraph", "One", None, 0, 22050, ()),
+                                           ChapterSpan("appeal", "A Message", give, 22050, 22050 * 3, ())), (), ())
+    path = tmp_path / "t.mp3"
+    path.write_bytes(id3_tag(timeline, Tags("T", None, None, None, None)))
+    chaps = sorted(ID3(path).getall("CHAP"), key=lambda c: c.start_time)
+    assert ["WXXX:" in c.sub_frames for c in chaps] == [False, True]
+    assert chaps[1].sub_frames["WXXX:"].url == "https://example.org/spenden/f%C3%BCr-uns"
+    assert str(chaps[1].sub_frames["TIT2"]) == "A Message"
+    probed = subprocess.run([str(tools.ffprobe()), "-v", "error", "-show_entries", "format_tags=major_brand",
+                             "-of", "default=nw=1:nk=1", str(sample_edition.directory / f"{SLUG}.m4a")],
+                            capture_output=True, text=True, check=True).stdout
+    assert probed == "M4A \n"

@@ -236,6 +236,10 @@ def _encode_m4a(
 ) -> None:
     """The M4A in one ffmpeg run over the whole stream, its chapters and tags from an FFMETADATA file.
 
+    Branded "M4A " (Apple's audio brand; ffmpeg's mp4 muxer says "isom"). ffmpeg writes the chapters
+    twice: a QuickTime chapter text track, which holds them all (Apple Podcasts, Pocket Casts, VLC and
+    ffprobe read it), and a Nero chpl list, whose count is one byte: it stops at 255.
+
     AAC's decoded waveform overshoots the limiter's ceiling by up to 2.3 dB on the sample (12 cold
     builds: -2.4 to -0.7 dBTP from a -3 dBFS ceiling; the MP3 -3.2 in all), so the file's own true
     peak is measured, and past loudness.MAX_TRUE_PEAK it is encoded again with the ceiling lowered by the
@@ -252,7 +256,7 @@ def _encode_m4a(
         # AAC_CODER: for eSpeak NG's voice ffmpeg's fast coder comes closer than its default (twoloop), at
         # a fraction of the CPU (docs/performance.md; scripts/mp3_quality.py --aac-coder twoloop fast).
         output = ["-ac", "1", "-b:a", BITRATE, "-map_metadata", "1", "-map_chapters", "1", "-c:a", "aac",
-                  "-aac_coder", AAC_CODER, "-movflags", "+faststart", "-f", "mp4", str(path)]
+                  "-aac_coder", AAC_CODER, "-movflags", "+faststart", "-brand", "M4A ", "-f", "mp4", str(path)]
         for attempt in range(1, M4A_TRIES + 1):
             chunks = pieces.pcm(takes, timeline)
             tools.feed([*inputs, "-map", "0:a", "-af", first + loudness.audio_filter(gain, limited, ceiling), *output],

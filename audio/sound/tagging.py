@@ -42,7 +42,8 @@ def id3_tag(timeline: Timeline, tags: Tags) -> bytes:
     frames += tables_of_contents(ids, tags.title)
     for element_id, span in zip(ids, timeline.chapters):
         times = struct.pack(">IIII", timeline.ms(span.start), timeline.ms(span.end), _NO_OFFSET, _NO_OFFSET)
-        frames.append(_frame("CHAP", _id(element_id) + times + _text("TIT2", span.title)))
+        link = _link(span.url) if span.url else b""  # the appeal's donation link, in the file too
+        frames.append(_frame("CHAP", _id(element_id) + times + _text("TIT2", span.title) + link))
     body = b"".join(frames)
     return b"ID3\x03\x00\x00" + _synchsafe(len(body)) + body
 
@@ -74,6 +75,15 @@ def _date(date: str | None) -> list[bytes]:
     if month and day:
         frames.append(_text("TDAT", day + month))
     return frames
+
+
+def _link(url: str) -> bytes:
+    """WXXX: encoding 0, an empty description, then the URL, which ID3 keeps in ISO-8859-1 (non-ASCII
+    characters percent-encoded, as a URL carries them)."""
+    from urllib.parse import quote
+
+    ascii_url = quote(url, safe=":/?#[]@!$&'()*+,;=%~")
+    return _frame("WXXX", b"\x00\x00" + ascii_url.encode("latin-1"))
 
 
 def _text(frame_id: str, text: str) -> bytes:
