@@ -260,3 +260,17 @@ def test_the_appeal_link_is_in_the_mp3_and_the_m4a_is_branded_m4a(sample_edition
                              "-of", "default=nw=1:nk=1", str(sample_edition.directory / f"{SLUG}.m4a")],
                             capture_output=True, text=True, check=True).stdout
     assert probed == "M4A \n"
+
+
+def test_format_m4b_is_the_m4a_branded_for_audiobook_apps(tmp_path: Path) -> None:
+    story = tmp_path / "story.txt"
+    story.write_text("Minsk and Kyiv talked on Wednesday.\n\nThe drills ended near the border.\n", encoding="utf-8")
+    built = edition.build(story, edition.BuildOptions(out=tmp_path / "out", formats=("mp3", "m4b"), no_appeal=True))
+    m4b = built.directory / "story.m4b"
+    assert [(f["name"], f["type"]) for f in built.manifest["files"] if f["role"] == "audio"] == [
+        ("story.mp3", "audio/mpeg"), ("story.m4b", "audio/mp4")]
+    probed = json.loads(subprocess.run(
+        [str(tools.ffprobe()), "-v", "error", "-show_entries", "format_tags=major_brand:chapter=start_time",
+         "-of", "json", str(m4b)], capture_output=True, text=True, check=True).stdout)
+    assert probed["format"]["tags"]["major_brand"] == "M4B "
+    assert len(probed["chapters"]) == len(built.manifest["chapters"]) == 3

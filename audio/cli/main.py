@@ -50,7 +50,7 @@ def main(verbose: bool) -> None:
               show_default=True, help="Output directory.")
 @click.option("--title", help="Edition title (default: a leading heading, else the lede's first sentence).")
 @click.option("--slug", help="Edition folder and file name (default: the source file's name).")
-@click.option("--format", "formats", default="mp3", show_default=True, help="Formats, comma-separated: mp3, m4a, epub (an EPUB 3 talking book carrying the MP3, else the M4A).")
+@click.option("--format", "formats", default="mp3", show_default=True, help="Formats, comma-separated: mp3, m4a, m4b (the M4A for audiobook apps), epub (an EPUB 3 talking book carrying the MP3, else the M4A).")
 @click.option("--voice", help="Voice id, name or language code (see 'audio-edition voices').")
 @click.option("--rate", type=click.IntRange(80, 450), help="Speaking rate in words per minute [default: 175].")
 @config_option
@@ -195,7 +195,7 @@ def voices() -> None:
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--out", type=click.Path(), callback=lambda ctx, param, value: out_folder(value), default="out",
               show_default=True, help="Output directory.")
-@click.option("--format", "formats", default="mp3", show_default=True, help="Formats, comma-separated: mp3, m4a, epub (an EPUB 3 talking book carrying the MP3, else the M4A).")
+@click.option("--format", "formats", default="mp3", show_default=True, help="Formats, comma-separated: mp3, m4a, m4b (the M4A for audiobook apps), epub (an EPUB 3 talking book carrying the MP3, else the M4A).")
 @click.option("--voice", help="Voice id, name or language code (see 'audio-edition voices').")
 @click.option("--rate", type=click.IntRange(80, 450), help="Speaking rate in words per minute [default: 175].")
 @config_option

@@ -40,7 +40,7 @@ def version(staging: Path, previous: Path, files: list[dict[str, Any]], now: str
         if entry.get("role") not in ROLES:
             continue
         name = str(entry["name"])
-        digest = hashlib.sha256((staging / name).read_bytes()).hexdigest()
+        digest = _sha256(staging / name)
         entry["versioned"] = versioned_name(name, digest)
         _link(staging / name, staging / entry["versioned"])
         current.add(entry["versioned"])
@@ -54,6 +54,14 @@ def version(staging: Path, previous: Path, files: list[dict[str, Any]], now: str
             _link(source, staging / name)
             superseded.append({"name": name, "since": since})
     return superseded
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as stream:
+        for block in iter(lambda: stream.read(1 << 20), b""):  # (an hour's MP3 is tens of MB)
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def _published_before(previous: Path, now: str) -> list[tuple[str, str]]:

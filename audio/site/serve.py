@@ -26,6 +26,8 @@ IDLE_SECONDS = 30.0
 TYPES = {
     ".mp3": "audio/mpeg",
     ".m4a": "audio/mp4",
+    ".m4b": "audio/mp4",
+    ".srt": "application/x-subrip; charset=utf-8",
     ".opus": "audio/ogg",
     ".vtt": "text/vtt; charset=utf-8",
     ".json": "application/json",

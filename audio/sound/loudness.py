@@ -35,7 +35,7 @@ PEAK_MARGIN = 1.0  # dB between the sample-peak limit and the true-peak target
 MAX_TRUE_PEAK = -1.0  # dBTP: the rule (docs/standards.md); an M4A past it is encoded again (_encode_m4a)
 # Loudness the encoders take away (their low-pass removes K-weighted treble), in LU, measured
 # on eSpeak NG speech at 22.05 kHz: PCM vs its MP3 (LAME, 64-96 kbit/s) and AAC at 64 kbit/s.
-ENCODER_LOSS = {"mp3": 0.4, "m4a": 0.1}
+ENCODER_LOSS = {"mp3": 0.4, "m4a": 0.1, "m4b": 0.1}
 GAIN_SLACK = 0.5  # dB: a gain this close to the measured one is kept when pieces are already encoded at it (gain_for)
 
 ABSOLUTE_GATE = -70.0

@@ -21,9 +21,11 @@ from .timeline import Timeline
 
 log = logging.getLogger(__name__)
 
-FORMATS = ("mp3", "m4a")  # the audio rendered here
+FORMATS = ("mp3", "m4a", "m4b")  # the audio rendered here
+# m4b: the same AAC in MP4, branded for audiobook apps (they look for .m4b); audio/mp4 is its registered type.
 BOOK = "epub"  # the EPUB talking book (site/epub.py) carries the MP3, else the M4A: alone, it brings the MP3
-MIME = {"mp3": "audio/mpeg", "m4a": "audio/x-m4a"}
+MIME = {"mp3": "audio/mpeg", "m4a": "audio/x-m4a", "m4b": "audio/mp4"}
+BRANDS = {"m4a": "M4A ", "m4b": "M4B "}  # MP4 major brands: ffmpeg's mp4 muxer would write "isom"
 BITRATE = "64k"
 AAC_CODER = "fast"  # ffmpeg's AAC coder for the M4A (see _encode_m4a)
 M4A_RETRY_MARGIN = 0.5  # dB more than the excess the limiter is lowered by, for each new try
@@ -101,15 +103,14 @@ def render(
     given_up = threading.Event()  # the build failed or was stopped: the M4A's ffmpeg run ends without the rest
     with contextlib.ExitStack() as scope, ThreadPoolExecutor(1) as threads:
         try:
-            whole = None
-            if "m4a" in outputs:
-                whole = threads.submit(_encode_m4a, takes, timeline, outputs["m4a"], tags, measured, given_up)
+            wholes = [threads.submit(_encode_m4a, takes, timeline, outputs[fmt], tags, measured, given_up, BRANDS[fmt])
+                      for fmt in BRANDS if fmt in outputs]
             if "mp3" in outputs:
                 # The pieces go into the cache; only without one do they need a directory of their own.
                 tmp = None if cache is not None else Path(scope.enter_context(tempfile.TemporaryDirectory(prefix="audio-edition-")))
                 encoded, reused = _mp3_pieces(specs, takes, timeline, gain, limited, cache, jobs, tmp)
                 mp3frames.join(encoded, timeline.total, outputs["mp3"], head=id3_tag(timeline, tags))
-            if whole is not None:
+            for whole in wholes:
                 whole.result()
         except BaseException:
             given_up.set()  # (else the executor waits here for the whole M4A: 0.6-1.3 s on the sample)
@@ -232,11 +233,11 @@ def _until(given_up: threading.Event, chunks: Iterable[bytes]) -> Iterator[bytes
 
 def _encode_m4a(
     takes: Sequence[Take], timeline: Timeline, path: Path, tags: Tags, measured: loudness.Loudness | None,
-    given_up: threading.Event | None = None,
+    given_up: threading.Event | None = None, brand: str = BRANDS["m4a"],
 ) -> None:
-    """The M4A in one ffmpeg run over the whole stream, its chapters and tags from an FFMETADATA file.
+    """The M4A (or M4B) in one ffmpeg run over the whole stream, its chapters and tags from an FFMETADATA file.
 
-    Branded "M4A " (Apple's audio brand; ffmpeg's mp4 muxer says "isom"). ffmpeg writes the chapters
+    Branded "M4A " (Apple's audio brand; ffmpeg's mp4 muxer says "isom"), or "M4B " for audiobook apps. ffmpeg writes the chapters
     twice: a QuickTime chapter text track, which holds them all (Apple Podcasts, Pocket Casts, VLC and
     ffprobe read it), and a Nero chpl list, whose count is one byte: it stops at 255.
 
@@ -256,7 +257,7 @@ def _encode_m4a(
         # AAC_CODER: for eSpeak NG's voice ffmpeg's fast coder comes closer than its default (twoloop), at
         # a fraction of the CPU (docs/performance.md; scripts/mp3_quality.py --aac-coder twoloop fast).
         output = ["-ac", "1", "-b:a", BITRATE, "-map_metadata", "1", "-map_chapters", "1", "-c:a", "aac",
-                  "-aac_coder", AAC_CODER, "-movflags", "+faststart", "-brand", "M4A ", "-f", "mp4", str(path)]
+                  "-aac_coder", AAC_CODER, "-movflags", "+faststart", "-brand", brand, "-f", "mp4", str(path)]
         for attempt in range(1, M4A_TRIES + 1):
             chunks = pieces.pcm(takes, timeline)
             tools.feed([*inputs, "-map", "0:a", "-af", first + loudness.audio_filter(gain, limited, ceiling), *output],
