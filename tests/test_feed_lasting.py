@@ -224,6 +224,9 @@ def test_a_rebuilt_episode_gets_new_urls_and_its_old_files_still_serve_until_pru
             fetch(old[role])
         assert fetch(new[role])
     assert foreign.read_text(encoding="utf-8") == "mine\n"
+    missing = run("feed", "prune", "--out", tmp_path / "nowhere")
+    assert (missing.exit_code, missing.output) == (2, f"Error: --out {tmp_path / 'nowhere'}: no such folder\n")
+    assert not (tmp_path / "nowhere").exists()
     for name in ("index.html", "edition.json", "story.mp3", "chapters.json", "transcript.vtt"):
         assert fetch(base + "story/" + name), name
     assert not feedparser.parse(fetch(base + "feed.xml")).bozo

@@ -145,6 +145,8 @@ def move(out: Path, config: Config, new_base_url: str, base_url: str | None = No
 
 def prune(out: Path, days: float) -> media.Pruned:
     """Remove the files rebuilds superseded more than DAYS days ago that no feed links to (media.prune)."""
+    if not out.is_dir():  # (_locked would make it, and mark it ours)
+        raise BadInput(f"--out {out}: no such folder")
     with _locked(out):  # (a build swaps its edition in under this lock: never half-way through a prune)
         return media.prune(out, days, catalogue.published_files(out))
 
