@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import io
 import itertools
+import re
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,7 +19,7 @@ from lxml import html as lxml_html
 
 from audio import manifest
 from audio.cli.main import main
-from audio.site import catalogue
+from audio.site import catalogue, feed
 
 from ..test_hostile import CHARS, HOSTILE
 from .test_feed import BASE, write_config
@@ -95,7 +96,11 @@ def check_feed(out: Path) -> None:
         record = manifest.load(out / episode.slug).manifest
         assert episode.title == record["title"] and episode.description == record["lede"]
         audio = out / episode.enclosure
-        url = f"{BASE}{episode.slug}/{episode.slug}.mp3"
+        url = BASE + episode.enclosure  # named by its content, the same file as the page's own
+        assert re.fullmatch(rf"{re.escape(episode.slug)}/{re.escape(episode.slug)}\.[0-9a-f]{{12}}\.mp3", episode.enclosure)
+        assert audio.samefile(out / episode.slug / f"{episode.slug}.mp3")
+        lines = feed.timecodes(episode.marks)  # the chapters' timecodes after the lede, one a line
+        description = episode.description + "".join("\n" + line for line in lines)
         # gPodder's parser
         assert got["title"] == episode.title
         assert got["guid"] == episode.guid
@@ -103,7 +108,7 @@ def check_feed(out: Path) -> None:
         assert got["published"] == int(episode.pub_date.timestamp())
         assert got["total_time"] == max(1, round(episode.duration_ms / 1000))
         assert got["enclosures"] == [{"url": url, "file_size": audio.stat().st_size, "mime_type": "audio/mpeg"}]
-        assert shown(got.get("description_html") or got["description"]) == episode.description
+        assert shown(got.get("description_html") or got["description"]) == description
         # feedparser, as feed readers and many podcast apps use it
         assert entry.title == as_feedparser_reads(episode.title)
         assert entry.id == episode.guid and entry.link == f"{BASE}{episode.slug}/"
@@ -111,9 +116,9 @@ def check_feed(out: Path) -> None:
         assert entry.itunes_duration == str(max(1, round(episode.duration_ms / 1000)))
         [enclosure] = entry.enclosures
         assert (enclosure.href, int(enclosure.length), enclosure.type) == (url, audio.stat().st_size, "audio/mpeg")
-        assert entry.summary_detail.type == "text/html" and shown(entry.summary) == as_feedparser_reads(episode.description)
-        assert entry.podcast_chapters["url"] == f"{BASE}{episode.slug}/chapters.json"
-        assert entry.podcast_transcript["url"] == f"{BASE}{episode.slug}/transcript.vtt"
+        assert entry.summary_detail.type == "text/html" and shown(entry.summary) == as_feedparser_reads(description)
+        assert entry.podcast_chapters["url"] == BASE + str(episode.chapters)
+        assert entry.podcast_transcript["url"] == BASE + episode.transcripts[-1].path  # (feedparser keeps the last: the SRT)
 
 
 def as_feedparser_reads(text: str) -> str:
