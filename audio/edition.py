@@ -166,6 +166,7 @@ def _build(
             album=f"{art.publisher} audio edition" if art.publisher else "Audio edition",
             date=art.date or dt.date.today().isoformat(),
             comment=f"Read by {voice.engine(settings.engine).version()} from {_shown(doc.path.name)}",
+            cover=_embedded_cover(options.config.feed.artwork),
         )
         rendered = render.render(takes, plan, outputs, tags, cache=cache, jobs=jobs, previous_gain=previous_gain)
         with naming(staging / "chapters.json"):
@@ -235,6 +236,15 @@ def _as_placed(exc: OSError, cache: Path) -> OSError:
     else:
         return exc
     return OSError(exc.errno, exc.strerror, str(shown))  # (of the errno's own subclass, as raised)
+
+
+def _embedded_cover(artwork: str | None) -> bytes | None:
+    """The configured artwork, small, for inside the audio files; None without a local artwork file."""
+    if artwork is None or artwork.startswith(("http://", "https://")):
+        return None
+    from .site import cover  # (Pillow: loaded only where a config names artwork)
+
+    return cover.embedded(artwork)
 
 
 def _import_later(save: Callable[[], None]) -> None:

@@ -274,3 +274,32 @@ def test_format_m4b_is_the_m4a_branded_for_audiobook_apps(tmp_path: Path) -> Non
          "-of", "json", str(m4b)], capture_output=True, text=True, check=True).stdout)
     assert probed["format"]["tags"]["major_brand"] == "M4B "
     assert len(probed["chapters"]) == len(built.manifest["chapters"]) == 3
+
+
+def test_the_configured_artwork_is_inside_the_mp3_and_the_m4a(tmp_path: Path) -> None:
+    """Players of a downloaded file show the cover from the file: ID3 APIC (front cover), MP4 covr."""
+    import io
+
+    from mutagen.mp4 import MP4
+    from PIL import Image
+
+    from audio import config
+
+    Image.new("RGB", (1400, 1400), (200, 30, 30)).save(tmp_path / "art.jpg", format="JPEG")
+    (tmp_path / "publisher.toml").write_text(
+        '[feed]\ntitle = "T"\ndescription = "D"\nlanguage = "en"\ncategory = "News"\nexplicit = false\n'
+        'artwork = "art.jpg"\n', encoding="utf-8")
+    story = tmp_path / "story.txt"
+    story.write_text("Minsk and Kyiv talked on Wednesday.\n", encoding="utf-8")
+    options = edition.BuildOptions(out=tmp_path / "out", formats=("mp3", "m4a"), no_appeal=True,
+                                   config=config.load(tmp_path / "publisher.toml"))
+    built = edition.build(story, options)
+    [apic] = ID3(built.directory / "story.mp3").getall("APIC")
+    assert (apic.type, apic.mime) == (3, "image/jpeg")
+    with Image.open(io.BytesIO(apic.data)) as inside:
+        assert (inside.format, inside.size) == ("JPEG", (600, 600))
+    [covr] = MP4(built.directory / "story.m4a").tags["covr"]
+    assert bytes(covr) == apic.data
+    streams = subprocess.run([str(tools.ffprobe()), "-v", "error", "-show_entries", "stream=codec_type:stream_disposition=attached_pic",
+                              "-of", "csv=p=0", str(built.directory / "story.m4a")], capture_output=True, text=True, check=True).stdout
+    assert streams.split() == ["audio,0", "data,0", "video,1"]  # the audio, the QuickTime chapter track, the cover

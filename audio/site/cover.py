@@ -38,6 +38,23 @@ def ensure(out: Path, artwork: str | None, name: str) -> str:
     return GENERATED
 
 
+EMBEDDED_SIZE = 600  # px: the cover inside each audio file, for players of a downloaded file (not the feed's)
+
+
+def embedded(artwork: str | None) -> bytes | None:
+    """The configured artwork file as a JPEG at most EMBEDDED_SIZE px square, to go inside the audio files
+    (ID3 APIC, MP4 covr); None without a local artwork file (a URL, or the generated cover: not remade
+    at every build)."""
+    if artwork is None or artwork.startswith(("http://", "https://")):
+        return None
+    with Image.open(artwork) as image:  # (checked when the config was read: feedconfig.check_artwork)
+        small = image.convert("RGB")
+        small.thumbnail((EMBEDDED_SIZE, EMBEDDED_SIZE))
+        buffer = io.BytesIO()
+        small.save(buffer, format="JPEG", quality=85)
+    return buffer.getvalue()
+
+
 def generate(name: str, mark: str = "", size: int = SIZE, caption: str = "AUDIO EDITION") -> bytes:
     """A square RGB PNG (3000 px: the feed's artwork): the name, large, on a plain background."""
     image = Image.new("RGB", (size, size), _BACKGROUND)

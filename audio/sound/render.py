@@ -254,13 +254,20 @@ def _encode_m4a(
         arguments, first = tools.pcm_input(timeline.sample_rate)
         inputs = [tools.ffmpeg(), "-hide_banner", "-nostdin", "-nostats", "-loglevel", "error", "-y",
                   *arguments, "-f", "ffmetadata", "-i", str(meta)]
+        picture: list[str] = []
+        if tags.cover:  # covr: the cover players of a downloaded file show
+            cover = Path(tmp) / "cover.jpg"
+            with naming(cover):
+                cover.write_bytes(tags.cover)
+            inputs += ["-i", str(cover)]
+            picture = ["-map", "2:v", "-c:v", "copy", "-disposition:v", "attached_pic"]
         # AAC_CODER: for eSpeak NG's voice ffmpeg's fast coder comes closer than its default (twoloop), at
         # a fraction of the CPU (docs/performance.md; scripts/mp3_quality.py --aac-coder twoloop fast).
         output = ["-ac", "1", "-b:a", BITRATE, "-map_metadata", "1", "-map_chapters", "1", "-c:a", "aac",
                   "-aac_coder", AAC_CODER, "-movflags", "+faststart", "-brand", brand, "-f", "mp4", str(path)]
         for attempt in range(1, M4A_TRIES + 1):
             chunks = pieces.pcm(takes, timeline)
-            tools.feed([*inputs, "-map", "0:a", "-af", first + loudness.audio_filter(gain, limited, ceiling), *output],
+            tools.feed([*inputs, "-map", "0:a", *picture, "-af", first + loudness.audio_filter(gain, limited, ceiling), *output],
                        chunks if given_up is None else _until(given_up, chunks))
             peak = loudness.true_peak(path, timeline.duration_ms / 1000)
             if peak <= loudness.MAX_TRUE_PEAK:

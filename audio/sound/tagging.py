@@ -26,6 +26,7 @@ class Tags(NamedTuple):
     album: str | None
     date: str | None
     comment: str | None
+    cover: bytes | None = None  # a JPEG: ID3 APIC front cover, MP4 covr
 
 
 def id3_tag(timeline: Timeline, tags: Tags) -> bytes:
@@ -38,6 +39,8 @@ def id3_tag(timeline: Timeline, tags: Tags) -> bytes:
     frames += _date(tags.date)
     if tags.comment:
         frames.append(_frame("COMM", b"\x01" + b"eng" + _utf16("") + b"\x00\x00" + _utf16(tags.comment)))
+    if tags.cover:  # APIC: encoding 0, MIME type, picture type 3 (front cover), an empty description
+        frames.append(_frame("APIC", b"\x00image/jpeg\x00\x03\x00" + tags.cover))
     ids = [f"chp{i}" for i in range(len(timeline.chapters))]
     frames += tables_of_contents(ids, tags.title)
     for element_id, span in zip(ids, timeline.chapters):
