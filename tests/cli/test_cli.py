@@ -64,8 +64,8 @@ def test_bad_article_files(tmp_path: Path, out_with_edition: Path, name: str, da
     ("options", "message"),
     [
         (["--voice", "klingon-xx"], "--voice 'klingon-xx': no such voice (list them with 'audio-edition voices')"),
-        (["--format", "wav"], "--format 'wav': unknown format (choose from: mp3, m4a, epub)"),
-        (["--format", "mp3,flac"], "--format 'mp3,flac': unknown format (choose from: mp3, m4a, epub)"),
+        (["--format", "wav"], "--format 'wav': unknown format (choose from: mp3, m4a, m4b, epub)"),
+        (["--format", "mp3,flac"], "--format 'mp3,flac': unknown format (choose from: mp3, m4a, m4b, epub)"),
     ],
 )
 def test_bad_options(out_with_edition: Path, options: list[str], message: str) -> None:
