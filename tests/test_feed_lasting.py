@@ -317,8 +317,8 @@ def test_a_plain_http_base_url_warns_and_still_writes_the_feed(
         result = run("feed", "--out", out, "--config", cfg, "--base-url", "http://audio.example.org/")
     assert result.exit_code == 0, result.output
     assert [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING] == [
-        "base URL http://audio.example.org/ is plain http: the Podcasting 2.0 namespace requires https: for the URLs "
-        "it defines, and apps may refuse them"]
+        ("base URL http://audio.example.org/ is plain http: the Podcasting 2.0 namespace requires https: for the URLs "
+         "it defines, and apps may refuse them")]
     caplog.clear()
     with caplog.at_level(logging.WARNING):
         assert run("feed", "--out", out, "--config", cfg, "--base-url", BASE).exit_code == 0

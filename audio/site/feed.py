@@ -18,9 +18,8 @@ from lxml import etree
 from .. import __version__, publish
 from ..config import Config
 from ..errors import BadInput
-from ..feedconfig import FeedConfig
+from ..feedconfig import FeedConfig, insecure
 from ..feedconfig import base_url as checked_base_url
-from ..feedconfig import insecure
 from . import catalogue, cover
 from .catalogue import Episode
 
