@@ -335,3 +335,13 @@ def test_readme_says_how_to_move_a_show_and_prune() -> None:
         command = group.commands[name]  # type: ignore[attr-defined]
         assert command.help and all(p.help for p in command.params if p.param_type_name == "option")
 
+
+
+def test_timecodes_need_three_chapters_from_zero_and_show_hours_past_one() -> None:
+    mark = catalogue.Mark
+    assert feed.timecodes([mark(0, "Intro"), mark(65_400, "One")]) == []  # two: apps make no chapters of them
+    assert feed.timecodes([mark(1500, "a"), mark(2000, "b"), mark(3000, "c")]) == []  # the first must be 00:00
+    assert feed.timecodes([mark(0, "Intro"), mark(65_999, "One\n two"), mark(600_000, "Appeal")]) == [
+        "00:00 Intro", "01:05 One two", "10:00 Appeal"]
+    assert feed.timecodes([mark(0, "Intro"), mark(59 * 60_000, "Late"), mark(3_725_000, "Later")]) == [
+        "0:00:00 Intro", "0:59:00 Late", "1:02:05 Later"]
