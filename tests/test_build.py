@@ -256,7 +256,7 @@ def test_the_appeal_link_is_in_the_mp3_and_the_m4a_is_branded_m4a(sample_edition
     assert ["WXXX:" in c.sub_frames for c in chaps] == [False, True]
     assert chaps[1].sub_frames["WXXX:"].url == "https://example.org/spenden/f%C3%BCr-uns"
     assert str(chaps[1].sub_frames["TIT2"]) == "A Message"
-    probed = subprocess.run([str(tools.ffprobe()), "-v", "error", "-show_entries", "format_tags=major_brand",
+    probed = subprocess.run([str(ffprobe()), "-v", "error", "-show_entries", "format_tags=major_brand",
                              "-of", "default=nw=1:nk=1", str(sample_edition.directory / f"{SLUG}.m4a")],
                             capture_output=True, text=True, check=True).stdout
     assert probed == "M4A \n"
@@ -270,7 +270,7 @@ def test_format_m4b_is_the_m4a_branded_for_audiobook_apps(tmp_path: Path) -> Non
     assert [(f["name"], f["type"]) for f in built.manifest["files"] if f["role"] == "audio"] == [
         ("story.mp3", "audio/mpeg"), ("story.m4b", "audio/mp4")]
     probed = json.loads(subprocess.run(
-        [str(tools.ffprobe()), "-v", "error", "-show_entries", "format_tags=major_brand:chapter=start_time",
+        [str(ffprobe()), "-v", "error", "-show_entries", "format_tags=major_brand:chapter=start_time",
          "-of", "json", str(m4b)], capture_output=True, text=True, check=True).stdout)
     assert probed["format"]["tags"]["major_brand"] == "M4B "
     assert len(probed["chapters"]) == len(built.manifest["chapters"]) == 3
@@ -300,6 +300,6 @@ def test_the_configured_artwork_is_inside_the_mp3_and_the_m4a(tmp_path: Path) ->
         assert (inside.format, inside.size) == ("JPEG", (600, 600))
     [covr] = MP4(built.directory / "story.m4a").tags["covr"]
     assert bytes(covr) == apic.data
-    streams = subprocess.run([str(tools.ffprobe()), "-v", "error", "-show_entries", "stream=codec_type:stream_disposition=attached_pic",
+    streams = subprocess.run([str(ffprobe()), "-v", "error", "-show_entries", "stream=codec_type:stream_disposition=attached_pic",
                               "-of", "csv=p=0", str(built.directory / "story.m4a")], capture_output=True, text=True, check=True).stdout
     assert streams.split() == ["audio,0", "data,0", "video,1"]  # the audio, the QuickTime chapter track, the cover

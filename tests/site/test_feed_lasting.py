@@ -25,7 +25,7 @@ from audio import feedconfig
 from audio.cli.main import main
 from audio.site import catalogue, feed, serve
 
-from .conftest import ROOT, need_program
+from ..conftest import ROOT, need_program
 from .test_feed import BASE, NS, article, run, write_config
 
 NODE_DIR = ROOT / "tests" / "node"
@@ -325,11 +325,13 @@ def test_a_plain_http_base_url_warns_and_still_writes_the_feed(
     assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
 
 
-def test_readme_says_how_to_move_a_show_and_prune() -> None:
+def test_the_docs_say_how_to_move_a_show_and_prune() -> None:
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert "audio-edition feed move" in readme and "audio-edition feed prune" in readme
+    guide = (ROOT / "docs" / "guide.md").read_text(encoding="utf-8")
     for text in ("audio-edition feed move", "audio-edition feed prune", "podcast:guid", "itunes:new-feed-url",
                  "podcast:funding", "podcast:alternateEnclosure", "podcast:person", "itunes:episodeType"):
-        assert text in readme, text
+        assert text in guide, text
     group = main.commands["feed"]
     for name in ("move", "prune"):
         command = group.commands[name]  # type: ignore[attr-defined]
