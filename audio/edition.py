@@ -18,7 +18,7 @@ from .cache import CACHE_ENV, Cache
 from .cache import default_dir as default_cache_dir
 from .cache import key as cache_key
 from .config import Config
-from .errors import ToolFailed, naming
+from .errors import BadInput, ToolFailed, naming
 from .limits import read_settings
 from .manifest import MANIFEST, Edition, refuse_foreign
 from .manifest import VERSION as MANIFEST_VERSION
@@ -58,17 +58,25 @@ class BuildOptions(NamedTuple):
 
 
 def prepare(
-    path: Path, options: BuildOptions, memo: Memo | None = None
+    path: Path | source.Document, options: BuildOptions, memo: Memo | None = None
 ) -> tuple[source.Document, article_stage.Article, Script]:
     """Everything before synthesis: fast, and where every bad input is caught. Pure but for what
-    `memo` reads (every paragraph's sentences in the take cache, see script.Memo)."""
-    doc = source.read(path, options.format_in)
+    `memo` reads (every paragraph's sentences in the take cache, see script.Memo). `path`: an article
+    file, or a page already read (text.fetch: a URL's)."""
+    doc = path if isinstance(path, source.Document) else source.read(path, options.format_in)
     appeal_doc = source.read(options.appeal_file) if options.appeal_file else None
-    art = article_stage.parse(
-        doc,
-        options.config,
-        article_stage.ArticleOptions(options.title, options.slug, appeal_doc, options.no_appeal, options.language),
-    )
+    try:
+        art = article_stage.parse(
+            doc,
+            options.config,
+            article_stage.ArticleOptions(options.title, options.slug, appeal_doc, options.no_appeal, options.language),
+        )
+    except BadInput as exc:
+        if doc.url is None:
+            raise
+        from .text import fetch  # (urllib loads only for pages fetched)
+
+        raise fetch.renamed(exc, doc.path, doc.url) from None  # a fetched page is known by its URL
     return doc, art, make_script(art, load_lexicon(options.config), memo)
 
 
@@ -77,7 +85,7 @@ def load_lexicon(config: Config) -> Lexicon | None:
 
 
 def build(
-    path: Path,
+    path: Path | source.Document,
     options: BuildOptions,
     *,
     on_take: Callable[[int, Take], None] | None = None,
@@ -115,7 +123,7 @@ VANISHED_RETRIES = 2
 
 
 def _build(
-    path: Path, options: BuildOptions, cache: Cache,
+    path: Path | source.Document, options: BuildOptions, cache: Cache,
     on_take: Callable[[int, Take], None] | None,
 ) -> Edition:
     memo = Memo(cache)
@@ -335,11 +343,12 @@ def _manifest(
         "byline": art.byline,
         "date": art.date,
         "language": art.language,
-        "url": art.url,
+        "url": art.url or doc.url,  # the page's canonical URL, else the one it was fetched from
         "lede": art.paragraphs[0].text,
         "built": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         "source": {
-            "path": _shown(_published_path(doc.path)),
+            "path": doc.url if doc.url is not None else _shown(_published_path(doc.path)),
+            **({"url": doc.url, "fetched": doc.fetched} if doc.url is not None else {}),
             "sha256": doc.sha256,
             "encoding": doc.encoding,
             "format": doc.format,

@@ -123,3 +123,28 @@ def run_command(group: click.Group) -> int:
         signal.signal(stopped, signal.SIG_DFL)
         os.kill(os.getpid(), stopped)
     return code if isinstance(code, int) else 0
+
+
+def is_url(text: str) -> bool:
+    """Whether an argument is meant as a URL (scheme://…), not a file name (text.fetch.is_url, without
+    loading urllib for a file)."""
+    scheme, sep, _ = text.partition("://")
+    return bool(sep) and scheme.isalpha()
+
+
+def _headers(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
+    if not values:
+        return ()
+    from ..errors import BadInput
+    from ..text import fetch
+
+    try:
+        return tuple(fetch.header(value) for value in values)
+    except BadInput as exc:
+        raise Failure(str(exc), 2) from None
+
+
+header_option = click.option(
+    "--header", "headers", multiple=True, callback=_headers, metavar="'NAME: VALUE'",
+    help="Send this HTTP header with every page fetched (a paywall cookie, a token); repeatable.",
+)

@@ -27,6 +27,8 @@ class Document(NamedTuple):
     format: str  # "txt", "md" or "html"
     encoding: str
     sha256: str
+    url: str | None = None  # a fetched page (text/fetch.py): where it came from, after redirects
+    fetched: str | None = None  # and when (ISO 8601 UTC)
 
 
 def read(path: Path, format: str | None = None) -> Document:
@@ -39,13 +41,14 @@ def read(path: Path, format: str | None = None) -> Document:
     return parse_bytes(data, path, format)
 
 
-def parse_bytes(data: bytes, path: Path, format: str | None = None) -> Document:
+def parse_bytes(data: bytes, path: Path, format: str | None = None, charset: str | None = None) -> Document:
+    """`charset`: what the HTTP response said; it takes precedence over the page's own <meta>."""
     fmt = format or _SUFFIXES.get(path.suffix.lower()) or _sniff(data)
     if fmt not in FORMATS:
         raise BadInput(f"{path}: unknown input format '{fmt}' (expected one of: {', '.join(FORMATS)})")
     if limits.is_binary(data[:65536]):
         raise BadInput(f"{path}: is a binary file (it holds NUL bytes), not an article")
-    text, encoding = decode_html(data, path) if fmt == "html" else decode(data, path)
+    text, encoding = decode_html(data, path, charset) if fmt == "html" else decode(data, path)
     # Line ends: CRLF and lone CR become LF; other control characters are never spoken.
     text = without_controls(text.replace("\r\n", "\n").replace("\r", "\n"))
     if not text.strip():
@@ -115,13 +118,13 @@ def declared_charset(data: bytes) -> str | None:
     return (match[1] or match[2]).decode("ascii", "replace").lower()
 
 
-def decode_html(data: bytes, path: Path) -> tuple[str, str]:
+def decode_html(data: bytes, path: Path, charset: str | None = None) -> tuple[str, str]:
     """A page: its BOM, else its declared charset checked against its bytes, else detection.
 
     A page that declares one charset and holds another is decoded as what it holds, and the
     encoding says so ("utf-8 (declared windows-1251)"); a page mixing two encodings is refused.
     """
-    declared = declared_charset(data)
+    declared = charset.lower() if charset else declared_charset(data)
     if data.startswith((codecs.BOM_UTF8, codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) or declared is None:
         return decode(data, path)
     try:
