@@ -29,13 +29,15 @@ log = logging.getLogger(__name__)
 ARTICLE_SUFFIXES = (".txt", ".text", ".md", ".markdown", ".html", ".htm")
 # What a batch reports as it goes: ("article", 1) when one is done or skipped, ("takes", n) as takes are made.
 Report = Callable[[str, int], None]
+# An article file, or a page already read (follow.py: fetched): both go to a worker as they are.
+Input = Path | source.Document
 
 
 @dataclass
 class BatchResult:
     built: list[Edition] = field(default_factory=list)
     skipped: list[Path] = field(default_factory=list)
-    failed: list[tuple[Path, str]] = field(default_factory=list)
+    failed: list[tuple[Input, str]] = field(default_factory=list)
     unpublished: str | None = None  # why the catalogue, feed or index.html could not be refreshed at the end
 
 
@@ -118,9 +120,20 @@ def run(
             tell("article", 1)
             continue
         todo.append(path)
+    return build_all(todo, options, report, timeout, result)
+
+
+def build_all(
+    todo: Sequence[Input], options: edition.BuildOptions, report: Report | None = None, timeout: float | None = None,
+    result: BatchResult | None = None,
+) -> BatchResult:
+    """Build every article given, skipping none (run's second half), then refresh the catalogue and feed once."""
+    tell = report or (lambda event, n: None)
+    result = result if result is not None else BatchResult()
     jobs = options.jobs or edition.cores()
     if len(todo) > 1 and options.scheduler is None:  # (--jobs 1 too: one worker, replaced if it dies or hangs)
-        _in_workers(todo, options, min(jobs, len(todo)), result, tell, TAKE_TIMEOUT if timeout is None else timeout)
+        _in_workers(list(todo), options, min(jobs, len(todo)), result, tell,
+                    TAKE_TIMEOUT if timeout is None else timeout)
     else:
         for path in todo:
             outcome = _build_one(path, options, lambda index, take: tell("takes", 1))
@@ -135,11 +148,13 @@ def run(
     return result
 
 
-def largest_first(paths: Sequence[Path]) -> list[Path]:
+def largest_first(paths: Sequence[Input]) -> list[Input]:
     """The articles by file size, largest first (equal sizes in the order given): the last to start are
     then the shortest, and a long article is not left to run alone at the end while the other workers idle."""
 
-    def size(path: Path) -> int:
+    def size(path: Input) -> int:
+        if isinstance(path, source.Document):
+            return len(path.text)
         try:
             return path.stat().st_size
         except OSError:
@@ -149,7 +164,7 @@ def largest_first(paths: Sequence[Path]) -> list[Path]:
 
 
 def _in_workers(
-    todo: list[Path], options: edition.BuildOptions, count: int, result: BatchResult, tell: Report, timeout: float
+    todo: list[Input], options: edition.BuildOptions, count: int, result: BatchResult, tell: Report, timeout: float
 ) -> None:
     """One article per worker process at a time, each speaking its takes itself (jobs=1 inside), the
     largest first.
@@ -163,7 +178,7 @@ def _in_workers(
     context = pool.context()
     inner = options._replace(jobs=1)
     queue = deque(largest_first(todo))
-    tries: dict[Path, int] = {}
+    tries: dict[Input, int] = {}
     running: dict[Any, workers.Worker] = {}  # by connection
     started: list[workers.Worker] = []  # every worker, whatever it is doing: all are stopped at the end
     cores = _Cores(count)
@@ -196,7 +211,7 @@ def _in_workers(
             worker = idle.pop()
             worker.task = queue.popleft()
             try:
-                worker.conn.send(Article(str(worker.task), inner))
+                worker.conn.send(Article(worker.task if isinstance(worker.task, source.Document) else str(worker.task), inner))
             except (OSError, ValueError):  # it died before it could take the article
                 died(worker)
                 continue
@@ -241,7 +256,7 @@ def _in_workers(
 
 # What a batch worker is sent, and what it sends back.
 class Article(NamedTuple):
-    path: str
+    path: str | source.Document  # a file's path, or a page already fetched (follow)
     options: edition.BuildOptions
 
 
@@ -321,7 +336,7 @@ def _serve(conn: Any, environ: dict[str, str], parent: int | None) -> None:
                     _waiting.clear()
                 if task is None:
                     break
-                send(_build_one(Path(task.path), task.options, lambda index, take: send(TakeMade())))
+                send(_build_one(Path(task.path) if isinstance(task.path, str) else task.path, task.options, lambda index, take: send(TakeMade())))
     except (EOFError, OSError, KeyboardInterrupt, stops.Stopped):
         return  # the batch ended or was stopped: a stopped build has left out/ as it was
 
@@ -339,7 +354,7 @@ def _asked_to_stop(number: int, frame: Any) -> None:
         raise stops.Stopped(number)
 
 
-def _build_one(path: Path, options: edition.BuildOptions, on_take: Callable[[int, Any], None]) -> Built | BuildFailed:
+def _build_one(path: Input, options: edition.BuildOptions, on_take: Callable[[int, Any], None]) -> Built | BuildFailed:
     """Nothing escapes as a traceback."""
     try:
         built = edition.build(path, options, on_take=on_take)
@@ -357,7 +372,7 @@ def _one_line(exc: AudioEditionError | OSError) -> str:
     return f"{str(exc.filename) + ': ' if exc.filename else ''}{exc.strerror or exc}"
 
 
-def _record(path: Path, outcome: Built | BuildFailed, options: edition.BuildOptions, result: BatchResult) -> None:
+def _record(path: Input, outcome: Built | BuildFailed, options: edition.BuildOptions, result: BatchResult) -> None:
     if isinstance(outcome, Built):
         result.built.append(load_edition(options.out / outcome.slug))
     else:

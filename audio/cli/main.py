@@ -16,7 +16,9 @@ from . import upkeep
 from .common import (
     Failure,
     config_option,
+    header_option,
     input_options,
+    is_url,
     out_folder,
     reported,
     run_command,
@@ -45,9 +47,10 @@ def main(verbose: bool) -> None:
 
 
 @main.command()
-@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.argument("files", nargs=-1, required=True)  # (str: click.Path would fold a URL's "//")
 @click.option("--out", type=click.Path(), callback=lambda ctx, param, value: out_folder(value), default="out",
               show_default=True, help="Output directory.")
+@header_option
 @click.option("--title", help="Edition title (default: a leading heading, else the lede's first sentence).")
 @click.option("--slug", help="Edition folder and file name (default: the source file's name).")
 @click.option("--format", "formats", default="mp3", show_default=True, help="Formats, comma-separated: mp3, m4a, m4b (the M4A for audiobook apps), epub (an EPUB 3 talking book carrying the MP3, else the M4A).")
@@ -61,8 +64,9 @@ def main(verbose: bool) -> None:
 @speed_options
 @reported
 def build(
-    files: tuple[Path, ...],
+    files: tuple[str, ...],
     out: Path,
+    headers: tuple[tuple[str, str], ...],
     title: str | None,
     slug: str | None,
     formats: str,
@@ -78,7 +82,8 @@ def build(
     cache_dir: Path | None,
     scheduler: str | None,
 ) -> None:
-    """Build each article FILE (.txt, .md or a saved .html page; '-' reads standard input) into OUT/<slug>/."""
+    """Build each article FILE (.txt, .md or a saved .html page; '-' reads standard input; an http(s) URL
+    is fetched) into OUT/<slug>/."""
     from .. import config, edition
     from ..site import refresh
     from ..sound import render
@@ -103,7 +108,12 @@ def build(
         format_in=format_in,
     )
     for path in files:
-        built = edition.build(path, options)
+        if is_url(path):
+            from ..text import fetch
+
+            built = edition.build(fetch.fetch(path, headers), options)
+        else:
+            built = edition.build(Path(path), options)
         refresh.site(options.out, options.config, [built])  # the catalogue, feed.xml and the list of editions
         manifest = built.manifest
         if manifest["source"]["encoding"] not in ("utf-8", "utf-8-sig"):
@@ -257,6 +267,71 @@ def batch(
         raise Failure(f"{result.unpublished} (the catalogue, feed and index.html may not list this batch's editions)", 1)
     if result.failed:
         raise Failure(f"{len(result.failed)} of {total} articles failed", 1)
+
+
+@main.command()
+@click.argument("feed_url")
+@click.option("--out", type=click.Path(), callback=lambda ctx, param, value: out_folder(value), default="out",
+              show_default=True, help="Output directory.")
+@click.option("--once", is_flag=True, help="Poll once and end (for cron and publishing hooks); the default.")
+@click.option("--every", "interval", metavar="TIME", help="Poll every TIME (30s, 5m, 1h) until stopped (SIGTERM, Ctrl-C).")
+@click.option("--since", "since_text", metavar="DATE", help="Leave the items the feed dates before DATE (2026-12-01).")
+@click.option("--delay", type=click.FloatRange(min=0), default=1.0, show_default=True,
+              help="Seconds between two requests to one host.")
+@header_option
+@click.option("--format", "formats", default="mp3", show_default=True, help="Audio formats, comma-separated: mp3, m4a.")
+@click.option("--voice", help="Voice id, name or language code (see 'audio-edition voices').")
+@click.option("--rate", type=click.IntRange(80, 450), help="Speaking rate in words per minute [default: 175].")
+@config_option
+@click.option("--no-appeal", is_flag=True, help="Leave the publishers' appeals out of the editions.")
+@click.option("--adopt-out", is_flag=True, help="Publish into OUT though it holds files audio-edition did not make.")
+@speed_options
+@reported
+def follow(
+    feed_url: str, out: Path, once: bool, interval: str | None, since_text: str | None, delay: float,
+    headers: tuple[tuple[str, str], ...], formats: str, voice: str | None, rate: int | None, config_path: Path | None,
+    no_appeal: bool, adopt_out: bool, jobs: int | None, cache_dir: Path | None, scheduler: str | None,
+) -> None:
+    """Build every article of the site's RSS or Atom feed, or Google News sitemap, at FEED_URL into OUT/<slug>/.
+
+    Items already built are built again only when their page changed; what was seen is kept in the
+    catalogue, so an unchanged feed costs one request (HTTP 304). An item that fails is reported and
+    tried again on a later poll (after 1 min, then 2, 4, ... up to 6 h); it never stops the others.
+    Items the site drops from its feed stay in ours. Exit 1 if an item failed (--once).
+    """
+    from .. import config, edition
+    from .. import follow as following
+    from ..sound import render
+
+    if once and interval:
+        raise Failure("--once and --every: give one of them", 2)
+    options = edition.BuildOptions(
+        out=out, formats=render.parse_formats(formats), no_appeal=no_appeal, adopt_out=adopt_out, voice=voice,
+        rate=rate, config=config.load(config_path), jobs=jobs, cache=cache_dir, scheduler=scheduler_address(scheduler),
+    )
+    follow_options = following.FollowOptions(
+        headers=headers, since=following.since(since_text) if since_text else None, delay=delay)
+    failures = []
+
+    def polled(poll: following.Poll) -> None:
+        for link, slug in poll.built:
+            click.echo(f"{link}: built {out / slug}/")
+        for link, reason in poll.failed:
+            click.echo(reason if reason.startswith(link) else f"{link}: {reason}", err=True)
+        if poll.unpublished is not None:
+            click.echo(f"{poll.unpublished} (the catalogue, feed and index.html may not list these editions)", err=True)
+        failures.extend(poll.failed)
+        feed = "" if poll.feed_changed else "feed unchanged; "
+        waiting = f", {poll.waiting} waiting to be tried again" if poll.waiting else ""
+        click.echo(f"{feed}{len(poll.built)} built, {poll.unchanged} unchanged, {len(poll.failed)} failed{waiting}",
+                   err=interval is not None and not poll.built)
+
+    def failed(exc: Exception) -> None:
+        click.echo(str(exc), err=True)
+
+    following.run(feed_url, options, follow_options, following.every(interval) if interval else None, polled, failed)
+    if failures:
+        raise Failure(f"{len(failures)} item{'s' if len(failures) > 1 else ''} failed (tried again on the next poll)", 1)
 
 
 for command in (upkeep.feed, upkeep.serve, upkeep.warm, upkeep.cache):

@@ -59,6 +59,31 @@ MIGRATIONS: tuple[str, ...] = (
     );
     ALTER TABLE episode ADD COLUMN extra TEXT;
     """,
+    # `follow`: the feeds (or news sitemaps) followed, with what their server said for conditional
+    # requests, and every item seen in them: built from which page, or failing and when to try again.
+    """
+    CREATE TABLE followed_feed (
+        url           TEXT PRIMARY KEY,
+        etag          TEXT,
+        last_modified TEXT,
+        checked       TEXT              -- ISO 8601 UTC, the last poll
+    );
+    CREATE TABLE followed_item (
+        feed          TEXT NOT NULL,
+        item_id       TEXT NOT NULL,    -- the feed's id (guid) for it, else its link
+        link          TEXT NOT NULL,
+        published     TEXT,             -- ISO 8601, as the feed dates it
+        page_sha256   TEXT,             -- the page its edition was built from
+        page_etag     TEXT,
+        page_modified TEXT,
+        slug          TEXT,
+        built         TEXT,
+        failures      INTEGER NOT NULL DEFAULT 0,
+        error         TEXT,             -- the last failure, one line
+        retry_after   TEXT,             -- ISO 8601 UTC: not tried again before
+        PRIMARY KEY (feed, item_id)
+    );
+    """,
 )
 
 # Preferred enclosure when an edition has several audio files: MP3 plays everywhere.
@@ -515,3 +540,56 @@ def _parse_time(text: str) -> dt.datetime:
 
 def _now() -> dt.datetime:
     return dt.datetime.now(dt.timezone.utc)  # microseconds kept: they order builds within a second
+
+
+class FeedState(NamedTuple):
+    etag: str | None = None
+    last_modified: str | None = None
+    checked: str | None = None
+
+
+class Item(NamedTuple):
+    """One item of a followed feed, as last seen (follow.py)."""
+
+    feed: str
+    item_id: str
+    link: str
+    published: str | None = None
+    page_sha256: str | None = None
+    page_etag: str | None = None
+    page_modified: str | None = None
+    slug: str | None = None
+    built: str | None = None
+    failures: int = 0
+    error: str | None = None
+    retry_after: str | None = None
+
+
+def feed_state(out: Path, url: str) -> FeedState:
+    if not path(out).exists():
+        return FeedState()
+    with _connect(out) as db:
+        row = db.execute("SELECT etag, last_modified, checked FROM followed_feed WHERE url = ?", (url,)).fetchone()
+    return FeedState(row["etag"], row["last_modified"], row["checked"]) if row is not None else FeedState()
+
+
+def followed_items(out: Path, url: str) -> dict[str, Item]:
+    """Every item seen in the feed at `url`, by its id."""
+    if not path(out).exists():
+        return {}
+    with _connect(out) as db:
+        rows = db.execute("SELECT * FROM followed_item WHERE feed = ?", (url,)).fetchall()
+    return {row["item_id"]: Item(**{name: row[name] for name in Item._fields}) for row in rows}
+
+
+def save_followed(out: Path, url: str, state: FeedState | None, items: Sequence[Item]) -> None:
+    """Record a poll: the feed's validators (None: as they were) and the items seen or tried, in one transaction."""
+    with _connect(out) as db:
+        db.execute("BEGIN IMMEDIATE")
+        if state is not None:
+            db.execute("INSERT OR REPLACE INTO followed_feed (url, etag, last_modified, checked) VALUES (?, ?, ?, ?)",
+                       (url, *state))
+        for item in items:
+            db.execute(f"INSERT OR REPLACE INTO followed_item ({', '.join(Item._fields)}) "
+                       f"VALUES ({', '.join('?' * len(Item._fields))})", tuple(item))
+        db.execute("COMMIT")
