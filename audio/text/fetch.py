@@ -152,11 +152,21 @@ class _Redirects(urllib.request.HTTPRedirectHandler):
         super().__init__()
         self.given = {name.lower() for name, _ in headers}
 
+    def http_error_302(self, req: urllib.request.Request, fp: Any, code: int, msg: str,
+                       headers: Any) -> Any:
+        # Checked before urllib's own check, whose error would read as a failed redirect, not a refused one.
+        target = headers.get("Location") or headers.get("URI")
+        if target is not None:
+            newurl = urllib.parse.urljoin(req.full_url, target.strip())
+            if urllib.parse.urlsplit(newurl).scheme.lower() not in ("http", "https"):
+                fp.close()
+                raise BadInput(f"{req.full_url}: redirects to {newurl}, which is not an http(s) URL: refused")
+        return super().http_error_302(req, fp, code, msg, headers)
+
+    http_error_301 = http_error_303 = http_error_307 = http_error_308 = http_error_302
+
     def redirect_request(self, req: urllib.request.Request, fp: Any, code: int, msg: str, headers: Any,
                          newurl: str) -> urllib.request.Request | None:
-        scheme = urllib.parse.urlsplit(newurl).scheme.lower()
-        if scheme not in ("http", "https"):
-            raise BadInput(f"{req.full_url}: redirects to {newurl}, which is not an http(s) URL: refused")
         new = super().redirect_request(req, fp, code, msg, headers, newurl)
         if new is not None and urllib.parse.urlsplit(newurl).hostname != urllib.parse.urlsplit(req.full_url).hostname:
             for name in list(new.headers):
@@ -196,6 +206,8 @@ def _response(url: str, status: int, body: bytes, headers: email.message.Message
 
 def _status_error(url: str, code: int, reason: str) -> AudioEditionError:
     told = f"HTTP {code}{' ' + reason if reason else ''}"
+    if 300 <= code < 400:  # (urllib gives up on a redirect loop, or past max_redirections, so)
+        return BadInput(f"{url}: more than {MAX_REDIRECTS} redirects, or a redirect loop ({told})")
     if code in (404, 410):
         return BadInput(f"{url}: not found ({told})")
     if code in (401, 403):
