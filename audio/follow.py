@@ -157,7 +157,6 @@ def poll(feed_url: str, options: edition.BuildOptions, following: FollowOptions 
     and the retries due. An item's failure is recorded in the catalogue and reported, never raised; the
     feed's own failure is raised (BadInput, fetch.FetchFailed)."""
     fetch.check_url(feed_url)
-    publish.claim(options.out, options.adopt_out)
     result = Poll()
     polite = _Polite(following)
     now = dt.datetime.now(dt.timezone.utc)
@@ -175,6 +174,7 @@ def poll(feed_url: str, options: edition.BuildOptions, following: FollowOptions 
     else:
         entries = read_feed(answer.body, answer.url)
         feed_state = catalogue.FeedState(answer.etag, answer.last_modified, checked)
+    publish.claim(options.out, options.adopt_out)  # (a URL that is no feed leaves no out/ behind)
     listed: dict[str, Entry] = {}
     for entry in entries:
         if following.since is not None and entry.published is not None and entry.published < following.since:

@@ -27,6 +27,7 @@ class Request:
     path: str
     headers: dict[str, str]
     host: str
+    at: float = 0.0  # time.monotonic() when it came
 
 
 class Site:
@@ -42,7 +43,7 @@ class Site:
             def do_GET(self) -> None:  # noqa: N802 (the standard library's name)
                 with site.lock:
                     site.requests.append(Request(self.path, {k.lower(): v for k, v in self.headers.items()},
-                                                 self.headers.get("Host", "")))
+                                                 self.headers.get("Host", ""), time.monotonic()))
                     found = site.routes.get(self.path)
                 route = found() if callable(found) else found
                 if route is None:

@@ -208,6 +208,7 @@ def test_a_feed_that_is_not_there_or_not_a_feed_exits_2(newsroom: Newsroom, tmp_
                           ("/page.html", "is not an RSS or Atom feed, nor a news sitemap")):
         result = CliRunner().invoke(main, ["follow", newsroom.site.url(path), "--out", str(tmp_path / "out")])
         assert result.exit_code == 2 and result.output.startswith(f"Error: {newsroom.site.url(path)}: {message}")
+    assert not (tmp_path / "out").exists()
 
 
 def test_sigterm_during_every_leaves_nothing_half_made(newsroom: Newsroom, tmp_path: Path) -> None:
