@@ -3,6 +3,7 @@ rebuild those whose page changed; what was seen is kept in the catalogue, so eac
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import logging
 import time
 import urllib.parse
@@ -190,7 +191,7 @@ def poll(feed_url: str, options: edition.BuildOptions, following: FollowOptions 
     for item_id, seen in known.items():
         if seen.failures and item_id not in candidates:
             candidates[item_id] = seen
-    to_build: dict[str, tuple[catalogue.Item, source.Document]] = {}  # by slug
+    to_build: dict[str, tuple[catalogue.Item, source.Document, str | None]] = {}  # by slug
     done: list[catalogue.Item] = []
     slugs = {seen.slug: seen.item_id for seen in known.values() if seen.slug}
     for item in candidates.values():
@@ -199,10 +200,16 @@ def poll(feed_url: str, options: edition.BuildOptions, following: FollowOptions 
             result.waiting += 1
             continue
         try:
-            item, doc = _page(item, polite, options)
+            item, doc, text = _page(item, polite, options)
         except AudioEditionError as exc:
             done.append(_failed(item, str(exc), now, following))
             result.failed.append((item.link, str(exc)))
+            continue
+        except Exception as exc:  # (as a batch's: one page's surprise fails that item, not the others)
+            log.debug("reading %s failed", item.link, exc_info=True)
+            reason = f"{item.link}: {type(exc).__name__}: {exc}"
+            done.append(_failed(item, reason, now, following))
+            result.failed.append((item.link, reason))
             continue
         finally:
             result.fetch_seconds = polite.seconds
@@ -216,21 +223,21 @@ def poll(feed_url: str, options: edition.BuildOptions, following: FollowOptions 
             doc = doc._replace(path=Path(f"{doc.path.stem}-{_short(item.item_id)}.html"))
             slug = article_stage.file_slug(doc) or ""
         slugs[slug] = item.item_id
-        to_build[slug] = (item, doc)
+        to_build[slug] = (item, doc, text)
     if to_build:
         started = time.monotonic()
-        built = batch.build_all([doc for _, doc in to_build.values()], options, report)
+        built = batch.build_all([doc for _, doc, _ in to_build.values()], options, report)
         result.build_seconds = time.monotonic() - started
         result.unpublished = built.unpublished
         finished = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
         for made in built.built:
             if made.slug in to_build:
-                item, doc = to_build.pop(made.slug)
-                done.append(item._replace(page_sha256=doc.sha256, slug=made.slug, built=finished, failures=0,
-                                          error=None, retry_after=None))
+                item, doc, text = to_build.pop(made.slug)
+                done.append(item._replace(page_sha256=doc.sha256, text_sha256=text, slug=made.slug, built=finished,
+                                          failures=0, error=None, retry_after=None))
                 result.built.append((item.link, made.slug))
         failed = {id(doc): reason for doc, reason in built.failed}
-        for item, doc in to_build.values():
+        for item, doc, _ in to_build.values():
             reason = failed.get(id(doc), "not built")
             done.append(_failed(item, reason, now, following))
             result.failed.append((item.link, reason))
@@ -239,7 +246,7 @@ def poll(feed_url: str, options: edition.BuildOptions, following: FollowOptions 
 
 
 def _page(item: catalogue.Item, polite: _Polite, options: edition.BuildOptions
-          ) -> tuple[catalogue.Item, source.Document | None]:
+          ) -> tuple[catalogue.Item, source.Document | None, str | None]:
     """The item's page if it is new or changed (None: the page its edition was built from), the item with
     the page's validators. A built item whose edition is gone from out/ is built again."""
     fetch.check_url(item.link)
@@ -247,12 +254,23 @@ def _page(item: catalogue.Item, polite: _Polite, options: edition.BuildOptions
     answer = polite.get(item.link, etag=item.page_etag if built else None,
                         last_modified=item.page_modified if built else None)
     if answer.status == 304:
-        return item, None
+        return item, None, None
     item = item._replace(page_etag=answer.etag, page_modified=answer.last_modified)
     doc = fetch.page(item.link, answer)
     if built and doc.sha256 == item.page_sha256:
-        return item, None
-    return item, doc
+        return item, None, None
+    text = read_aloud(doc, options)  # (a page with nothing to read fails here, before a worker is given it)
+    if built and text == item.text_sha256:
+        # The page changed around the article (a "most read" box, a token, a time): nothing to hear anew.
+        return item._replace(page_sha256=doc.sha256), None, None
+    return item, doc, text  # (the text's hash is the item's once its edition is built)
+
+
+def read_aloud(doc: source.Document, options: edition.BuildOptions) -> str:
+    """A hash of what the edition of this page would say and list: its script, canonical URL, date, byline."""
+    _, art, script = edition.prepare(doc, options)
+    return hashlib.sha256(repr((script, art.url, art.date, art.byline, art.publisher)).encode("utf-8",
+                                                                                             "surrogatepass")).hexdigest()
 
 
 def _failed(item: catalogue.Item, reason: str, now: dt.datetime, following: FollowOptions) -> catalogue.Item:
@@ -264,8 +282,6 @@ def _failed(item: catalogue.Item, reason: str, now: dt.datetime, following: Foll
 
 
 def _short(text: str) -> str:
-    import hashlib
-
     return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:8]
 
 

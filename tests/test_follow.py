@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import os
 import signal
 import sqlite3
@@ -107,6 +108,20 @@ def test_a_changed_page_is_rebuilt_as_the_same_episode(newsroom: Newsroom, tmp_p
     after = manifest.load(built.out / "bridge").manifest
     assert after["source"]["sha256"] != before["source"]["sha256"] and "Tuesday" in after["lede"]
     assert episodes(built.out) == {STORIES["bridge"][0]: guid}
+
+
+def test_a_page_changed_only_around_its_article_is_not_built_again(newsroom: Newsroom, tmp_path: Path) -> None:
+    built = options(tmp_path)
+    newsroom.publish("bridge")
+    follow.poll(newsroom.feed, built, follow.FollowOptions(delay=0))
+    before = manifest.load(built.out / "bridge").manifest["built"]
+    framed = page(*STORIES["bridge"]).replace("<body>", '<body><nav><a href="/">Home</a></nav><!-- rendered 12:01 -->')
+    newsroom.site.routes["/news/bridge.html"] = Route(framed.encode())
+    newsroom.publish("bridge", "library")
+    again = follow.poll(newsroom.feed, built, follow.FollowOptions(delay=0))
+    assert [slug for _, slug in again.built] == ["library"] and again.unchanged == 1
+    assert manifest.load(built.out / "bridge").manifest["built"] == before
+    assert catalogue.followed_items(built.out, newsroom.feed)["bridge"].page_sha256 == hashlib.sha256(framed.encode()).hexdigest()
 
 
 def test_a_failing_page_fails_that_item_only_and_is_tried_again(newsroom: Newsroom, tmp_path: Path) -> None:

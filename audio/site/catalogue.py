@@ -81,6 +81,7 @@ MIGRATIONS: tuple[str, ...] = (
         failures      INTEGER NOT NULL DEFAULT 0,
         error         TEXT,             -- the last failure, one line
         retry_after   TEXT,             -- ISO 8601 UTC: not tried again before
+        text_sha256   TEXT,             -- of what is read aloud: a page changed around it is not built again
         PRIMARY KEY (feed, item_id)
     );
     """,
@@ -563,6 +564,7 @@ class Item(NamedTuple):
     failures: int = 0
     error: str | None = None
     retry_after: str | None = None
+    text_sha256: str | None = None
 
 
 def feed_state(out: Path, url: str) -> FeedState:
