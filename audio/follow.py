@@ -14,7 +14,7 @@ from typing import Any, NamedTuple
 
 from . import batch, edition, publish, stops
 from .errors import AudioEditionError, BadInput
-from .site import catalogue
+from .site import catalogue, refresh
 from .text import article as article_stage
 from .text import fetch, source
 
@@ -223,7 +223,18 @@ def poll(feed_url: str, options: edition.BuildOptions, following: FollowOptions 
             doc = doc._replace(path=Path(f"{doc.path.stem}-{_short(item.item_id)}.html"))
             slug = article_stage.file_slug(doc) or ""
         slugs[slug] = item.item_id
+        ready = batch.up_to_date(doc, slug, options)
+        if ready is not None:  # built from this very page already (by a poll stopped before it recorded it)
+            done.append(item._replace(page_sha256=doc.sha256, text_sha256=text, slug=slug,
+                                      built=str(ready.manifest.get("built")), failures=0, error=None, retry_after=None))
+            result.unchanged += 1
+            continue
         to_build[slug] = (item, doc, text)
+    if not to_build and refresh.unlisted(options.out):  # (what build_all does after building)
+        try:
+            refresh.site(options.out, options.config, [])
+        except (AudioEditionError, OSError) as exc:
+            result.unpublished = str(exc)
     if to_build:
         started = time.monotonic()
         built = batch.build_all([doc for _, doc, _ in to_build.values()], options, report)

@@ -124,6 +124,21 @@ def test_a_page_changed_only_around_its_article_is_not_built_again(newsroom: New
     assert catalogue.followed_items(built.out, newsroom.feed)["bridge"].page_sha256 == hashlib.sha256(framed.encode()).hexdigest()
 
 
+def test_an_edition_built_but_not_recorded_is_not_built_again(newsroom: Newsroom, tmp_path: Path) -> None:
+    built = options(tmp_path)
+    newsroom.publish("bridge")
+    cfg = tmp_path / "publisher.toml"
+    made = CliRunner().invoke(main, ["build", newsroom.site.url("/news/bridge.html"), "--out", str(built.out),
+                                     "--config", str(cfg)])
+    assert made.exit_code == 0, made.output
+    before = manifest.load(built.out / "bridge").manifest["built"]
+    result = follow.poll(newsroom.feed, built, follow.FollowOptions(delay=0))
+    assert (result.built, result.unchanged) == ([], 1)
+    assert manifest.load(built.out / "bridge").manifest["built"] == before
+    assert catalogue.followed_items(built.out, newsroom.feed)["bridge"].slug == "bridge"
+    assert set(episodes(built.out)) == {STORIES["bridge"][0]}
+
+
 def test_a_failing_page_fails_that_item_only_and_is_tried_again(newsroom: Newsroom, tmp_path: Path) -> None:
     built = options(tmp_path)
     newsroom.publish("bridge", "library")
@@ -227,13 +242,15 @@ def test_a_feed_that_is_not_there_or_not_a_feed_exits_2(newsroom: Newsroom, tmp_
 
 
 def test_sigterm_during_every_leaves_nothing_half_made(newsroom: Newsroom, tmp_path: Path) -> None:
-    long = " ".join(f"Paragraph {n} of the council's report says the budget grew by {n} percent." for n in range(40))
-    newsroom.site.routes["/news/report.html"] = Route(page("Council report", *[long] * 6).encode())
+    # 360 sentences, none in a cache: a build of some 10 s or more, stopped a second in.
+    long = [" ".join(f"Section {p}, line {n} of the council's report says the budget grew by {p * 60 + n} percent."
+                     for n in range(60)) for p in range(6)]
+    newsroom.site.routes["/news/report.html"] = Route(page("Council report", *long).encode())
     newsroom.publish("bridge", "library")
     items = [("report", newsroom.site.url("/news/report.html"), f"{DAY} 05:00:00 +0000")]
     out = tmp_path / "out"
     command = [sys.executable, "-m", "audio", "follow", newsroom.feed, "--every", "1s", "--delay", "0", "--out", str(out)]
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "AUDIO_EDITION_CACHE": str(tmp_path / "cache")}
     with subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=tmp_path) as process:
         deadline = time.monotonic() + 120
         while not (out / "bridge" / "edition.json").exists() and time.monotonic() < deadline:
