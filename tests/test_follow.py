@@ -271,3 +271,23 @@ def test_sigterm_during_every_leaves_nothing_half_made(newsroom: Newsroom, tmp_p
     with sqlite3.connect(out / catalogue.FILENAME) as db:
         assert db.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
     assert {"bridge", "library"} <= {e.slug for e in catalogue.episodes(out)}
+
+
+def test_an_atom_feed_with_headers_and_a_delay_between_requests(newsroom: Newsroom, tmp_path: Path) -> None:
+    site = newsroom.site
+    for name in ("bridge", "library"):
+        site.routes[f"/news/{name}.html"] = Route(page(*STORIES[name]).encode())
+    entries = "".join(f'<entry><id>urn:local:{name}</id><title>{STORIES[name][0]}</title>'
+                      f'<link href="/news/{name}.html"/><updated>2026-12-07T0{i}:00:00Z</updated></entry>'
+                      for i, name in enumerate(("bridge", "library")))
+    site.routes["/atom.xml"] = Route(
+        ('<?xml version="1.0" encoding="utf-8"?><feed xmlns="http://www.w3.org/2005/Atom"><id>urn:local</id>'
+         f'<title>Local</title><updated>2026-12-07T01:00:00Z</updated>{entries}</feed>').encode(),
+        headers={"Content-Type": "application/atom+xml"})
+    result = follow.poll(site.url("/atom.xml"), options(tmp_path),
+                         follow.FollowOptions(delay=0.3, headers=(("Authorization", "Bearer t0ken"),)))
+    assert sorted(slug for _, slug in result.built) == ["bridge", "library"]
+    assert set(catalogue.followed_items(tmp_path / "out", site.url("/atom.xml"))) == {"urn:local:bridge", "urn:local:library"}
+    assert [r.headers["authorization"] for r in site.requests] == ["Bearer t0ken"] * 3
+    times = [r.at for r in site.requests]
+    assert all(later - earlier >= 0.3 for earlier, later in zip(times, times[1:]))  # (sleep never ends early)
