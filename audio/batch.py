@@ -148,6 +148,13 @@ def build_all(
     return result
 
 
+def named(article: Input) -> str:
+    """An article as a message names it: its file, or the URL of its page."""
+    if isinstance(article, source.Document):
+        return article.url or str(article.path)
+    return str(article)
+
+
 def largest_first(paths: Sequence[Input]) -> list[Input]:
     """The articles by file size, largest first (equal sizes in the order given): the last to start are
     then the shortest, and a long article is not left to run alone at the end while the other workers idle."""
@@ -191,14 +198,14 @@ def _in_workers(
     def died(worker: workers.Worker, reason: str | None = None) -> None:
         """The article gets one more try, on a new worker; then it failed."""
         path = worker.task
-        assert isinstance(path, Path)
+        assert path is not None
         reason = reason or workers.death(worker)
         tries[path] = tries.get(path, 0) + 1
         if tries[path] > 1:
             _record(path, BuildFailed(f"worker {reason}, and again on a new one"), options, result)
             tell("article", 1)
         else:
-            log.warning("%s: worker %s; building it again on a new one", path, reason)
+            log.warning("%s: worker %s; building it again on a new one", named(path), reason)
             queue.appendleft(path)
         worker.conn.close()
         if queue:  # a worker in its place, while there is work left
@@ -361,7 +368,7 @@ def _build_one(path: Input, options: edition.BuildOptions, on_take: Callable[[in
     except (AudioEditionError, OSError) as exc:
         return BuildFailed(_one_line(exc))
     except Exception as exc:
-        log.debug("build of %s failed", path, exc_info=True)
+        log.debug("build of %s failed", named(path), exc_info=True)
         return BuildFailed(f"{type(exc).__name__}: {exc}")
     return Built(built.slug)
 
