@@ -21,7 +21,8 @@ STORY = page("Harbour bridge reopens after repairs",
 
 
 @pytest.fixture()
-def site() -> Iterator[Site]:
+def site(monkeypatch: pytest.MonkeyPatch) -> Iterator[Site]:
+    monkeypatch.setenv("no_proxy", "127.0.0.1,localhost")  # (a proxy the environment names is not the local site's)
     with running() as started:
         started.routes["/news/bridge-reopens.html"] = Route(STORY.encode())
         yield started

@@ -57,7 +57,8 @@ class Newsroom:
 
 
 @pytest.fixture()
-def newsroom() -> Iterator[Newsroom]:
+def newsroom(monkeypatch: pytest.MonkeyPatch) -> Iterator[Newsroom]:
+    monkeypatch.setenv("no_proxy", "127.0.0.1,localhost")  # (a proxy the environment names is not the local site's)
     with running() as site:
         yield Newsroom(site)
 
@@ -291,3 +292,22 @@ def test_an_atom_feed_with_headers_and_a_delay_between_requests(newsroom: Newsro
     assert [r.headers["authorization"] for r in site.requests] == ["Bearer t0ken"] * 3
     times = [r.at for r in site.requests]
     assert all(later - earlier >= 0.3 for earlier, later in zip(times, times[1:]))  # (sleep never ends early)
+
+
+def test_every_reports_a_failed_poll_and_polls_again(newsroom: Newsroom, tmp_path: Path) -> None:
+    newsroom.site.routes["/rss.xml"] = Route(b"busy", 503)
+    out = tmp_path / "out"
+    command = [sys.executable, "-m", "audio", "follow", newsroom.feed, "--every", "1s", "--delay", "0", "--out", str(out)]
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    with subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) as process:
+        deadline = time.monotonic() + 60
+        while len(newsroom.site.asked("/rss.xml")) < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        newsroom.publish("bridge")
+        assert process.stdout is not None
+        first = process.stdout.readline()  # (click flushes each line)
+        process.send_signal(signal.SIGTERM)
+        _, errors = process.communicate(timeout=60)
+    assert f"{newsroom.feed}: the server failed (HTTP 503 Service Unavailable)\n" in errors
+    assert first == f"{newsroom.site.url('/news/bridge.html')}: built {out / 'bridge'}/\n"
+    assert process.returncode == -signal.SIGTERM
