@@ -132,10 +132,12 @@ def every(text: str) -> float:
 
 
 class _Polite:
-    """One request at a time, and `delay` seconds between two to the same host."""
+    """One request at a time, and `delay` seconds between two to the same host. The headers given (a paywall
+    cookie) go to the feed's own host only: a feed may link to pages of other sites."""
 
-    def __init__(self, options: FollowOptions) -> None:
+    def __init__(self, options: FollowOptions, feed_url: str) -> None:
         self.options = options
+        self.home = urllib.parse.urlsplit(feed_url).hostname
         self.last: dict[str, float] = {}
         self.seconds = 0.0  # spent fetching, waits included
 
@@ -144,8 +146,9 @@ class _Polite:
         started = time.monotonic()
         if host in self.last:
             time.sleep(max(0.0, self.last[host] + self.options.delay - started))  # (SIGTERM ends the wait: stops)
+        headers = self.options.headers if host == self.home else ()
         try:
-            return fetch.get(url, self.options.headers, timeout=self.options.timeout, **kwargs)
+            return fetch.get(url, headers, timeout=self.options.timeout, **kwargs)
         finally:
             self.last[host] = time.monotonic()
             self.seconds += self.last[host] - started
@@ -159,7 +162,7 @@ def poll(feed_url: str, options: edition.BuildOptions, following: FollowOptions 
     feed's own failure is raised (BadInput, fetch.FetchFailed)."""
     fetch.check_url(feed_url)
     result = Poll()
-    polite = _Polite(following)
+    polite = _Polite(following, feed_url)
     now = dt.datetime.now(dt.timezone.utc)
     state = catalogue.feed_state(options.out, feed_url)
     known = catalogue.followed_items(options.out, feed_url)

@@ -294,6 +294,16 @@ def test_an_atom_feed_with_headers_and_a_delay_between_requests(newsroom: Newsro
     assert all(later - earlier >= 0.3 for earlier, later in zip(times, times[1:]))  # (sleep never ends early)
 
 
+def test_the_headers_given_go_to_the_feeds_host_only(newsroom: Newsroom, tmp_path: Path) -> None:
+    site = newsroom.site
+    site.routes["/news/bridge.html"] = Route(page(*STORIES["bridge"]).encode())
+    site.routes["/rss.xml"] = Route(rss([("elsewhere", site.url("/news/bridge.html", "localhost"), f"{DAY} 01:00:00 +0000")],
+                                        site.url("/")))
+    follow.poll(newsroom.feed, options(tmp_path), follow.FollowOptions(delay=0, headers=(("Cookie", "paid=1"),)))
+    feed, article = site.requests
+    assert feed.headers["cookie"] == "paid=1" and article.host.startswith("localhost") and "cookie" not in article.headers
+
+
 def test_every_reports_a_failed_poll_and_polls_again(newsroom: Newsroom, tmp_path: Path) -> None:
     newsroom.site.routes["/rss.xml"] = Route(b"busy", 503)
     out = tmp_path / "out"
