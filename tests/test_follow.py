@@ -22,7 +22,7 @@ from audio.site import catalogue
 
 from .conftest import ROOT
 from .localsite import Route, Site, page, rss, running
-from .test_feed import BASE, write_config
+from .site.test_feed import BASE, write_config
 
 DAY = "Mon, 07 Dec 2026"
 STORIES = {

@@ -13,7 +13,7 @@ from audio.cli.main import main
 from audio.errors import BadInput
 from audio.text import fetch
 
-from .localsite import Route, Site, page, running
+from ..localsite import Route, Site, page, running
 
 STORY = page("Harbour bridge reopens after repairs",
              "The harbour bridge reopened to traffic on Monday morning after three months of repairs.",
