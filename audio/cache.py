@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, NamedTuple
 
+from . import stops
 from .errors import naming
 
 CACHE_ENV = "AUDIO_EDITION_CACHE"  # a directory: overrides the platform's user cache directory
@@ -84,14 +85,15 @@ class Cache:
         return value
 
     def write_json(self, kind: str, entry: str, value: Any) -> None:
-        partial = self.partial(kind, entry, ".json")
-        try:
-            with naming(partial):
-                partial.write_text(json.dumps(value, separators=(",", ":")), encoding="utf-8")
-            self.commit(partial, kind, entry, ".json")
-        except BaseException:
-            partial.unlink(missing_ok=True)  # (a full disk: no empty entries-to-be left behind)
-            raise
+        with stops.deferred():  # (a stop between making the partial and the try would leave it)
+            partial = self.partial(kind, entry, ".json")
+            try:
+                with naming(partial):
+                    partial.write_text(json.dumps(value, separators=(",", ":")), encoding="utf-8")
+                self.commit(partial, kind, entry, ".json")
+            except BaseException:
+                partial.unlink(missing_ok=True)  # (a full disk: no empty entries-to-be left behind)
+                raise
 
     def usage(self) -> list[Usage]:
         found = []

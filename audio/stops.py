@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import contextlib
 import signal
+import threading
 from collections.abc import Iterator
 from typing import Any
 
 STOPS = (signal.SIGTERM, signal.SIGHUP)
 _requested: list[int] = []
-_deferring: list[bool] = []
 
 
 class Stopped(BaseException):
@@ -59,19 +59,29 @@ def request(number: int) -> None:
 
 @contextlib.contextmanager
 def deferred() -> Iterator[None]:
-    """Within: a stop is only noted, and raised once the block is done (where the state it leaves is
-    whole: a file made and not yet listed for removal would otherwise be left behind)."""
-    _deferring.append(True)
+    """Within: Ctrl-C, SIGTERM and SIGHUP are held, and delivered once the block is done (where the state
+    it leaves is whole: a file made there is listed for removal before a stop can leave it behind).
+    Main thread only (where Python runs signal handlers); elsewhere the block runs as it is."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    held: list[int] = []
+    previous = {number: signal.getsignal(number) for number in (signal.SIGINT, *STOPS)}
+    for number, handler in previous.items():
+        if handler not in (signal.SIG_IGN, None):
+            signal.signal(number, lambda caught, frame: held.append(caught))
     try:
         yield
     finally:
-        _deferring.pop()
-    check()
+        for number, handler in previous.items():
+            if handler not in (signal.SIG_IGN, None):
+                signal.signal(number, handler)
+    for caught in dict.fromkeys(held):
+        signal.raise_signal(caught)  # (its own handler now: Stopped, KeyboardInterrupt, or the default)
 
 
 def _stop(number: int, frame: Any) -> None:
     request(number)
     for each in STOPS:  # a second one ends the process at once
         signal.signal(each, signal.SIG_DFL)
-    if not _deferring:
-        raise Stopped(number)
+    raise Stopped(number)

@@ -1,5 +1,5 @@
-"""A stop (SIGTERM, SIGHUP) raises where the build is, except inside stops.deferred(), where it waits for
-the block's end: a file made there is listed for removal before the stop can leave it behind."""
+"""A stop (SIGTERM, SIGHUP, Ctrl-C) raises where the build is, except inside stops.deferred(), where it
+waits for the block's end: a file made there is listed for removal before the stop can leave it behind."""
 from __future__ import annotations
 
 import os
@@ -39,3 +39,14 @@ def test_a_stop_outside_raises_where_it_arrives(caught: None) -> None:
         os.kill(os.getpid(), signal.SIGHUP)
         listed.append("never")
     assert listed == []
+
+
+def test_ctrl_c_inside_a_deferred_block_is_raised_at_its_end(caught: None) -> None:
+    listed = []
+    with pytest.raises(KeyboardInterrupt):
+        with stops.deferred():
+            os.kill(os.getpid(), signal.SIGINT)
+            listed.append("made")
+            listed.append("listed")
+    assert listed == ["made", "listed"]
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # (given back)

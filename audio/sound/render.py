@@ -158,17 +158,6 @@ def _mp3_pieces(
     found: list[mp3.Piece | None] = [None] * len(specs)
     entries = [pieces.piece_entry(spec.key, gain, limited, direct) for spec in specs]
     targets: dict[int, Path] = {}
-    for i, entry in enumerate(entries):
-        if cache is not None:
-            found[i] = pieces.cached_piece(cache, entry)
-            if found[i] is None:
-                with stops.deferred():  # (listed for removal before a stop can leave it)
-                    targets[i] = cache.partial("pieces", entry, ".mp3")
-        else:
-            assert tmp is not None  # (render gives one when there is no cache)
-            targets[i] = tmp / f"piece-{i:05d}.mp3"
-    reused = len(specs) - len(targets)
-    todo = sorted(targets)
 
     def length(i: int) -> int:
         return specs[i].feed_end - specs[i].start
@@ -192,6 +181,17 @@ def _mp3_pieces(
             found[i] = pieces.keep(piece, length(i), frame, entries[i], cache)
 
     try:
+        for i, entry in enumerate(entries):
+            if cache is not None:
+                found[i] = pieces.cached_piece(cache, entry)
+                if found[i] is None:
+                    with stops.deferred():  # (listed for removal below before a stop can leave it)
+                        targets[i] = cache.partial("pieces", entry, ".mp3")
+            else:
+                assert tmp is not None  # (render gives one when there is no cache)
+                targets[i] = tmp / f"piece-{i:05d}.mp3"
+        reused = len(specs) - len(targets)
+        todo = sorted(targets)
         if direct and limited and todo:  # one ffmpeg limiter pass, pieces encoded in `jobs` threads
             through_ffmpeg(todo, limiter_only=True)
         elif direct:  # the gain is LAME's own scale: no ffmpeg at all
