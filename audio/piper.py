@@ -42,8 +42,9 @@ WPM_AT_SCALE: tuple[tuple[float, float], ...] = (
 )
 
 
-# Whether ONNX Runtime's idle intra-op threads spin rather than sleep (its default; docs/piper.md).
-SPIN = True
+# Whether ONNX Runtime's idle intra-op threads spin rather than sleep (its default). Off: on shared
+# cores a spinning thread took 40 % more CPU for no speed (docs/piper.md); with one thread it is moot.
+SPIN = False
 
 
 class PiperError(BadInput):
@@ -177,13 +178,13 @@ def speak_scaled(text: str, voice: PiperVoiceInfo, scale: float, threads: int = 
     return Spoken((audio * 32767.0).astype("<i2").tobytes(), voice.sample_rate)  # 16-bit mono
 
 
-_loaded: dict[tuple[Path, int], PiperVoice] = {}
+_loaded: dict[tuple[Path, int, bool], PiperVoice] = {}
 _loading = threading.Lock()
 
 
 def load(voice: PiperVoiceInfo, threads: int = 1) -> PiperVoice:
     """The model, loaded once per process and thread count (a load reads 63 MB and takes 0.6 s)."""
-    key = (voice.model.resolve(), threads)
+    key = (voice.model.resolve(), threads, SPIN)
     with _loading:
         if key not in _loaded:
             _loaded[key] = _load(voice, threads)
@@ -246,13 +247,19 @@ def espeak_ipa(phonemes: str, espeak_voice: str) -> str:
     which reads [[...]] as phonemes (the library's phonemizer that Piper links reads them as letters)."""
     program = shutil.which("espeak-ng")
     if program is None:
-        raise PiperError(f"[[{phonemes}]]: Piper needs the espeak-ng program to read eSpeak phonemes (install espeak-ng, or write a respelling)")
+        raise PiperError(
+            f"[[{phonemes}]]: Piper needs the espeak-ng program to read eSpeak phonemes (install espeak-ng, or write a respelling)"
+        )
     command = [program, "-q", "--ipa", "-v", espeak_voice, f"[[{phonemes}]]"]
     log.debug("run %s", command)
-    done = subprocess.run(command, capture_output=True, timeout=30, check=False)
+    try:
+        done = subprocess.run(command, capture_output=True, timeout=30, check=False)
+    except subprocess.TimeoutExpired:
+        raise PiperError(f"[[{phonemes}]]: espeak-ng did not translate these phonemes within 30 s") from None
     said = " ".join(done.stdout.decode("utf-8", "replace").split())
     if done.returncode != 0 or not said:
-        raise PiperError(f"[[{phonemes}]]: espeak-ng could not read these phonemes ({_one_line(done.stderr.decode('utf-8', 'replace')) or 'no output'})")
+        problem = _one_line(done.stderr.decode("utf-8", "replace")) or "no output"
+        raise PiperError(f"[[{phonemes}]]: espeak-ng could not read these phonemes ({problem})")
     return unicodedata.normalize("NFD", said)
 
 
