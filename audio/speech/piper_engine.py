@@ -17,7 +17,7 @@ import unicodedata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from .errors import BadInput
+from ..errors import BadInput
 
 if TYPE_CHECKING:
     from piper import PiperVoice
