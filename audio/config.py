@@ -31,6 +31,10 @@ DEFAULT_RESIDUE = (
 )
 
 
+# The speech engines (audio.speech.voice.ENGINES, which the core may not import: the config is checked here).
+ENGINES = ("pyttsx3", "piper")
+
+
 class Pauses(NamedTuple):
     """Silence in milliseconds between the parts of an edition."""
 
@@ -46,7 +50,8 @@ class Config(NamedTuple):
     donation_url: str | None = None
     appeal_markers: tuple[str, ...] = DEFAULT_APPEAL_MARKERS
     residue: tuple[str, ...] = DEFAULT_RESIDUE
-    voice: str | None = None
+    voice: str | None = None  # pyttsx3: a voice id, name or language code; piper: a model file, folder or the bundled name
+    engine: str | None = None  # which engine speaks (ENGINES); None: pyttsx3, or --engine
     rate: int = 175
     pauses: Pauses = Pauses()
     feed: FeedConfig = FeedConfig()  # [feed]: the podcast channel
@@ -103,6 +108,10 @@ def from_mapping(raw: dict[str, Any], origin: str) -> Config:
             if tag is None:
                 raise BadInput(f"{origin}: 'language' must be a language tag such as en, fr or pt-br")
             changes[key] = tag
+        elif key == "engine":
+            if value not in ENGINES:
+                raise BadInput(f"{origin}: 'engine' must be one of {', '.join(ENGINES)}")
+            changes[key] = value
         elif key == "rate":
             if not isinstance(value, int) or not 80 <= value <= 450:
                 raise BadInput(f"{origin}: 'rate' must be words per minute between 80 and 450")

@@ -48,6 +48,7 @@ class BuildOptions(NamedTuple):
     voice: str | None = None
     rate: int | None = None
     config: Config = Config()
+    engine: str | None = None  # --engine: else the config's, else pyttsx3
     language: str | None = None  # --lang: else the page's metadata, else detected
     format_in: str | None = None  # --format-in: txt, md or html (else from the suffix, or sniffed on stdin)
     # How to build, not what: never part of the build key below.
@@ -128,8 +129,9 @@ def _build(
 ) -> Edition:
     memo = Memo(cache)
     doc, art, script = prepare(path, options, memo)
-    settings = VoiceSettings(voice.choose(art.language, options.voice or options.config.voice),
-                             options.rate or options.config.rate)
+    speaking = engine_of(options)
+    settings = VoiceSettings(voice.choose(art.language, options.voice or options.config.voice, speaking),
+                             options.rate or options.config.rate, engine=speaking)
     publish.claim(options.out, options.adopt_out)
     final = options.out / art.slug
     publish.recover(final)
@@ -284,12 +286,41 @@ def cores() -> int:
 def build_key(doc: source.Document, options: BuildOptions) -> str:
     """What an edition was built from and how it should sound: a batch skips it while this is unchanged."""
     what = {name: getattr(options, name) for name in ("formats", "title", "slug", "no_appeal", "voice", "rate", "language",
-                                                      "format_in")}
+                                                      "format_in", "engine")}
     appeal = source.read(options.appeal_file).sha256 if options.appeal_file else None
     words = read_settings(Path(options.config.lexicon), "a lexicon") if options.config.lexicon else b""  # the lexicon's entries, not its path
     return cache_key(source=doc.sha256, appeal=appeal, options=repr(what), config=repr(options.config),
                      lexicon=hashlib.sha256(words).hexdigest(),
-                     engine=voice.engine().version(), version=__version__, manifest=MANIFEST_VERSION)
+                     engine=_engine_version(options), version=__version__, manifest=MANIFEST_VERSION)
+
+
+def engine_of(options: BuildOptions) -> str:
+    """The engine that speaks: --engine, else the config's, else pyttsx3."""
+    return options.engine or options.config.engine or "pyttsx3"
+
+
+def _engine_version(options: BuildOptions) -> str:
+    """The engine's version for the build key; Piper's with the model's hash when the voice names one
+    file (a folder's model depends on the article's language: the takes' own keys then tell)."""
+    speaker = voice.engine(engine_of(options))
+    wanted = options.voice or options.config.voice
+    if speaker.name == "piper":
+        with contextlib.suppress(BadInput):
+            return speaker.version(wanted or "en_US-joe-medium")
+    return speaker.version()
+
+
+def _model_record(settings: VoiceSettings) -> dict[str, Any]:
+    """edition.json's record of a Piper voice: which model, its hash and licence line (pyttsx3: nothing more)."""
+    if settings.engine != "piper":
+        return {}
+    from .speech import piper_engine
+
+    info = piper_engine.voice_info(settings.voice or piper_engine.BUNDLED)
+    return {"model": {"name": info.name, "language": info.language, "sample_rate": info.sample_rate,
+                      "quality": info.quality, "origin": info.origin,
+                      "sha256": piper_engine.model_hash(info.model), "config_sha256": piper_engine.config_hash(info.model),
+                      "licence": info.licence}}
 
 
 def _previous_gain(final: Path) -> float | None:
@@ -355,6 +386,7 @@ def _manifest(
         },
         "engine": voice.engine(settings.engine).version(),
         "voice": settings.voice,
+        **_model_record(settings),
         "rate": settings.rate,
         "duration_ms": plan.duration_ms,
         "files": files,

@@ -54,7 +54,9 @@ def main(verbose: bool) -> None:
 @click.option("--title", help="Edition title (default: a leading heading, else the lede's first sentence).")
 @click.option("--slug", help="Edition folder and file name (default: the source file's name).")
 @click.option("--format", "formats", default="mp3", show_default=True, help="Formats, comma-separated: mp3, m4a, m4b (the M4A for audiobook apps), epub (an EPUB 3 talking book carrying the MP3, else the M4A).")
-@click.option("--voice", help="Voice id, name or language code (see 'audio-edition voices').")
+@click.option("--voice", help="Voice id, name or language code; for piper a model file, a folder of models or en_US-joe-medium (see 'audio-edition voices').")
+@click.option("--engine", type=click.Choice(["pyttsx3", "piper"]),
+              help="Speech engine [default: the config's engine, else pyttsx3]; piper needs 'audio-edition[piper]'.")
 @click.option("--rate", type=click.IntRange(80, 450), help="Speaking rate in words per minute [default: 175].")
 @config_option
 @click.option("--appeal-file", type=click.Path(path_type=Path), help="Read this text as the closing appeal.")
@@ -71,6 +73,7 @@ def build(
     slug: str | None,
     formats: str,
     voice: str | None,
+    engine: str | None,
     rate: int | None,
     config_path: Path | None,
     appeal_file: Path | None,
@@ -99,6 +102,7 @@ def build(
         no_appeal=no_appeal,
         adopt_out=adopt_out,
         voice=voice,
+        engine=engine,
         rate=rate,
         config=config.load(config_path),
         jobs=jobs,
@@ -173,18 +177,21 @@ def script(
 @click.option("--out", type=click.Path(path_type=Path, dir_okay=False), default=Path("say.wav"), show_default=True,
               help="Where to write the audio.")
 @click.option("--lang", help="Language of the words [default: en, unless the text shows another].")
-@click.option("--voice", help="Voice id, name or language code (see 'audio-edition voices').")
+@click.option("--voice", help="Voice id, name or language code; for piper a model file, a folder of models or en_US-joe-medium (see 'audio-edition voices').")
+@click.option("--engine", type=click.Choice(["pyttsx3", "piper"]),
+              help="Speech engine [default: the config's engine, else pyttsx3]; piper needs 'audio-edition[piper]'.")
 @click.option("--rate", type=click.IntRange(80, 450), help="Speaking rate in words per minute [default: 175].")
 @config_option
 @reported
 def say(
-    words: tuple[str, ...], out: Path, lang: str | None, voice: str | None, rate: int | None, config_path: Path | None
+    words: tuple[str, ...], out: Path, lang: str | None, voice: str | None, engine: str | None, rate: int | None,
+    config_path: Path | None,
 ) -> None:
     """Speak WORDS with the current lexicon (from --config) into a WAV file, to audition a pronunciation fix."""
     from .. import config
     from ..speech import say as saying
 
-    said = saying.say(" ".join(words), config.load(config_path), out, lang, voice, rate)
+    said = saying.say(" ".join(words), config.load(config_path), out, lang, voice, rate, engine)
     click.echo(f"says: {said.spoken}")
     if said.phonemes is not None:
         click.echo(f"phonemes: {said.phonemes}")
@@ -194,11 +201,24 @@ def say(
 @main.command()
 @reported
 def voices() -> None:
-    """List the voices the speech engine has: id, name, languages."""
+    """List the voices of both engines: the system's (pyttsx3: id, name, languages), then Piper's (name,
+    language, sample rate, quality, where it comes from, licence) where Piper is installed."""
+    from ..errors import BadInput
     from ..speech import voice
 
     for v in voice.voices():
         click.echo(f"{v.id}\t{v.name}\t{','.join(v.languages)}")
+    try:
+        from ..speech import piper_engine
+
+        piper_engine.version()  # Piper and ONNX Runtime installed
+        listed = piper_engine.voices()
+    except BadInput as exc:
+        click.echo(f"piper: {exc}", err=True)
+        return
+    for p in listed:
+        click.echo(f"piper:{p.name}\t{p.name}\t{p.language}\t{p.sample_rate} Hz\t{p.quality or '-'}\t{p.origin}"
+                   f"\t{p.licence or 'licence not stated'}")
 
 
 @main.command()
@@ -206,7 +226,9 @@ def voices() -> None:
 @click.option("--out", type=click.Path(), callback=lambda ctx, param, value: out_folder(value), default="out",
               show_default=True, help="Output directory.")
 @click.option("--format", "formats", default="mp3", show_default=True, help="Formats, comma-separated: mp3, m4a, m4b (the M4A for audiobook apps), epub (an EPUB 3 talking book carrying the MP3, else the M4A).")
-@click.option("--voice", help="Voice id, name or language code (see 'audio-edition voices').")
+@click.option("--voice", help="Voice id, name or language code; for piper a model file, a folder of models or en_US-joe-medium (see 'audio-edition voices').")
+@click.option("--engine", type=click.Choice(["pyttsx3", "piper"]),
+              help="Speech engine [default: the config's engine, else pyttsx3]; piper needs 'audio-edition[piper]'.")
 @click.option("--rate", type=click.IntRange(80, 450), help="Speaking rate in words per minute [default: 175].")
 @config_option
 @click.option("--no-appeal", is_flag=True, help="Leave the publishers' appeals out of the editions.")
@@ -218,6 +240,7 @@ def batch(
     out: Path,
     formats: str,
     voice: str | None,
+    engine: str | None,
     rate: int | None,
     config_path: Path | None,
     no_appeal: bool,
@@ -239,7 +262,7 @@ def batch(
 
     options = edition.BuildOptions(
         out=out, formats=render.parse_formats(formats), no_appeal=no_appeal, adopt_out=adopt_out, voice=voice,
-        rate=rate, config=config.load(config_path), jobs=jobs, cache=cache_dir, scheduler=scheduler_address(scheduler),
+        engine=engine, rate=rate, config=config.load(config_path), jobs=jobs, cache=cache_dir, scheduler=scheduler_address(scheduler),
     )
     total = len(batching.articles(list(paths)))
     counts = {"takes": 0}

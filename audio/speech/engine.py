@@ -1,5 +1,5 @@
 """The speech seam: what an engine offers (its voices, a take spoken, a version for the cache key), and the
-watchers told when each take starts and ends. Every engine is one module (pyttsx3_engine) behind this."""
+watchers told when each take starts and ends. Every engine is one module (pyttsx3_engine, piper_engine) behind this."""
 from __future__ import annotations
 
 import contextlib
@@ -16,8 +16,9 @@ class Engine(Protocol):
     program: str  # as its errors name it
     language_codes: dict[str, str]  # the engine's own codes for languages known by another (ISO 639-1) code
 
-    def version(self) -> str:
-        """The engine and what it runs on, as edition.json records it; part of every take's cache key."""
+    def version(self, voice: str | None = None) -> str:
+        """The engine and what it runs on, as edition.json records it; part of every take's cache key.
+        With a voice id: what else identifies that voice's sound (Piper: its model's and config's hashes)."""
 
     def voices(self) -> tuple[VoiceInfo, ...]:
         """The voices this engine has here."""

@@ -14,10 +14,12 @@ import shutil
 import subprocess
 import threading
 import unicodedata
+import wave
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from ..errors import BadInput
+from ..errors import BadInput, ToolFailed, naming
+from .takes import Take, VoiceInfo, VoiceSettings, verify
 
 if TYPE_CHECKING:
     from piper import PiperVoice
@@ -386,3 +388,96 @@ def _one_line(error: BaseException | str) -> str:
     text = " ".join(str(error).split())
     return text if len(text) <= 200 else text[:199] + "…"
 
+
+
+# Intra-op threads per worker process: one. On the 2 shared cores, 1 process x 1 thread spoke the sample
+# in 0.74 of the bare one-liner's time, 2 x 1 in 0.77, 1 x 2 in 0.94 (spinning) or 0.83 (not): ONNX
+# Runtime's own threads never paid, so the cores go to worker processes (--jobs), one thread each
+# (docs/piper.md, docs/performance.md).
+THREADS = 1
+RETRIES = 2
+
+
+class PiperEngine:
+    """The engine (engine.Engine) of Piper's neural voices. A voice id is the bundled voice's name or a
+    model file's path; the model is loaded once per process (per worker), on its first take."""
+
+    name = "piper"
+    program = "Piper"
+    language_codes: dict[str, str] = {}
+
+    def version(self, voice: str | None = None) -> str:
+        """Piper's and ONNX Runtime's versions; with a voice, its model's and config's sha256 too, so that a
+        model or config replaced in place makes new takes."""
+        base = version()
+        if voice is None:
+            return base
+        info = voice_info(voice)
+        return f"{base} / {info.name} sha256 {model_hash(info.model)} config {config_hash(info.model)}"
+
+    def voices(self) -> tuple[VoiceInfo, ...]:
+        return tuple(VoiceInfo(_voice_id(v), v.name, (v.language.replace("_", "-"),), None) for v in voices())
+
+    def choose(self, language: str, wanted: str | None) -> str:
+        """The voice for an article in `language`: `wanted` (--voice: the bundled name, a model file, a
+        folder of models) if it speaks the language, else the voice here that does; else BadInput naming
+        the language and the voices there are."""
+        if wanted is not None:
+            info = resolve(wanted, language)
+            if not _speaks(info, language.split("-")[0]):
+                raise PiperError(
+                    f"--voice {wanted}: the Piper voice {info.name} speaks {info.language}, not the article's language '{language}'"
+                )
+            return _voice_id(info)
+        here = voices()
+        for tag in (language, language.split("-")[0]):  # en-gb: an en_GB voice, else any English one
+            for v in here:
+                if _speaks(v, tag):
+                    return _voice_id(v)
+        listed = ", ".join(f"{v.name} ({v.language})" for v in here) or f"none ({INSTALL})"
+        raise PiperError(
+            f"no Piper voice speaks the article's language '{language}' (Piper voices here: {listed}): "
+            "give a model with --voice, or use --engine pyttsx3"
+        )
+
+    def speak(self, text: str, settings: VoiceSettings, path: Path) -> Take:
+        info = voice_info(settings.voice or BUNDLED)
+        problem = ""
+        for attempt in range(RETRIES + 1):
+            spoken = speak(text, info, settings.rate, THREADS)
+            with naming(path), wave.open(str(path), "wb") as wav:
+                wav.setnchannels(1)
+                wav.setsampwidth(2)  # 16-bit mono
+                wav.setframerate(spoken.sample_rate)
+                wav.writeframes(spoken.pcm)
+            take, problem = verify(path, text, settings.rate)
+            if take is not None:
+                return take
+            log.debug("Piper take %s attempt %d failed: %s", path.name, attempt + 1, problem)
+        raise ToolFailed(self.program, ["speak", path.name], None, f"no usable take for the sentence {text[:80]!r}: {problem}")
+
+    @staticmethod
+    def started() -> bool:
+        """Whether this process has loaded a model: ONNX Runtime then runs threads of its own (two, with one
+        intra-op thread), and a forked copy of the process must not inherit them (see pool.context)."""
+        return bool(_loaded)
+
+
+def _voice_id(info: PiperVoiceInfo) -> str:
+    """The bundled voice by its name (the same on every machine: a Dask worker elsewhere finds it), any
+    other by its model's absolute path."""
+    bundled = _bundled_model()
+    if bundled is not None and info.model.resolve() == bundled.resolve():
+        return BUNDLED
+    return str(info.model.resolve())
+
+
+@functools.lru_cache(maxsize=32)
+def voice_info(voice: str) -> PiperVoiceInfo:
+    """A voice id (choose's) as its model and config, read once per process."""
+    return resolve(voice)
+
+
+def config_hash(model: Path) -> str:
+    """The sha256 of the model's .onnx.json: its inference settings change the sound too."""
+    return model_hash(config_path(model))

@@ -69,8 +69,8 @@ class Pyttsx3Engine:
     program = "pyttsx3/eSpeak NG"
     language_codes = ESPEAK_CODES
 
-    def version(self) -> str:
-        return engine_name()
+    def version(self, voice: str | None = None) -> str:
+        return engine_name()  # (a voice is one of eSpeak NG's files: its version names them all)
 
     def voices(self) -> tuple[VoiceInfo, ...]:
         if platform.system() == "Linux" and (Speaker.instance is None or _listed_voices.cache_info().currsize):

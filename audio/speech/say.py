@@ -26,7 +26,7 @@ class Said(NamedTuple):
 
 
 def say(text: str, config: Config, out: Path, lang: str | None = None, wanted_voice: str | None = None,
-        rate: int | None = None) -> Said:
+        rate: int | None = None, engine: str | None = None) -> Said:
     """Speak text as a build would (normalizer, lexicon, the language's voice) into the WAV file out."""
     if not text.strip():
         raise BadInput("say: give a word or phrase to speak")
@@ -36,16 +36,25 @@ def say(text: str, config: Config, out: Path, lang: str | None = None, wanted_vo
     language = languages.choose(tag, None, text)
     words = lexicon.load(Path(config.lexicon)) if config.lexicon else None
     spoken = normalize.speak(text, language, words).text
-    voice_id = voice.choose(language, wanted_voice or config.voice)
+    speaking = engine or config.engine or "pyttsx3"
+    voice_id = voice.choose(language, wanted_voice or config.voice, speaking)
     if out.is_dir():
         raise BadInput(f"--out {out}: is a directory; give a .wav file name")
     with tempfile.TemporaryDirectory(prefix="audio-edition-say-") as work:
-        take = synthesize([spoken], VoiceSettings(voice_id, rate or config.rate), Path(work))[0]
+        take = synthesize([spoken], VoiceSettings(voice_id, rate or config.rate, engine=speaking), Path(work))[0]
         publish.write_atomic(out, take.path.read_bytes())  # (a phrase: small) nothing half-written left at `out`
-    return Said(text, spoken, language, voice_id, _phonemes(spoken, voice_id), out)
+    return Said(text, spoken, language, voice_id, _phonemes(spoken, voice_id, speaking), out)
 
 
-def _phonemes(spoken: str, voice_id: str) -> str | None:
+def _phonemes(spoken: str, voice_id: str, engine: str) -> str | None:
+    """What the engine's phonemizer makes of the spoken text: eSpeak's phoneme names, or for Piper the IPA
+    its model receives (lexicon phonemes translated as a take's are)."""
+    if engine == "piper":
+        from . import piper_engine
+
+        info = piper_engine.voice_info(voice_id)
+        model = piper_engine.load(info, piper_engine.THREADS)
+        return " ".join("".join(sentence) for sentence in model.phonemize(piper_engine.with_ipa(spoken, info)))
     program = shutil.which("espeak-ng")
     if program is None:
         return None

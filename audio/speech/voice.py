@@ -12,7 +12,7 @@ from . import engine as seam
 from .engine import Engine
 from .takes import VoiceInfo, VoiceSettings
 
-ENGINES = ("pyttsx3",)
+ENGINES = ("pyttsx3", "piper")
 
 
 @functools.cache
@@ -22,14 +22,21 @@ def engine(name: str = "pyttsx3") -> Engine:
         from .pyttsx3_engine import Pyttsx3Engine
 
         return Pyttsx3Engine()
+    if name == "piper":
+        from .piper_engine import PiperEngine
+
+        return PiperEngine()
     raise BadInput(f"--engine '{name}': no such engine (there are: {', '.join(ENGINES)})")
 
 
 def engine_started() -> bool:
     """Whether this process has started an engine that runs threads of its own (see pool.context)."""
+    import sys
+
     from .pyttsx3_engine import Pyttsx3Engine
 
-    return Pyttsx3Engine.started()
+    piper = sys.modules.get(f"{__package__}.piper_engine")  # (never loaded a model if never imported)
+    return Pyttsx3Engine.started() or (piper is not None and piper.PiperEngine.started())
 
 
 def voices(name: str = "pyttsx3") -> tuple[VoiceInfo, ...]:
@@ -40,6 +47,11 @@ def choose(language: str, wanted: str | None, name: str = "pyttsx3") -> str:
     """The id of the voice that reads: `wanted` (--voice, else the config's: an id, name or language code)
     resolved, else the engine's voice for the article's language."""
     speaker = engine(name)
+    if name == "piper":  # a model file or folder is a voice too, and the language must match the model's
+        from .piper_engine import PiperEngine
+
+        assert isinstance(speaker, PiperEngine)
+        return speaker.choose(language, wanted)
     if wanted is not None:
         return seam.resolve(speaker, wanted)
     found = seam.for_language(speaker.voices(), language, speaker.language_codes)
@@ -54,7 +66,7 @@ def choose(language: str, wanted: str | None, name: str = "pyttsx3") -> str:
 def take_key(text: str, settings: VoiceSettings) -> str:
     """The cache key of a take: everything that changes its sound."""
     return cache.key(
-        engine=engine(settings.engine).version(),
+        engine=engine(settings.engine).version(settings.voice),
         voice=settings.voice,
         rate=settings.rate,
         lexicon=sorted(lexicon_used(text, settings.lexicon)),
