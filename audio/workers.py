@@ -119,8 +119,9 @@ class Failed:
             return cls("os", (exc.errno, exc.strerror, exc.filename))
         if isinstance(exc, ToolFailed):
             return cls("tool", (exc.program, exc.command, exc.returncode, exc.stderr))
-        if isinstance(exc, AudioEditionError):
-            return cls(type(exc).__name__, (str(exc),))
+        if isinstance(exc, AudioEditionError):  # (an engine's own BadInput, say, is still bad input: exit 2)
+            kind = next(c.__name__ for c in (BadInput, ToolMissing, AudioEditionError) if isinstance(exc, c))
+            return cls(kind, (str(exc),))
         return cls("tool", ("speech engine", ["take"], None, f"{type(exc).__name__}: {exc}"))  # never a traceback
 
     def error(self) -> Exception:
