@@ -189,3 +189,70 @@ def test_the_take_key_changes_with_the_models_config(tmp_path: Path) -> None:
     config.write_text(json.dumps(edited), encoding="utf-8")
     assert voice.take_key("Hello.", settings) != first
     assert voice.take_key("Hello.", settings._replace(voice="en_US-joe-medium")) != voice.take_key("Hello.", settings)
+
+
+@pytest.mark.slow
+def test_a_batch_with_piper_builds_every_article_and_skips_them_unchanged(tmp_path: Path) -> None:
+    from .test_scale import ARTICLE, write_article
+
+    folder = tmp_path / "articles"
+    folder.mkdir()
+    write_article(folder / "one.txt")
+    write_article(folder / "two.txt", ARTICLE.replace("fourteen", "twenty"))
+    arguments = ["batch", str(folder), "--engine", "piper", "--out", str(tmp_path / "out"), "--cache", str(tmp_path / "c")]
+    first = CliRunner().invoke(main, arguments)
+    assert first.exit_code == 0, first.output
+    assert first.output.startswith("2 built, 0 unchanged, 0 failed")
+    for slug in ("one", "two"):
+        built = manifest.load(tmp_path / "out" / slug)
+        assert built.manifest["model"]["name"] == "en_US-joe-medium"
+        assert len(ffprobe_chapters(built.audio)) == len(built.manifest["chapters"]) == 5
+    again = CliRunner().invoke(main, arguments)
+    assert again.output.startswith("0 built, 2 unchanged, 0 failed")
+    other = CliRunner().invoke(main, [*arguments[:2], "--out", str(tmp_path / "out"), "--cache", str(tmp_path / "c")])
+    assert other.output.startswith("2 built, 0 unchanged, 0 failed")  # the engine is in the build key: pyttsx3 now
+
+
+@pytest.mark.slow
+def test_a_piper_build_through_the_warm_process_is_the_build_of_its_own_process(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    from .test_scale import decode, write_article
+    from .test_warm import WAIT, plain_env, start_warm
+
+    warm = start_warm(tmp_path / "w.sock")
+    try:
+        article = write_article(tmp_path / "story.txt")
+        build = [sys.executable, "-m", "audio", "build", str(article), "--engine", "piper", "--cache", str(tmp_path / "c")]
+        there = subprocess.run([*build, "--out", str(tmp_path / "there")], capture_output=True, text=True, env=warm.env,
+                               timeout=WAIT)
+        assert there.returncode == 0, there.stderr
+        warm.expect(r"pid \d+: build .* \(exit 0\)")  # spoken there, in a copy of the warm process
+        here = subprocess.run([*build, "--out", str(tmp_path / "here")], capture_output=True, text=True, env=plain_env(),
+                              timeout=WAIT)
+        assert here.returncode == 0, here.stderr
+    finally:
+        assert warm.stop() == 0
+    sent, local = manifest.load(tmp_path / "there" / "story"), manifest.load(tmp_path / "here" / "story")
+    assert sent.manifest["cues"] == local.manifest["cues"] and sent.manifest["model"] == local.manifest["model"]
+    assert decode(sent.audio) == decode(local.audio)  # the takes spoken in the warm process, from the cache here
+
+
+@pytest.mark.slow
+def test_a_piper_build_on_a_dask_cluster_loads_the_model_once_per_worker(tmp_path: Path) -> None:
+    distributed = pytest.importorskip("distributed", reason="the dask extra is not installed (scripts/setup installs it)")
+    from audio import cache
+
+    from .test_scale import ARTICLE, write_article
+
+    article = write_article(tmp_path / "story.txt", ARTICLE + "\n\n" + ARTICLE.replace("fourteen", "twenty"))
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=2, processes=True, protocol="tcp", host="127.0.0.1",
+                                  dashboard_address=None) as cluster, distributed.Client(cluster) as client:
+        built = edition.build(article, edition.BuildOptions(out=tmp_path / "out", cache=tmp_path / "c", engine="piper",
+                                                            scheduler=cluster.scheduler_address))
+        loaded = client.run(lambda: len(__import__("audio.speech.piper_engine", fromlist=["_loaded"])._loaded))
+    assert list(loaded.values()) == [1]  # one model in the worker process, for all its takes
+    spoken = {c["spoken"] for c in built.manifest["cues"]}
+    assert cache.Cache(tmp_path / "c").usage()[0].entries == len(spoken)
+    assert len(ffprobe_chapters(built.audio)) == len(built.manifest["chapters"]) == 9
