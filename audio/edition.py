@@ -305,8 +305,10 @@ def _engine_version(options: BuildOptions) -> str:
     speaker = voice.engine(engine_of(options))
     wanted = options.voice or options.config.voice
     if speaker.name == "piper":
+        from .speech.piper_engine import BUNDLED
+
         with contextlib.suppress(BadInput):
-            return speaker.version(wanted or "en_US-joe-medium")
+            return speaker.version(wanted or BUNDLED)
     return speaker.version()
 
 

@@ -17,6 +17,7 @@ Usage: .venv/bin/python scripts/bench_piper.py [--runs 3] | --rates
 from __future__ import annotations
 
 import argparse
+import contextlib
 import multiprocessing
 import resource
 import shutil
@@ -190,16 +191,154 @@ def rates() -> None:
             print(f"    {rate}: {count * 60 / (frames / sample_rate):.1f}")
 
 
+# --- whole builds -------------------------------------------------------------------------------------
+
+CHANGED = ("Kyiv had also called the defense call as positive.", "Kyiv had also called the call positive.")
+
+
+def script_sentences(article: Path) -> list[str]:
+    """What a build speaks: every sentence of the article's script, as the engine is given it."""
+    from audio import config, edition
+
+    _, _, script = edition.prepare(article, edition.BuildOptions(config=config.Config()))
+    return [s.spoken for s in script.sentences]
+
+
+def build_command(article: Path, out: Path, cache: Path, engine: str) -> list[str]:
+    return [sys.executable, "-m", "audio", "build", str(article), "--engine", engine, "--out", str(out), "--cache", str(cache)]
+
+
+def edition_seconds(out: Path, slug: str) -> float:
+    import json
+
+    return float(json.loads((out / slug / "edition.json").read_text(encoding="utf-8"))["duration_ms"]) / 1000
+
+
+def builds(runs: int) -> None:
+    """Rounds of: the bare one-liner on the script's sentences (+ its encode), a cold Piper build of the
+    sample (empty cache) followed by its rebuild after one body paragraph changed (same cache), and a
+    cold pyttsx3 build; the order rotates. Ratios are each round's own."""
+    ffmpeg = shutil.which("ffmpeg")
+    if ffmpeg is None:
+        sys.exit("needs ffmpeg on PATH")
+    model = piper.resolve(None).model
+    names = ["bare", "piper cold", "pyttsx3 cold"]
+    walls: dict[str, list[float]] = {n: [] for n in [*names, "piper rebuild"]}
+    cpus: dict[str, list[float]] = {n: [] for n in walls}
+    audio: dict[str, float] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        article = work / "moscow-times-belarus.txt"
+        article.write_text(SAMPLE.read_text(encoding="utf-8"), encoding="utf-8")
+        text = work / "script.txt"
+        sentences = script_sentences(article)
+        text.write_text("\n".join(sentences) + "\n", encoding="utf-8")
+        for r in range(runs):
+            order = names[r % len(names):] + names[: r % len(names)]
+            for name in order:
+                if name == "bare":
+                    wav, mp3 = work / f"bare{r}.wav", work / f"bare{r}.mp3"
+                    speak = run([sys.executable, "-m", "piper", "-m", str(model), "-f", str(wav)], stdin=text)
+                    encode = run([ffmpeg, "-y", "-i", str(wav), "-b:a", "64k", str(mp3)])
+                    walls[name].append(speak[0] + encode[0])
+                    cpus[name].append(speak[1] + encode[1])
+                    audio[name] = audio_seconds(wav)
+                    continue
+                engine = name.split()[0]
+                out, cache = work / f"out-{engine}{r}", work / f"cache-{engine}{r}"
+                article.write_text(SAMPLE.read_text(encoding="utf-8"), encoding="utf-8")
+                wall, cpu = run(build_command(article, out, cache, engine))
+                walls[name].append(wall)
+                cpus[name].append(cpu)
+                audio[name] = edition_seconds(out, article.stem)
+                if engine == "piper":
+                    article.write_text(SAMPLE.read_text(encoding="utf-8").replace(*CHANGED), encoding="utf-8")
+                    wall, cpu = run(build_command(article, out, cache, engine))
+                    walls["piper rebuild"].append(wall)
+                    cpus["piper rebuild"].append(cpu)
+            print(f"round {r + 1}: " + ", ".join(f"{n} {walls[n][-1]:.2f} s" for n in walls), file=sys.stderr)
+    print(f"sample: {len(sentences)} sentences, {words(sentences)} words; {runs} rounds, order rotated")
+    cold_ratio = [c / b for c, b in zip(walls["piper cold"], walls["bare"])]
+    rebuild_ratio = [w / c for w, c in zip(walls["piper rebuild"], walls["piper cold"])]
+    print(f"piper cold build / bare one-liner: median {statistics.median(cold_ratio):.2f} "
+          f"({', '.join(f'{x:.2f}' for x in cold_ratio)})")
+    print(f"piper rebuild (one paragraph changed) / piper cold build: median {statistics.median(rebuild_ratio):.3f} "
+          f"({', '.join(f'{x:.3f}' for x in rebuild_ratio)})")
+    for name in walls:
+        seconds = audio.get(name, audio.get("piper cold", 0.0))
+        print(f"{name:>14}: wall median {statistics.median(walls[name]):6.2f} s, CPU {statistics.median(cpus[name]):6.1f} s, "
+              f"audio {seconds:6.1f} s, real-time factor {seconds / statistics.median(walls[name]):6.1f}")
+
+
+def long_article(words_wanted: int, path: Path) -> None:
+    """An article of about `words_wanted` words: the sample's body paragraphs again and again, each
+    sentence made distinct (a take cache would otherwise speak a repeated sentence once)."""
+    lines = [line for line in SAMPLE.read_text(encoding="utf-8").splitlines() if line.strip()]
+    body = lines[1:lines.index("A Message from The Moscow Times:")]
+    paragraphs = ["A long report on Belarus and its neighbours"]
+    count, n = 0, 0
+    while count < words_wanted:
+        text = body[n % len(body)]
+        n += 1
+        paragraphs.append(f"Item {n}. {text}")
+        count += len(text.split()) + 2
+    path.write_text("\n\n".join(paragraphs) + "\n", encoding="utf-8")
+
+
+def memory(sizes: Sequence[int]) -> None:
+    """A cold Piper build of an article of each size: wall time per 1,000 words and the peak of the
+    memory of the build and all its processes together (psutil, sampled every 0.1 s): PSS summed (a
+    page shared by n processes counts 1/n in each: the machine's real use), and RSS summed (shared
+    pages counted in every process that maps them: an upper bound)."""
+    import psutil
+
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        for size in sizes:
+            article = work / f"long{size}.txt"
+            long_article(size, article)
+            sentences = script_sentences(article)
+            command = build_command(article, work / f"out{size}", work / f"cache{size}", "piper")
+            start = time.perf_counter()
+            process = psutil.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+            peak = peak_pss = 0
+            while process.poll() is None:
+                total = total_pss = 0
+                with contextlib.suppress(psutil.Error):
+                    for p in [process, *process.children(recursive=True)]:
+                        with contextlib.suppress(psutil.Error):
+                            full = p.memory_full_info()
+                            total += full.rss
+                            total_pss += full.pss
+                peak, peak_pss = max(peak, total), max(peak_pss, total_pss)
+                time.sleep(0.1)
+            wall = time.perf_counter() - start
+            if process.returncode:
+                sys.exit(f"build of {size} words failed: {process.stderr.read().decode() if process.stderr else ''}")
+            count = words(sentences)
+            seconds = edition_seconds(work / f"out{size}", article.stem)
+            print(f"{count} words ({len(sentences)} sentences, {seconds / 60:.1f} min of audio): {wall:.1f} s, "
+                  f"{1000 * wall / count:.2f} s per 1,000 words, peak of all processes together: {peak_pss / 2**20:.0f} MiB "
+                  f"PSS ({peak / 2**20:.0f} MiB RSS summed), "
+                  f"real-time factor {seconds / wall:.1f}", flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--rates", action="store_true", help="measure the rate table instead")
+    parser.add_argument("--builds", type=int, metavar="RUNS", help="whole builds: cold and rebuilt, against the one-liner")
+    parser.add_argument("--memory", type=int, nargs="+", metavar="WORDS", help="peak memory and time per 1,000 words")
     parser.add_argument("--speak", nargs=4, metavar=("PROCESSES", "THREADS", "SPIN", "WAV"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.speak:
         speak_all(int(args.speak[0]), int(args.speak[1]), args.speak[2] == "spin", Path(args.speak[3]))
     elif args.rates:
         rates()
+    elif args.builds:
+        builds(args.builds)
+    elif args.memory:
+        memory(args.memory)
     else:
         rounds(args.runs)
 
