@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import multiprocessing
+import re
 import resource
 import shutil
 import statistics
@@ -280,8 +281,11 @@ def long_article(words_wanted: int, path: Path) -> None:
     while count < words_wanted:
         text = body[n % len(body)]
         n += 1
-        paragraphs.append(f"Item {n}. {text}")
-        count += len(text.split()) + 2
+        # every sentence its own ("In part 15, he said ..."): a sentence repeated is spoken once
+        sentences = re.split(r'(?<=[.!?])\s+(?=[A-Z"])', text)
+        text = " ".join(f"In part {n}, {s}" for s in sentences)
+        paragraphs.append(text)
+        count += len(text.split())
     path.write_text("\n\n".join(paragraphs) + "\n", encoding="utf-8")
 
 
@@ -302,6 +306,7 @@ def memory(sizes: Sequence[int]) -> None:
             start = time.perf_counter()
             process = psutil.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
             peak = peak_pss = 0
+            shown = 0.0
             while process.poll() is None:
                 total = total_pss = 0
                 with contextlib.suppress(psutil.Error):
@@ -311,6 +316,12 @@ def memory(sizes: Sequence[int]) -> None:
                             total += full.rss
                             total_pss += full.pss
                 peak, peak_pss = max(peak, total), max(peak_pss, total_pss)
+                elapsed = time.perf_counter() - start
+                if elapsed >= shown + 60:  # progress, for a run cut short: the peak so far and the takes made
+                    shown = elapsed
+                    made = sum(1 for _ in (work / f"cache{size}" / "takes").rglob("*.wav"))
+                    print(f"  {size} words: {elapsed:.0f} s, {made} takes of {len(set(sentences))} made, "
+                          f"peak so far {peak_pss / 2**20:.0f} MiB PSS ({peak / 2**20:.0f} MiB RSS)", file=sys.stderr, flush=True)
                 time.sleep(0.1)
             wall = time.perf_counter() - start
             if process.returncode:
