@@ -319,7 +319,7 @@ def memory(sizes: Sequence[int]) -> None:
                 elapsed = time.perf_counter() - start
                 if elapsed >= shown + 60:  # progress, for a run cut short: the peak so far and the takes made
                     shown = elapsed
-                    made = sum(1 for _ in (work / f"cache{size}" / "takes").rglob("*.wav"))
+                    made = sum(1 for p in (work / f"cache{size}" / "takes").rglob("*.wav") if ".partial" not in p.name)
                     print(f"  {size} words: {elapsed:.0f} s, {made} takes of {len(set(sentences))} made, "
                           f"peak so far {peak_pss / 2**20:.0f} MiB PSS ({peak / 2**20:.0f} MiB RSS)", file=sys.stderr, flush=True)
                 time.sleep(0.1)
