@@ -171,6 +171,8 @@ def speak_scaled(text: str, voice: PiperVoiceInfo, scale: float, threads: int = 
         if phonemes:
             audio = model.phoneme_ids_to_audio(model.phonemes_to_ids(phonemes), settings)
             parts.append(np.asarray(audio, dtype=np.float32).reshape(-1))
+    if SHRINK:
+        _trim()
     if not parts:
         return Spoken(b"", voice.sample_rate)
     audio = np.concatenate(parts)
@@ -225,11 +227,29 @@ def _load(voice: PiperVoiceInfo, threads: int) -> PiperVoice:
     return PiperVoice(session=session, config=piper_config)
 
 
-# Whether ONNX Runtime's memory arena gives back, after each take, what the take grew it by. Kept, a
-# worker's arena holds its longest sentence's buffers for good: 566-605 MiB PSS after the 30 longest
-# sentences of a 2,000-word article, against 264 shrunk (CPU 37.8-42.9 s either way, noisy; load 6-9);
-# two workers then took a build past 1 GB (1,089 MiB PSS, all processes). docs/performance.md.
+# Whether ONNX Runtime's memory arena gives back, after each take, what the take grew it by, and the C
+# heap its free pages. Kept, a worker's arena holds its longest sentence's buffers for good (566-605 MiB
+# PSS after the 30 longest sentences of a 2,000-word article, 264 shrunk), and two workers took a build
+# past 1 GB (1,089 MiB, all processes); shrunk but untrimmed, a 6,601-word build still reached 1,048;
+# shrunk and trimmed, 893, and time per 1,000 words was no worse (docs/performance.md).
 SHRINK = True
+
+
+@functools.cache
+def _libc() -> Any:
+    import ctypes
+    import ctypes.util
+
+    name = ctypes.util.find_library("c")
+    return ctypes.CDLL(name) if name else None
+
+
+def _trim() -> None:
+    """Give the C heap's free pages back to the system (glibc's malloc_trim): what the arena released
+    stays in the process's heap otherwise, and a worker grew take after take (docs/performance.md)."""
+    libc = _libc()
+    if libc is not None and hasattr(libc, "malloc_trim"):
+        libc.malloc_trim(0)
 
 
 class _Shrinking:
