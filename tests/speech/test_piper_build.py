@@ -20,8 +20,8 @@ from audio.errors import ToolFailed  # noqa: E402
 from audio.speech import piper_engine, pool, voice  # noqa: E402
 from audio.speech.takes import VoiceSettings  # noqa: E402
 
-from .conftest import SAMPLE, build_and_list, need_program  # noqa: E402
-from .test_build import ffprobe_chapters, loudness  # noqa: E402
+from ..conftest import SAMPLE, build_and_list, need_program  # noqa: E402
+from ..test_build import ffprobe_chapters, loudness  # noqa: E402
 
 SLUG = "moscow-times-belarus"
 CHANGED = "Kyiv had also called the defense call as positive."
