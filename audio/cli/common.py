@@ -148,3 +148,53 @@ header_option = click.option(
     "--header", "headers", multiple=True, callback=_headers, metavar="'NAME: VALUE'",
     help="Send this HTTP header with every page fetched (a paywall cookie, a token); repeatable.",
 )
+
+
+def many_articles(func: F) -> F:
+    """The options of the commands that build many articles (batch, follow), given to the command as one
+    `options` (edition.BuildOptions)."""
+
+    @functools.wraps(func)
+    @reported
+    def wrapper(*args: Any, out: Path, formats: str, voice: str | None, engine: str | None, rate: int | None,
+                config_path: Path | None, no_appeal: bool, adopt_out: bool, jobs: int | None, cache_dir: Path | None,
+                scheduler: str | None, **kwargs: Any) -> Any:
+        from .. import config, edition
+        from ..sound import render
+
+        options = edition.BuildOptions(
+            out=out, formats=render.parse_formats(formats), no_appeal=no_appeal, adopt_out=adopt_out, voice=voice,
+            engine=engine, rate=rate, config=config.load(config_path), jobs=jobs, cache=cache_dir,
+            scheduler=scheduler_address(scheduler),
+        )
+        return func(*args, options=options, **kwargs)
+
+    decorated: Any = speed_options(wrapper)
+    for option in reversed([
+        click.option("--out", type=click.Path(), callback=lambda ctx, param, value: out_folder(value), default="out",
+                     show_default=True, help="Output directory."),
+        click.option("--format", "formats", default="mp3", show_default=True,
+                     help="Formats, comma-separated: mp3, m4a, m4b (the M4A for audiobook apps), epub (an EPUB 3 "
+                          "talking book carrying the MP3, else the M4A)."),
+        engine_options,
+        click.option("--rate", type=click.IntRange(80, 450), help="Speaking rate in words per minute [default: 175]."),
+        config_option,
+        click.option("--no-appeal", is_flag=True, help="Leave the publishers' appeals out of the editions."),
+        adopt_out_option,
+    ]):
+        decorated = option(decorated)
+    return decorated  # type: ignore[no-any-return]
+
+
+def engine_options(func: F) -> F:
+    """--voice and --engine."""
+    func = click.option("--engine", type=click.Choice(["pyttsx3", "piper"]),
+                        help="Speech engine [default: the config's engine, else pyttsx3]; piper needs "
+                             "'audio-edition[piper]'.")(func)
+    return click.option("--voice", help="Voice id, name or language code; for piper a model file, a folder of "
+                                        "models or en_US-joe-medium (see 'audio-edition voices').")(func)
+
+
+adopt_out_option = click.option(
+    "--adopt-out", is_flag=True, help="Publish into OUT though it holds files audio-edition did not make."
+)

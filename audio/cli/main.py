@@ -7,7 +7,7 @@ import logging
 import os
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -15,16 +15,22 @@ from .. import __version__
 from . import upkeep
 from .common import (
     Failure,
+    adopt_out_option,
     config_option,
+    engine_options,
     header_option,
     input_options,
     is_url,
+    many_articles,
     out_folder,
     reported,
     run_command,
     scheduler_address,
     speed_options,
 )
+
+if TYPE_CHECKING:  # (the command line imports the build only when it runs one)
+    from .. import edition
 
 
 def run() -> None:
@@ -54,14 +60,12 @@ def main(verbose: bool) -> None:
 @click.option("--title", help="Edition title (default: a leading heading, else the lede's first sentence).")
 @click.option("--slug", help="Edition folder and file name (default: the source file's name).")
 @click.option("--format", "formats", default="mp3", show_default=True, help="Formats, comma-separated: mp3, m4a, m4b (the M4A for audiobook apps), epub (an EPUB 3 talking book carrying the MP3, else the M4A).")
-@click.option("--voice", help="Voice id, name or language code; for piper a model file, a folder of models or en_US-joe-medium (see 'audio-edition voices').")
-@click.option("--engine", type=click.Choice(["pyttsx3", "piper"]),
-              help="Speech engine [default: the config's engine, else pyttsx3]; piper needs 'audio-edition[piper]'.")
+@engine_options
 @click.option("--rate", type=click.IntRange(80, 450), help="Speaking rate in words per minute [default: 175].")
 @config_option
 @click.option("--appeal-file", type=click.Path(path_type=Path), help="Read this text as the closing appeal.")
 @click.option("--no-appeal", is_flag=True, help="Leave the publisher's appeal out of the edition.")
-@click.option("--adopt-out", is_flag=True, help="Publish into OUT though it holds files audio-edition did not make.")
+@adopt_out_option
 @input_options
 @speed_options
 @reported
@@ -177,9 +181,7 @@ def script(
 @click.option("--out", type=click.Path(path_type=Path, dir_okay=False), default=Path("say.wav"), show_default=True,
               help="Where to write the audio.")
 @click.option("--lang", help="Language of the words [default: en, unless the text shows another].")
-@click.option("--voice", help="Voice id, name or language code; for piper a model file, a folder of models or en_US-joe-medium (see 'audio-edition voices').")
-@click.option("--engine", type=click.Choice(["pyttsx3", "piper"]),
-              help="Speech engine [default: the config's engine, else pyttsx3]; piper needs 'audio-edition[piper]'.")
+@engine_options
 @click.option("--rate", type=click.IntRange(80, 450), help="Speaking rate in words per minute [default: 175].")
 @config_option
 @reported
@@ -223,32 +225,8 @@ def voices() -> None:
 
 @main.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
-@click.option("--out", type=click.Path(), callback=lambda ctx, param, value: out_folder(value), default="out",
-              show_default=True, help="Output directory.")
-@click.option("--format", "formats", default="mp3", show_default=True, help="Formats, comma-separated: mp3, m4a, m4b (the M4A for audiobook apps), epub (an EPUB 3 talking book carrying the MP3, else the M4A).")
-@click.option("--voice", help="Voice id, name or language code; for piper a model file, a folder of models or en_US-joe-medium (see 'audio-edition voices').")
-@click.option("--engine", type=click.Choice(["pyttsx3", "piper"]),
-              help="Speech engine [default: the config's engine, else pyttsx3]; piper needs 'audio-edition[piper]'.")
-@click.option("--rate", type=click.IntRange(80, 450), help="Speaking rate in words per minute [default: 175].")
-@config_option
-@click.option("--no-appeal", is_flag=True, help="Leave the publishers' appeals out of the editions.")
-@click.option("--adopt-out", is_flag=True, help="Publish into OUT though it holds files audio-edition did not make.")
-@speed_options
-@reported
-def batch(
-    paths: tuple[Path, ...],
-    out: Path,
-    formats: str,
-    voice: str | None,
-    engine: str | None,
-    rate: int | None,
-    config_path: Path | None,
-    no_appeal: bool,
-    adopt_out: bool,
-    jobs: int | None,
-    cache_dir: Path | None,
-    scheduler: str | None,
-) -> None:
+@many_articles
+def batch(paths: tuple[Path, ...], options: edition.BuildOptions) -> None:
     """Build every article in each DIR (.txt, .md) and each FILE into OUT/<slug>/.
 
     Several articles are built at once (--jobs), bad ones are reported at the end (exit 1),
@@ -257,13 +235,7 @@ def batch(
     """
 
     from .. import batch as batching
-    from .. import config, edition
-    from ..sound import render
 
-    options = edition.BuildOptions(
-        out=out, formats=render.parse_formats(formats), no_appeal=no_appeal, adopt_out=adopt_out, voice=voice,
-        engine=engine, rate=rate, config=config.load(config_path), jobs=jobs, cache=cache_dir, scheduler=scheduler_address(scheduler),
-    )
     total = len(batching.articles(list(paths)))
     counts = {"takes": 0}
     if sys.stderr.isatty():
@@ -294,26 +266,16 @@ def batch(
 
 @main.command()
 @click.argument("feed_url")
-@click.option("--out", type=click.Path(), callback=lambda ctx, param, value: out_folder(value), default="out",
-              show_default=True, help="Output directory.")
 @click.option("--once", is_flag=True, help="Poll once and end (for cron and publishing hooks); the default.")
 @click.option("--every", "interval", metavar="TIME", help="Poll every TIME (30s, 5m, 1h) until stopped (SIGTERM, Ctrl-C).")
 @click.option("--since", "since_text", metavar="DATE", help="Leave the items the feed dates before DATE (2026-12-01).")
 @click.option("--delay", type=click.FloatRange(min=0), default=1.0, show_default=True,
               help="Seconds between two requests to one host.")
 @header_option
-@click.option("--format", "formats", default="mp3", show_default=True, help="Audio formats, comma-separated: mp3, m4a.")
-@click.option("--voice", help="Voice id, name or language code (see 'audio-edition voices').")
-@click.option("--rate", type=click.IntRange(80, 450), help="Speaking rate in words per minute [default: 175].")
-@config_option
-@click.option("--no-appeal", is_flag=True, help="Leave the publishers' appeals out of the editions.")
-@click.option("--adopt-out", is_flag=True, help="Publish into OUT though it holds files audio-edition did not make.")
-@speed_options
-@reported
+@many_articles
 def follow(
-    feed_url: str, out: Path, once: bool, interval: str | None, since_text: str | None, delay: float,
-    headers: tuple[tuple[str, str], ...], formats: str, voice: str | None, rate: int | None, config_path: Path | None,
-    no_appeal: bool, adopt_out: bool, jobs: int | None, cache_dir: Path | None, scheduler: str | None,
+    feed_url: str, once: bool, interval: str | None, since_text: str | None, delay: float,
+    headers: tuple[tuple[str, str], ...], options: edition.BuildOptions,
 ) -> None:
     """Build every article of the site's RSS or Atom feed, or Google News sitemap, at FEED_URL into OUT/<slug>/.
 
@@ -322,23 +284,17 @@ def follow(
     tried again on a later poll (after 1 min, then 2, 4, ... up to 6 h); it never stops the others.
     Items the site drops from its feed stay in ours. Exit 1 if an item failed (--once).
     """
-    from .. import config, edition
     from .. import follow as following
-    from ..sound import render
 
     if once and interval:
         raise Failure("--once and --every: give one of them", 2)
-    options = edition.BuildOptions(
-        out=out, formats=render.parse_formats(formats), no_appeal=no_appeal, adopt_out=adopt_out, voice=voice,
-        rate=rate, config=config.load(config_path), jobs=jobs, cache=cache_dir, scheduler=scheduler_address(scheduler),
-    )
     follow_options = following.FollowOptions(
         headers=headers, since=following.since(since_text) if since_text else None, delay=delay)
     failures = []
 
     def polled(poll: following.Poll) -> None:
         for link, slug in poll.built:
-            click.echo(f"{link}: built {out / slug}/")
+            click.echo(f"{link}: built {options.out / slug}/")
         for link, reason in poll.failed:
             click.echo(reason if reason.startswith(link) else f"{link}: {reason}", err=True)
         if poll.unpublished is not None:
