@@ -94,12 +94,18 @@ def test_new_items_are_built_and_an_unchanged_feed_costs_one_304(newsroom: Newsr
     assert len(episodes(built.out)) == 3
 
 
-def test_a_changed_page_is_rebuilt_as_the_same_episode(newsroom: Newsroom, tmp_path: Path) -> None:
+def enclosures(out: Path) -> dict[str, str]:
+    """out/feed.xml's episodes: title -> the audio's URL."""
+    return {entry.title: entry.enclosures[0].href for entry in feedparser.parse((out / "feed.xml").read_bytes()).entries}
+
+
+def test_a_changed_page_is_rebuilt_as_the_same_episode_with_new_audio_urls(newsroom: Newsroom, tmp_path: Path) -> None:
     built = options(tmp_path)
     newsroom.publish("bridge")
     follow.poll(newsroom.feed, built, follow.FollowOptions(delay=0))
     before = manifest.load(built.out / "bridge").manifest
     guid = episodes(built.out)[STORIES["bridge"][0]]
+    audio = enclosures(built.out)[STORIES["bridge"][0]]
 
     corrected = page(STORIES["bridge"][0], "The harbour bridge reopened to traffic on Tuesday morning.")
     newsroom.site.routes["/news/bridge.html"] = Route(corrected.encode())
@@ -109,6 +115,7 @@ def test_a_changed_page_is_rebuilt_as_the_same_episode(newsroom: Newsroom, tmp_p
     after = manifest.load(built.out / "bridge").manifest
     assert after["source"]["sha256"] != before["source"]["sha256"] and "Tuesday" in after["lede"]
     assert episodes(built.out) == {STORIES["bridge"][0]: guid}
+    assert enclosures(built.out)[STORIES["bridge"][0]] != audio  # (apps that have the old audio keep its URL)
 
 
 def test_a_page_changed_only_around_its_article_is_not_built_again(newsroom: Newsroom, tmp_path: Path) -> None:
