@@ -12,6 +12,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 import threading
 import unicodedata
 import wave
@@ -162,9 +163,10 @@ def speak(text: str, voice: PiperVoiceInfo, rate: int, threads: int = 1) -> Spok
 def speak_scaled(text: str, voice: PiperVoiceInfo, scale: float, threads: int = 1) -> Spoken:
     """speak at a length scale given outright (scripts/bench_piper.py measures the table with it)."""
     import numpy as np
+
+    model = load(voice, threads)  # (first: it imports Piper as _import_piper must)
     from piper import SynthesisConfig
 
-    model = load(voice, threads)
     settings = SynthesisConfig(length_scale=scale, normalize_audio=False)
     parts = []
     for phonemes in model.phonemize(with_ipa(text, voice)):  # eSpeak may see more than one sentence
@@ -339,10 +341,27 @@ def _modules() -> Any:
     except ImportError:
         raise PiperError(f"Piper needs ONNX Runtime, which is not installed: {INSTALL}") from None
     try:
-        import piper  # noqa: F401
+        _import_piper()
     except ImportError:
         raise PiperError(f"Piper (piper-tts) is not installed: {INSTALL}") from None
     return onnxruntime
+
+
+def _import_piper() -> None:
+    """Piper's phonemizer links its own eSpeak NG: it is loaded to call its own functions, never those of
+    the eSpeak NG library pyttsx3 may have loaded in this process (crossed, the two crashed the process)."""
+    if "piper.espeakbridge" in sys.modules or not hasattr(os, "RTLD_DEEPBIND"):
+        import piper  # noqa: F401
+        return
+    import numpy  # noqa: F401  (what Piper imports, loaded as usual first: only Piper's own library binds deep)
+
+    flags = sys.getdlopenflags()
+    sys.setdlopenflags(flags | os.RTLD_DEEPBIND)
+    try:
+        import piper  # noqa: F401
+        import piper.espeakbridge  # noqa: F401  (else loaded at the first phonemize, outside this)
+    finally:
+        sys.setdlopenflags(flags)
 
 
 def _read_config(model: Path) -> dict[str, Any]:

@@ -143,3 +143,25 @@ def test_espeak_phonemes_from_a_lexicon_reach_piper_as_ipa() -> None:
     assert phonemes.startswith("məkˈeɪ ")
     # Without the translation Piper would spell the brackets' letters or drop them: the spoken word differs.
     assert "".join(piper.load(voice).phonemize("Makei said hello.")[0]) != phonemes
+
+
+BOTH_ENGINES = """
+import sys, tempfile
+from pathlib import Path
+from audio.speech import engine as seam, takes, voice
+work = Path(tempfile.mkdtemp())
+espeak, piper = voice.engine("pyttsx3"), voice.engine("piper")
+spoken = [seam.take(espeak, "First the system's voice.", takes.VoiceSettings(voice.choose("en", None)), work / "1.wav"),
+          seam.take(piper, "Then Piper's.", takes.VoiceSettings(voice.choose("en", None, "piper"), engine="piper"), work / "2.wav"),
+          seam.take(espeak, "And the system's again.", takes.VoiceSettings(voice.choose("en", None)), work / "3.wav")]
+print([take.frames > 0 for take in spoken])
+"""
+
+
+def test_one_process_speaks_with_both_engines() -> None:
+    """Piper's phonemizer links its own eSpeak NG: loaded after pyttsx3's, it called into that one and the
+    process died (SIGSEGV) in the first Piper take, as the test suite's own process did."""
+    import subprocess
+
+    done = subprocess.run([sys.executable, "-c", BOTH_ENGINES], capture_output=True, text=True, timeout=120)
+    assert (done.returncode, done.stdout) == (0, "[True, True, True]\n"), done.stderr[-2000:]
