@@ -282,7 +282,7 @@ def test_the_catalogue_of_schema_2_is_migrated_and_its_episodes_kept(sample_edit
     result = run("feed", "--out", out, "--config", cfg)
     assert result.exit_code == 0, result.output
     db = sqlite3.connect(out / "catalogue.sqlite")
-    assert db.execute("PRAGMA user_version").fetchone()[0] == len(catalogue.MIGRATIONS) == 3
+    assert db.execute("PRAGMA user_version").fetchone()[0] == len(catalogue.MIGRATIONS)  # (and every step after 2)
     assert db.execute("SELECT slug FROM removed").fetchall() == [("gone",)]
     assert db.execute("SELECT value FROM show WHERE key = 'podcast_guid'").fetchone() == (feed.show_guid(BASE + "feed.xml"),)
     db.close()
