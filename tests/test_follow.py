@@ -1,6 +1,7 @@
 """follow FEED_URL: a local site's feed and pages, changing between polls; real builds, the feed read back."""
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import os
@@ -276,7 +277,7 @@ def test_sigterm_during_every_leaves_nothing_half_made(newsroom: Newsroom, tmp_p
         if folder.is_dir() and not folder.name.startswith("."):
             edition_json = manifest.load(folder)
             assert all((folder / f["name"]).stat().st_size == f["bytes"] for f in edition_json.manifest["files"])
-    with sqlite3.connect(out / catalogue.FILENAME) as db:
+    with contextlib.closing(sqlite3.connect(out / catalogue.FILENAME)) as db:  # (`with` alone never closes it)
         assert db.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
     assert {"bridge", "library"} <= {e.slug for e in catalogue.episodes(out)}
 

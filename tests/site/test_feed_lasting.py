@@ -2,6 +2,7 @@
 and the tags apps read (funding, timecodes, alternate formats, people), read back by real parsers."""
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import json
@@ -281,11 +282,11 @@ def test_the_catalogue_of_schema_2_is_migrated_and_its_episodes_kept(sample_edit
     cfg = write_config(tmp_path / "publisher.toml")
     result = run("feed", "--out", out, "--config", cfg)
     assert result.exit_code == 0, result.output
-    db = sqlite3.connect(out / "catalogue.sqlite")
-    assert db.execute("PRAGMA user_version").fetchone()[0] == len(catalogue.MIGRATIONS)  # (and every step after 2)
-    assert db.execute("SELECT slug FROM removed").fetchall() == [("gone",)]
-    assert db.execute("SELECT value FROM show WHERE key = 'podcast_guid'").fetchone() == (feed.show_guid(BASE + "feed.xml"),)
-    db.close()
+    with contextlib.closing(sqlite3.connect(out / "catalogue.sqlite")) as db:
+        assert db.execute("PRAGMA user_version").fetchone()[0] == len(catalogue.MIGRATIONS)  # (and every step after 2)
+        assert db.execute("SELECT slug FROM removed").fetchall() == [("gone",)]
+        assert db.execute("SELECT value FROM show WHERE key = 'podcast_guid'").fetchone() == (
+            feed.show_guid(BASE + "feed.xml"),)
     [episode] = catalogue.episodes(out)
     assert (episode.guid, episode.title, episode.byline, episode.marks, episode.alternates) == (
         "6ba7b811-9dad-11d1-80b4-00c04fd430c8", "An old story", None, (), ())

