@@ -26,7 +26,7 @@ from audio.sound import render
 
 from ..conftest import ROOT, SAMPLE, need_program
 
-FIXTURES = Path(__file__).parent / "fixtures" / "html"
+FIXTURES = ROOT / "tests" / "fixtures" / "html"
 ACE = ROOT / "tools" / "node_modules" / ".bin" / "ace-cli"
 CHROMIUM = "/usr/bin/chromium"
 NS = {

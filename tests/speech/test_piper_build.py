@@ -193,7 +193,7 @@ def test_the_take_key_changes_with_the_models_config(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 def test_a_batch_with_piper_builds_every_article_and_skips_them_unchanged(tmp_path: Path) -> None:
-    from .test_scale import ARTICLE, write_article
+    from ..test_scale import ARTICLE, write_article
 
     folder = tmp_path / "articles"
     folder.mkdir()
@@ -218,8 +218,8 @@ def test_a_piper_build_through_the_warm_process_is_the_build_of_its_own_process(
     import subprocess
     import sys
 
-    from .test_scale import decode, write_article
-    from .test_warm import WAIT, plain_env, start_warm
+    from ..test_scale import decode, write_article
+    from ..cli.test_warm import WAIT, plain_env, start_warm
 
     warm = start_warm(tmp_path / "w.sock")
     try:
@@ -244,7 +244,7 @@ def test_a_piper_build_on_a_dask_cluster_loads_the_model_once_per_worker(tmp_pat
     distributed = pytest.importorskip("distributed", reason="the dask extra is not installed (scripts/setup installs it)")
     from audio import cache
 
-    from .test_scale import ARTICLE, write_article
+    from ..test_scale import ARTICLE, write_article
 
     article = write_article(tmp_path / "story.txt", ARTICLE + "\n\n" + ARTICLE.replace("fourteen", "twenty"))
     with distributed.LocalCluster(n_workers=1, threads_per_worker=2, processes=True, protocol="tcp", host="127.0.0.1",
