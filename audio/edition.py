@@ -145,20 +145,24 @@ def _build(
     beside = jobs > 1 and "mp3" in options.formats
     early = live.Live(script, options.config.pauses, cache, encode_jobs=jobs if lame_available() else 0,
                       previous_gain=previous_gain)
-    first_take = threading.Event()
+    later: list[threading.Thread] = []  # (started with the first take)
 
     def taken(index: int, take: Take) -> None:
         if beside:
-            if not first_take.is_set():
-                first_take.set()
-                _import_later(memo.save)
+            if not later:
+                later.append(_import_later(memo.save))
             early.taken(index, take)
         if on_take is not None:
             on_take(index, take)
 
-    with early:
-        takes = synthesize([s.spoken for s in script.sentences], settings, workdir=None, cache=cache,
-                           jobs=jobs, scheduler=options.scheduler, on_take=taken)
+    try:
+        with early:
+            takes = synthesize([s.spoken for s in script.sentences], settings, workdir=None, cache=cache,
+                               jobs=jobs, scheduler=options.scheduler, on_take=taken)
+    except BaseException:
+        for thread in later:  # its cache entries end whole (committed, or their partial removed), not cut off
+            thread.join(timeout=10)
+        raise
     memo.save()  # what the thread above has not saved (--jobs 1: all of it)
     stops.check()
     if early.gain is not None:
@@ -257,7 +261,7 @@ def _embedded_cover(artwork: str | None) -> bytes | None:
     return cover.embedded(artwork)
 
 
-def _import_later(save: Callable[[], None]) -> None:
+def _import_later(save: Callable[[], None]) -> threading.Thread:
     """Save what prepare made for the cache and import what publishing needs (the page, the catalogue
     and the feed) in a thread while the takes are spoken, rather than before the first or after the
     last. Started with the first take: the speech workers are forked by then (a process with threads
@@ -271,7 +275,9 @@ def _import_later(save: Callable[[], None]) -> None:
 
             player.prepare()
 
-    threading.Thread(target=load, name="import-later", daemon=True).start()
+    thread = threading.Thread(target=load, name="import-later", daemon=True)
+    thread.start()
+    return thread
 
 
 def cores() -> int:
