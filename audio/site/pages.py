@@ -66,6 +66,7 @@ class Entry(NamedTuple):
     description: str
     audio: str | None
     audio_type: str
+    key: str  # the edition's own name (its slug): how the page knows an edition it listed before
 
 
 def document(lang: str, csp: str, title: str, style: str, body: Iterable[str], script: str | None) -> str:
@@ -196,15 +197,16 @@ def _chapter_text(chapter: Chapter, publisher: str | None) -> list[str]:
 def index_body(heading: str, entries: list[Entry]) -> list[str]:
     """The list of editions, newest first."""
     count = f"{len(entries)} edition{'' if len(entries) == 1 else 's'}, newest first."
-    out = ['<header class="masthead">', f"  <h1>{_e(heading)}</h1>", f'  <p class="meta">{count}</p>', "</header>",
-           "<main>"]
+    # new-count: filled in by the page's script, from what this browser listed on its last visit.
+    out = ['<header class="masthead">', f"  <h1>{_e(heading)}</h1>", f'  <p class="meta">{count}</p>',
+           '  <p class="meta" id="new-count" hidden></p>', "</header>", "<main>"]
     if not entries:
         return out + ["<p>No editions yet.</p>", "</main>"]
     out.append('<ol class="editions">')
     for entry in entries:
         audio = (f' · <a href="{_e(entry.audio)}" type="{_e(entry.audio_type)}">audio file'
                  f'<span class="visually-hidden"> of {_e(entry.title)}</span></a>') if entry.audio else ""
-        out += [f'  <li lang="{_e(entry.lang)}">', f'    <h2><a href="{_e(entry.href)}">{_e(entry.title)}</a></h2>',
+        out += [f'  <li lang="{_e(entry.lang)}" data-edition="{_e(entry.key)}">', f'    <h2><a href="{_e(entry.href)}">{_e(entry.title)}</a></h2>',
                 f'    <p class="meta"><time datetime="{_e(entry.datetime)}">{_e(entry.date)}</time> · '
                 f"{_e(entry.duration)}{audio}</p>",
                 f"    <p>{_e(entry.description)}</p>", "  </li>"]

@@ -55,8 +55,9 @@ def write_page(directory: Path, manifest: Mapping[str, Any]) -> dict[str, Any]:
 
 def render_index(out: Path, episodes: Sequence[Episode], heading: str = DEFAULT_HEADING) -> str:
     """The list of editions, in the order given (the catalogue's: newest first)."""
-    return document(_lang(episodes[0].language if episodes else None), _csp(None, media=False), heading,
-                    _asset("player.css"), index_body(heading, [_entry(out, e) for e in episodes]), None)
+    script = _asset("index.js")
+    return document(_lang(episodes[0].language if episodes else None), _csp(script, media=False), heading,
+                    _asset("player.css"), index_body(heading, [_entry(out, e) for e in episodes]), script)
 
 
 def write_index(out: Path, episodes: Sequence[Episode], config: Config | None = None) -> Path:
@@ -76,7 +77,7 @@ def index_heading(config: Config | None) -> str:
 
 def prepare() -> None:
     """Read the assets ahead of use (edition.build does it while the takes are spoken)."""
-    for asset in ("player.css", "player.js"):
+    for asset in ("player.css", "player.js", "index.js"):
         _asset(asset)
 
 
@@ -183,6 +184,7 @@ def _entry(out: Path, episode: Episode) -> Entry:
         description=episode.description,
         audio=_href(episode.enclosure) if has_page else None,
         audio_type=episode.mime_type,
+        key=episode.slug,
     )
 
 
