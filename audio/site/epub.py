@@ -30,6 +30,7 @@ COVER_SIZE = 1400  # px, square: the least Apple Books takes; the 3000 px feed a
 AUDIO = {"audio/mpeg": "audio/mpeg", "audio/x-m4a": "audio/mp4"}
 TEXT = "article.xhtml"
 OVERLAY = "article.smil"
+COVER_PAGE = "cover.xhtml"
 OVERLAY_ID = "mo1"
 _RTL = {"ar", "he", "iw", "fa", "ur", "yi", "ps", "dv", "ug", "ckb", "sd"}
 # Characters XML 1.0 cannot hold, and the C1 controls and noncharacters HTML forbids: dropped from the text.
@@ -44,14 +45,15 @@ class Words(NamedTuple):
     introduction: str
     start: str
     support: str  # "{}": the publisher
+    cover: str
 
 
 _WORDS = {
-    "en": Words("en", "Contents", "Introduction", "Start of the article", "Support {}"),
-    "fr": Words("fr", "Table des matières", "Introduction", "Début de l’article", "Soutenir {}"),
-    "de": Words("de", "Inhalt", "Einleitung", "Beginn des Artikels", "{} unterstützen"),
-    "es": Words("es", "Índice", "Introducción", "Comienzo del artículo", "Apoyar a {}"),
-    "ru": Words("ru", "Содержание", "Вступление", "Начало статьи", "Поддержать {}"),
+    "en": Words("en", "Contents", "Introduction", "Start of the article", "Support {}", "Cover"),
+    "fr": Words("fr", "Table des matières", "Introduction", "Début de l’article", "Soutenir {}", "Couverture"),
+    "de": Words("de", "Inhalt", "Einleitung", "Beginn des Artikels", "{} unterstützen", "Titelbild"),
+    "es": Words("es", "Índice", "Introducción", "Comienzo del artículo", "Apoyar a {}", "Portada"),
+    "ru": Words("ru", "Содержание", "Вступление", "Начало статьи", "Поддержать {}", "Обложка"),
 }
 
 
@@ -89,6 +91,7 @@ def write(path: Path, manifest: Mapping[str, Any], audio: Path, audio_type: str)
         ("EPUB/package.opf", package(manifest, page, lang, audio_href, audio_type, duration_ms, modified).encode("utf-8"),
          zipfile.ZIP_DEFLATED),
         ("EPUB/nav.xhtml", navigation(page, lang, words).encode("utf-8"), zipfile.ZIP_DEFLATED),
+        (f"EPUB/{COVER_PAGE}", cover_page(page, lang, on_cover).encode("utf-8"), zipfile.ZIP_DEFLATED),
         (f"EPUB/{TEXT}", content(page, lang, words).encode("utf-8"), zipfile.ZIP_DEFLATED),
         (f"EPUB/{OVERLAY}", overlay(page, clips, audio_href).encode("utf-8"), zipfile.ZIP_DEFLATED),
         ("EPUB/style.css", STYLE.encode("utf-8"), zipfile.ZIP_DEFLATED),
@@ -124,6 +127,7 @@ header {{ margin-bottom: 2em; }}
 h1 {{ font-size: 1.6em; line-height: 1.25; }}
 h2 {{ font-size: 1.2em; }}
 .publisher, .meta {{ font-family: sans-serif; font-size: 0.9em; }}
+img.cover {{ display: block; max-width: 100%; max-height: 95vh; margin: 0 auto; }}
 .appeal {{ border-top: 1px solid #555; margin-top: 2em; padding-top: 1em; }}
 /* The sentence being read (media:active-class in the package): dark on light, for any text colour. */
 .{ACTIVE_CLASS} {{ background-color: #fff0a0; color: #000; outline: 2px solid #7a5c00; }}
@@ -199,9 +203,11 @@ def package(
         f'    <item id="{OVERLAY_ID}" href="{OVERLAY}" media-type="application/smil+xml"/>',
         '    <item id="style" href="style.css" media-type="text/css"/>',
         '    <item id="cover" href="cover.png" media-type="image/png" properties="cover-image"/>',
+        f'    <item id="cover-page" href="{COVER_PAGE}" media-type="application/xhtml+xml"/>',
         f'    <item id="audio" href="{_e(audio_href)}" media-type="{audio_type}"/>',
         "  </manifest>",
         f"  <spine{rtl}>",
+        '    <itemref idref="cover-page"/>',
         '    <itemref idref="article"/>',
         "  </spine>",
         "</package>",
@@ -232,10 +238,22 @@ def navigation(page: Page, lang: str, words: Words) -> str:
         '  <nav epub:type="landmarks" id="landmarks" hidden="hidden">',
         f"    <h2{own}>{_e(words.start)}</h2>",
         "    <ol>",
+        f'      <li><a epub:type="cover" href="{COVER_PAGE}"{own}>{_e(words.cover)}</a></li>',
         f'      <li><a epub:type="bodymatter" href="{TEXT}"{own}>{_e(words.start)}</a></li>',
         "    </ol>",
         "  </nav>",
     ])
+
+
+def cover_page(page: Page, lang: str, on_cover: str) -> str:
+    """The cover as the book's first page, as reading systems show a book's opening; the article is then
+    not the spine's first item (foliate-js, Foliate's engine, highlights no sentence of a first item:
+    docs/pages.md)."""
+    return _xhtml(lang, _clean(page.title), [
+        '  <section epub:type="cover">',
+        f'    <img role="doc-cover" class="cover" src="cover.png" alt="{_e(on_cover)}"/>',  # the words it shows
+        "  </section>",
+    ], style=True)
 
 
 def content(page: Page, lang: str, words: Words) -> str:

@@ -112,10 +112,10 @@ def check_book(built: manifest.Edition) -> dict[str, bytes]:
     def values(prop: str) -> list[str]:
         return [text or "" for p, r, text in meta if p == prop and r is None]
 
-    # The one content document, with its overlay.
+    # The cover page, then the one content document, with its overlay.
     spine = [i.get("idref") for i in opf.iterfind("opf:spine/opf:itemref", NS)]
-    assert len(spine) == 1
-    text_item = items[spine[0]]
+    assert len(spine) == 2 and not items[spine[0]].get("media-overlay")
+    text_item = items[spine[1]]
     overlay_item = items[text_item.get("media-overlay")]
     assert overlay_item.get("media-type") == "application/smil+xml"
     text_name = text_item.get("href")
@@ -177,6 +177,10 @@ def check_book(built: manifest.Edition) -> dict[str, bytes]:
     with Image.open(io.BytesIO(files[base + cover.get("href")])) as image:
         assert image.format == "PNG" and image.width == image.height >= 1400
         assert image.info["generator"].startswith("audio-edition book cover: ")  # the words drawn
+    cover_page = xml(files[base + items[spine[0]].get("href")])
+    shown = cover_page.findall(".//x:img", NS)
+    assert [(i.get("src"), i.get("role")) for i in shown] == [(cover.get("href"), "doc-cover")]
+    assert "audio-edition book cover: " + shown[0].get("alt") == image.info["generator"]  # says what it shows
 
     # Accessibility metadata (EPUB Accessibility 1.1).
     assert sorted(values("schema:accessMode")) == ["auditory", "textual"]
