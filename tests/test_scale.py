@@ -379,7 +379,7 @@ def always_hang(settings: takes.VoiceSettings, text: str, path: Path) -> tuple[i
 def test_a_hung_worker_is_replaced_and_its_take_retried_once(tmp_path: Path) -> None:
     tasks = [(i, f"Sentence {i} HANG and more." if i == 1 else f"Sentence {i}.", str(tmp_path / f"{i}.wav")) for i in range(4)]
     made: dict[int, int] = {}
-    with pool.Pool(takes.VoiceSettings(), 2, timeout=2.0, work=hang_first_time) as workers:
+    with pool.Pool(takes.VoiceSettings(), 2, timeout=5.0, work=hang_first_time) as workers:
         workers.run(tasks, lambda index, frames, rate: made.__setitem__(index, frames))
     assert (tmp_path / "hung-once").exists()
     assert sorted(made) == [0, 1, 2, 3] and all(frames > 0 for frames in made.values())
