@@ -112,10 +112,16 @@ def cached(cache: Cache, entry: str) -> Take | None:
     """A cached take; a missing, truncated or damaged one is None.
 
     A damaged entry is left where it is, for the take made again to replace (Cache.commit): removing it
-    here could remove the good take another build has just committed under the same name."""
+    here could remove the good take another build has just committed under the same name.
+
+    A take without its words file (made before takes kept their word times, or its words pruned) is
+    None too, and spoken again: its word times can only come from the engine's events as it speaks, and
+    guessing them from the sound would put made-up times in the transcript. It costs one cold build."""
     path = cache.path("takes", entry, ".wav")
     found = wav_frames(path)
-    if found is None:
+    words = path.with_suffix(".words.json")  # (words.words_path: that module imports this one's)
+    if found is None or not words.exists():
         return None
     cache.touch(path)
+    cache.touch(words)
     return Take(path, found[0], found[1])
