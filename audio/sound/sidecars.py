@@ -2,10 +2,11 @@
 from __future__ import annotations
 
 import json
+import re
 import textwrap
 from typing import Any
 
-from .timeline import Timeline
+from .timeline import Cue, Timeline
 
 VTT_LINE = 65  # characters: the Podcasting 2.0 advice for WebVTT lines
 
@@ -29,11 +30,46 @@ def transcript_vtt(timeline: Timeline) -> str:
     for cue in timeline.cues:
         lines.append(cue.id)
         lines.append(f"{vtt_time(timeline.ms(cue.start))} --> {vtt_time(timeline.ms(cue.end))}")
-        # "-->" and a blank line would end or break the cue; the text is otherwise kept as written.
-        text = cue.text.replace("-->", "→").replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-        lines.extend(textwrap.wrap(text, VTT_LINE, break_long_words=True, break_on_hyphens=False) or ["…"])
+        if cue.words:
+            lines.extend(_timed_text(timeline, cue) or ["…"])
+        else:
+            # "-->" and a blank line would end or break the cue; the text is otherwise kept as written.
+            text = cue.text.replace("-->", "→").replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+            lines.extend(textwrap.wrap(text, VTT_LINE, break_long_words=True, break_on_hyphens=False) or ["…"])
         lines.append("")
     return "\n".join(lines)
+
+
+_ESCAPED = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}  # ("-->" is then "--&gt;": no cue timing arrow)
+
+
+def _timed_text(timeline: Timeline, cue: Cue) -> list[str]:
+    """The cue's text with a WebVTT cue timestamp (<00:00:01.500>) before each word: each one after the
+    cue's start and the timestamp before it, and before the cue's end (WebVTT's rule), so a word that
+    would start no later than the one before (the same millisecond) or at the cue's start has none. Lines
+    wrapped at VTT_LINE characters of text, as the untimed cues are."""
+    first, last = timeline.ms(cue.start), timeline.ms(cue.end)
+    tags: dict[int, str] = {}
+    before = first
+    for word in cue.words:
+        at = timeline.ms(word.start)
+        if before < at < last:
+            tags[word.at] = f"<{vtt_time(at)}>"
+            before = at
+    chunks: list[list[str]] = []  # each run of non-spaces, a string per character (its tag, escaped)
+    for match in re.finditer(r"\S+", cue.text):
+        shown = [tags.get(match.start() + i, "") + _ESCAPED.get(c, c) for i, c in enumerate(match[0])]
+        chunks.extend(shown[i:i + VTT_LINE] for i in range(0, len(shown), VTT_LINE))
+    lines: list[str] = []
+    width = 0
+    for chunk in chunks:
+        if lines and width + 1 + len(chunk) <= VTT_LINE:
+            lines[-1] += " " + "".join(chunk)
+            width += 1 + len(chunk)
+        else:
+            lines.append("".join(chunk))
+            width = len(chunk)
+    return lines
 
 
 def transcript_srt(timeline: Timeline) -> str:

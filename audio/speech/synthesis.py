@@ -167,9 +167,11 @@ def _on_cluster(
 
     paths = {task[0]: Path(task[3]) for task in tasks}
 
-    def arrived(index: int, wav: bytes) -> None:
+    def arrived(index: int, wav: bytes, events: list[list[int]] | None) -> None:
         with naming(paths[index]):
             paths[index].write_bytes(wav)
+        if events is not None:
+            words.heard(paths[index], [(c, s) for c, s in events])
         found = wav_frames(paths[index])
         if found is None:
             raise ToolFailed("dask worker", ["remote_take"], None, f"take {index}: not a 16-bit mono WAV")

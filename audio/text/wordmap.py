@@ -76,11 +76,15 @@ def shown_words(shown: str, spoken: str) -> list[tuple[int, int, int, int]]:
 def said_at(shown: str, spoken: str, starts: Sequence[int | None], ends: Sequence[int | None]) -> list[tuple[int, int, int, int]]:
     """(start, end, shown start, shown end) of every shown word whose spoken words have times: `starts` and
     `ends` are the spoken words' times (None: no time), one per tokens(spoken). A shown word starts with its
-    first timed spoken word and ends with its last; words come out in order, never overlapping."""
+    first timed spoken word and ends with its last; words come out in order, never overlapping. A shown
+    word said without a time of its own is read with the timed one before it ("in the": eSpeak NG tells no
+    word event for the unstressed words it joins to another), so that span grows over it."""
     out: list[tuple[int, int, int, int]] = []
     for s, e, j1, j2 in shown_words(shown, spoken):
         timed = [j for j in range(j1, j2) if j < len(starts) and starts[j] is not None and ends[j] is not None]
         if not timed:
+            if out:
+                out[-1] = (out[-1][0], out[-1][1], out[-1][2], e)
             continue
         start, end = starts[timed[0]], ends[timed[-1]]
         assert start is not None and end is not None
