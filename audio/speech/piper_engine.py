@@ -180,11 +180,11 @@ def speak_scaled(text: str, voice: PiperVoiceInfo, scale: float, threads: int = 
             ids = model.phonemes_to_ids(phonemes)
             audio, per_id = model.phoneme_ids_to_audio(ids, settings, include_alignments=True)
             parts.append(np.asarray(audio, dtype=np.float32).reshape(-1))
-            starts = _phoneme_starts(model, phonemes, per_id) if sounds is not None else None
-            if starts is None or len(starts) != len(phonemes):
-                sounds = None  # (no alignment for a part: no word times for the take)
-            else:
+            starts = _phoneme_starts(model, phonemes, per_id)
+            if sounds is not None and starts is not None and len(starts) == len(phonemes):
                 sounds.extend((p, offset + start) for p, start in zip(phonemes, starts))
+            else:
+                sounds = None  # (no alignment for a part: no word times for the take)
             offset += parts[-1].size
     if SHRINK:
         _trim()

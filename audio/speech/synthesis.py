@@ -16,7 +16,7 @@ from . import engine as seam
 from . import takes as taking
 from . import words
 from .takes import Take, VoiceSettings, cached, wav_frames
-from .voice import engine, engine_text, take_key
+from .voice import engine, engine_origins, engine_text, take_key
 
 log = logging.getLogger(__name__)
 
@@ -81,7 +81,7 @@ def synthesize(
         def made(index: int, frames: int, sample_rate: int) -> None:
             _, _, entry, path = by_index[index]
             # The words first: a take in the cache always has its words (takes.cached).
-            told = words.settle(Path(path), texts[index], settings.lexicon, frames)
+            told = words.settle(Path(path), texts[index], engine_origins(texts[index], settings.lexicon), frames)
             if cache is not None:
                 cache.commit(told, "takes", entry, words.WORDS)
             final = cache.commit(Path(path), "takes", entry, ".wav") if cache is not None else Path(path)

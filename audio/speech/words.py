@@ -40,16 +40,16 @@ def heard(wav: Path, events: Sequence[tuple[int, int]]) -> None:
         path.write_text(json.dumps([[int(c), int(s)] for c, s in events]), encoding="utf-8")
 
 
-def settle(wav: Path, text: str, lexicon: Sequence[tuple[str, str]], frames: int) -> Path:
+def settle(wav: Path, text: str, origin: Sequence[int], frames: int) -> Path:
     """Write the take's words file beside `wav` from the engine's events (and remove those): `text` is the
-    take's text, `lexicon` what was replaced in it before the engine spoke (voice.engine_text), `frames` the
-    take's sound (to its last sound). An engine that told no events (SAPI5, a Dask worker's take) gives null."""
+    take's text, `origin` where each character of the engine's text comes from in it (voice.engine_origins),
+    `frames` the take's sound (to its last sound). An engine that told no events (SAPI5) gives null."""
     events = events_path(wav)
     try:
         raw = json.loads(events.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raw = None
-    found = None if raw is None else [list(w) for w in place(text, lexicon, [(int(c), int(s)) for c, s in raw], frames)]
+    found = None if raw is None else [list(w) for w in place(text, origin, [(int(c), int(s)) for c, s in raw], frames)]
     path = words_path(wav)
     with naming(path):
         path.write_text(json.dumps({"words": found}, separators=(",", ":")), encoding="utf-8")
@@ -57,11 +57,10 @@ def settle(wav: Path, text: str, lexicon: Sequence[tuple[str, str]], frames: int
     return path
 
 
-def place(text: str, lexicon: Sequence[tuple[str, str]], events: Sequence[tuple[int, int]], frames: int) -> list[Word]:
+def place(text: str, origin: Sequence[int], events: Sequence[tuple[int, int]], frames: int) -> list[Word]:
     """The take's words from (character of the engine's text, start sample) events: each event counts for the
     word of `text` its character belongs to (the first event of a word, in order of sound, only); a word ends
     where the next one starts, the last with the take's sound; a start at or past the sound is no word."""
-    origin = _origins(text, lexicon)
     spans = tokens(text)
     starts = [s for s, _ in spans]
     chosen: dict[int, int] = {}
@@ -96,28 +95,6 @@ def _containing(text: str, spans: Sequence[tuple[int, int]], starts: Sequence[in
     if i + 1 < len(spans) and not _WORDY.search(text[at:spans[i + 1][0]]):
         return i + 1
     return None
-
-
-def _origins(text: str, lexicon: Sequence[tuple[str, str]]) -> list[int]:
-    """For each character of the text the engine got (voice.engine_text), the character of `text` it comes
-    from: a replaced word's every character comes from the word's first."""
-    from .voice import _word_pattern
-
-    current, origin = text, list(range(len(text)))
-    for word, say in lexicon:
-        pieces: list[str] = []
-        mapped: list[int] = []
-        last = 0
-        for match in _word_pattern(word).finditer(current):
-            pieces.append(current[last:match.start()])
-            mapped.extend(origin[last:match.start()])
-            pieces.append(say)
-            mapped.extend([origin[match.start()]] * len(say))
-            last = match.end()
-        pieces.append(current[last:])
-        mapped.extend(origin[last:])
-        current, origin = "".join(pieces), mapped
-    return origin
 
 
 def read(wav: Path) -> tuple[Word, ...] | None:

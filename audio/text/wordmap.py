@@ -22,12 +22,20 @@ def tokens(text: str) -> list[tuple[int, int]]:
             continue
         if not _WORDY.search(match[0]):
             continue
-        while unicodedata.category(text[start]).startswith("P"):
+        while _around(text[start]):
             start += 1
-        while unicodedata.category(text[end - 1]).startswith("P"):
+        while _around(text[end - 1]):
             end -= 1
         found.append((start, end))
     return found
+
+
+def _around(character: str) -> bool:
+    """Punctuation that stands around words (quotes, brackets, stops), not in them ("40%", "£5m" keep theirs)."""
+    return unicodedata.category(character) in ("Ps", "Pe", "Pi", "Pf") or character in _STOPS
+
+
+_STOPS = frozenset(".,;:!?…\"'¡¿")
 
 
 def _key(word: str) -> str:
