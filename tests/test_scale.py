@@ -119,6 +119,9 @@ def test_a_missing_take_looked_up_never_removes_the_one_another_build_commits_me
 
     def other_build_commits_after_the_look(path: Path) -> tuple[int, int] | None:
         found = looked(path)
+        told = store.partial("takes", entry, ".words.json")  # (a take's words are committed first: synthesis)
+        told.write_text('{"words":null}', encoding="utf-8")
+        store.commit(told, "takes", entry, ".words.json")
         partial = store.partial("takes", entry, ".wav")
         partial.write_bytes(good)
         store.commit(partial, "takes", entry, ".wav")
@@ -615,12 +618,13 @@ def test_cache_info_and_prune(tmp_path: Path) -> None:
     synthesis.synthesize(["Old words.", "New words."], takes.VoiceSettings(), tmp_path / "w", cache=store)
     old = store.path("takes", voice.take_key("Old words.", takes.VoiceSettings()), ".wav")
     long_ago = time.time() - 40 * 86400
-    os.utime(old, (long_ago, long_ago))
+    for used_together in (old, old.with_suffix(".words.json")):  # a take and its words (takes.cached touches both)
+        os.utime(used_together, (long_ago, long_ago))
     info = CliRunner().invoke(main, ["cache", "info", "--cache", str(tmp_path / "cache")])
-    assert info.exit_code == 0 and "takes           2 files" in info.output, info.output
+    assert info.exit_code == 0 and "takes           4 files" in info.output, info.output
     pruned = CliRunner().invoke(main, ["cache", "prune", "--days", "30", "--cache", str(tmp_path / "cache")])
-    assert pruned.exit_code == 0 and pruned.output.startswith("removed 1 files"), pruned.output
-    assert not old.exists() and store.usage()[0].entries == 1
+    assert pruned.exit_code == 0 and pruned.output.startswith("removed 2 files"), pruned.output
+    assert not old.exists() and not old.with_suffix(".words.json").exists() and store.usage()[0].entries == 2
 
 
 def test_no_dask_is_imported_without_a_scheduler(tmp_path: Path) -> None:

@@ -56,19 +56,26 @@ def _timed_text(timeline: Timeline, cue: Cue) -> list[str]:
         if before < at < last:
             tags[word.at] = f"<{vtt_time(at)}>"
             before = at
-    chunks: list[list[str]] = []  # each run of non-spaces, a string per character (its tag, escaped)
+    chunks: list[tuple[str, int]] = []  # each run of non-spaces (cut at VTT_LINE): its text, tags in, and width
     for match in re.finditer(r"\S+", cue.text):
-        shown = [tags.get(match.start() + i, "") + _ESCAPED.get(c, c) for i, c in enumerate(match[0])]
-        chunks.extend(shown[i:i + VTT_LINE] for i in range(0, len(shown), VTT_LINE))
+        text, width = "", 0
+        for i, c in enumerate(match[0]):
+            shown = _ESCAPED.get(c, c)
+            if width + len(shown) > VTT_LINE:
+                chunks.append((text, width))
+                text, width = "", 0
+            text += tags.get(match.start() + i, "") + shown
+            width += len(shown)
+        chunks.append((text, width))
     lines: list[str] = []
     width = 0
-    for chunk in chunks:
-        if lines and width + 1 + len(chunk) <= VTT_LINE:
-            lines[-1] += " " + "".join(chunk)
-            width += 1 + len(chunk)
+    for text, size in chunks:
+        if lines and width + 1 + size <= VTT_LINE:
+            lines[-1] += " " + text
+            width += 1 + size
         else:
-            lines.append("".join(chunk))
-            width = len(chunk)
+            lines.append(text)
+            width = size
     return lines
 
 
