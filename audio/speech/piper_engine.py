@@ -3,6 +3,7 @@ one loaded model per process, and a take spoken to 16-bit mono PCM (docs/piper.m
 from __future__ import annotations
 
 import bisect
+import contextlib
 import functools
 import hashlib
 import importlib.metadata
@@ -13,9 +14,11 @@ import re
 import shutil
 import subprocess
 import sys
+import tempfile
 import threading
 import unicodedata
 import wave
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -278,7 +281,8 @@ def _load(voice: PiperVoiceInfo, threads: int) -> PiperVoice:
     options.add_session_config_entry("session.intra_op.allow_spinning", "1" if SPIN else "0")
     options.log_severity_level = 3  # errors only: a corrupt model is reported below, in one line
     try:
-        session = onnxruntime.InferenceSession(_source(voice.model), sess_options=options, providers=["CPUExecutionProvider"])
+        with _source(voice.model) as source:
+            session = onnxruntime.InferenceSession(source, sess_options=options, providers=["CPUExecutionProvider"])
     except Exception as exc:  # onnxruntime's own types (InvalidProtobuf, Fail, ...) live in a private module
         raise PiperError(f"{voice.model}: not a usable ONNX model ({_one_line(exc)})") from None
     names = {i.name for i in session.get_inputs()}
@@ -296,25 +300,44 @@ def _load(voice: PiperVoiceInfo, threads: int) -> PiperVoice:
     return PiperVoice(session=session, config=piper_config)
 
 
-def _source(model: Path) -> str | bytes:
-    """The model as the session loads it: with its phoneme durations (the Ceil tensor) made an output, in
-    memory, where the onnx package is installed (Piper's include_alignments; the sound is the same, and
-    the load costs more: docs/piper.md); else the file, and takes without word times."""
+@contextlib.contextmanager
+def _source(model: Path) -> Iterator[str]:
+    """The model file the session loads: with its phoneme durations (the Ceil tensor) made an output where
+    the onnx package is installed (what Piper's include_alignments does in memory; the sound is the same:
+    docs/words.md), else the file itself, and takes without word times. The patched model is written to a
+    file in memory (memfd) the session reads: a session made from the model's bytes kept a copy of them,
+    60 MiB more per worker after its takes; one made from a file kept none (docs/words.md)."""
     try:
         import onnx
         from piper.patch_voice_with_alignment import add_alignment_output
     except ImportError:
         log.warning("the onnx package is not installed: Piper's takes get no word times (%s)", INSTALL)
-        return str(model)
+        yield str(model)
+        return
     try:
         loaded = onnx.load(str(model))
         add_alignment_output(loaded)
+        patched = loaded.SerializeToString()
     except ValueError as exc:  # a model already patched, or one without the tensor: as it is
         log.debug("%s: not patched for alignments (%s)", model, exc)
-        return str(model)
-    except Exception:  # (onnx's own errors for a file that is no model: the session reports it below)
-        return str(model)
-    return bytes(loaded.SerializeToString())
+        yield str(model)
+        return
+    except Exception:  # (onnx's own errors for a file that is no model: the session reports it)
+        yield str(model)
+        return
+    del loaded
+    if hasattr(os, "memfd_create"):
+        with open(os.memfd_create("audio-edition-model", os.MFD_CLOEXEC), "w+b") as held:
+            held.write(patched)
+            held.flush()
+            del patched
+            yield f"/proc/self/fd/{held.fileno()}"
+        return
+    with tempfile.NamedTemporaryFile(suffix=".onnx") as held:
+        held.write(patched)
+        held.flush()
+        del patched
+        yield held.name
 
 
 # Whether ONNX Runtime's memory arena gives back, after each take, what the take grew it by, and the C

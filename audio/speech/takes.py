@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import BinaryIO, NamedTuple
 
 from ..cache import Cache
+from . import words
 
 DEFAULT_RATE = 175
 # Seconds one take may take before its speaker is taken for hung: a pool worker is replaced (pool.Pool),
@@ -114,14 +115,14 @@ def cached(cache: Cache, entry: str) -> Take | None:
     A damaged entry is left where it is, for the take made again to replace (Cache.commit): removing it
     here could remove the good take another build has just committed under the same name.
 
-    A take without its words file (made before takes kept their word times, or its words pruned) is
-    None too, and spoken again: its word times can only come from the engine's events as it speaks, and
-    guessing them from the sound would put made-up times in the transcript. It costs one cold build."""
+    A take without its own words file (made before takes kept their word times, its words pruned or
+    damaged) is None too, and spoken again: its word times can only come from the engine's events as it
+    speaks, and guessing them from the sound would put made-up times in the transcript. It costs one
+    cold build."""
     path = cache.path("takes", entry, ".wav")
     found = wav_frames(path)
-    words = path.with_suffix(".words.json")  # (words.words_path: that module imports this one's)
-    if found is None or not words.exists():
+    if found is None or not words.matches(path, found[0]):
         return None
     cache.touch(path)
-    cache.touch(words)
+    cache.touch(words.words_path(path))
     return Take(path, found[0], found[1])

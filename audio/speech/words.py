@@ -13,7 +13,10 @@ from ..errors import naming
 from ..text.wordmap import tokens
 
 EVENTS = ".events.json"  # what the engine heard: [[character in the text it was given, sample], ...]
-WORDS = ".words.json"  # the take's words: {"words": [[start, end, at, to], ...]}, or null where the engine told none
+# The take's words: {"frames": the take's sound, "words": [[start, end, at, to], ...] or null where the engine
+# told none}. The frames tie the words to their WAV: two builds committing one take at once may pair one's
+# words with the other's WAV (Piper's takes differ run to run), and such a pair is not used (matches).
+WORDS = ".words.json"
 _WORDY = re.compile(r"\w")
 
 
@@ -52,7 +55,7 @@ def settle(wav: Path, text: str, origin: Sequence[int], frames: int) -> Path:
     found = None if raw is None else [list(w) for w in place(text, origin, [(int(c), int(s)) for c, s in raw], frames)]
     path = words_path(wav)
     with naming(path):
-        path.write_text(json.dumps({"words": found}, separators=(",", ":")), encoding="utf-8")
+        path.write_text(json.dumps({"frames": frames, "words": found}, separators=(",", ":")), encoding="utf-8")
     events.unlink(missing_ok=True)
     return path
 
@@ -99,15 +102,21 @@ def _containing(text: str, spans: Sequence[tuple[int, int]], starts: Sequence[in
 
 def read(wav: Path) -> tuple[Word, ...] | None:
     """A take's words from the file beside it; None where there is none or the engine told none."""
+    found = _load(wav)
+    return found[1] if found is not None else None
+
+
+def matches(wav: Path, frames: int) -> bool:
+    """Whether the take at `wav` has its own words file beside it: whole, and made with this sound."""
+    found = _load(wav)
+    return found is not None and found[0] == frames
+
+
+def _load(wav: Path) -> tuple[int, tuple[Word, ...] | None] | None:
     try:
         found = json.loads(words_path(wav).read_text(encoding="utf-8"))
-    except (OSError, ValueError, UnicodeDecodeError):
-        return None
-    listed = found.get("words") if isinstance(found, dict) else None
-    if not isinstance(listed, list):
-        return None
-    try:
-        return tuple(Word(*(int(v) for v in w)) for w in listed)
-    except (TypeError, ValueError):
+        frames, listed = found["frames"], found["words"]
+        return int(frames), None if listed is None else tuple(Word(*(int(v) for v in w)) for w in listed)
+    except (OSError, ValueError, UnicodeDecodeError, TypeError, KeyError):
         return None
 

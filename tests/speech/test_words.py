@@ -1,6 +1,7 @@
 """Word times from the engines' own events: kept with each take, inside its sound, mapped to the shown words."""
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import wave
@@ -113,6 +114,11 @@ def test_a_take_cached_without_its_words_is_spoken_again(tmp_path: Path) -> None
     assert again.path == take.path and again.path.stat().st_ino != old_wav  # spoken again, committed anew
     listed = json.loads(words_file.read_text())["words"]
     assert len(listed) >= 4 and listed[-1][1] == again.frames  # its own words, ending with its own sound
+    # Words made for another sound of the take (two builds committing it at once): spoken again too.
+    words_file.write_text(json.dumps({"frames": again.frames + 1, "words": listed}), encoding="utf-8")
+    before = again.path.stat().st_ino
+    (third,) = synthesize([text], VoiceSettings(), None, cache=cache)
+    assert third.path.stat().st_ino != before and json.loads(words_file.read_text())["frames"] == third.frames
 
 
 def test_word_events_through_a_lexicon_map_back_to_the_takes_own_words(tmp_path: Path) -> None:
@@ -215,10 +221,11 @@ def test_piper_patched_for_alignments_speaks_the_same_samples() -> None:
     from piper import PiperConfig, PiperVoice, SynthesisConfig
 
     spoken = []
-    for source in (str(info.model), piper_engine._source(info.model)):
+    for patched in (False, True):
         options = onnxruntime.SessionOptions()
         options.intra_op_num_threads = 1
-        session = onnxruntime.InferenceSession(source, sess_options=options, providers=["CPUExecutionProvider"])
+        with piper_engine._source(info.model) if patched else contextlib.nullcontext(str(info.model)) as source:
+            session = onnxruntime.InferenceSession(source, sess_options=options, providers=["CPUExecutionProvider"])
         model = PiperVoice(session=session, config=PiperConfig.from_dict(piper_engine._read_config(info.model)))
         ids = model.phonemes_to_ids(model.phonemize("Belarus borders both Ukraine and Russia.")[0])
         spoken.append(model.phoneme_ids_to_audio(ids, SynthesisConfig(normalize_audio=False), include_alignments=True))
