@@ -1,9 +1,9 @@
-"""What word times cost Piper: the model's load and the sample's takes, with the model patched for phoneme
-alignments (piper_engine._source, as builds load it) and without, each in a fresh process, alternated.
+"""What word times cost: Piper's model load and the sample's takes, with the model patched for phoneme
+alignments (piper_engine._source, as builds load it) and without, each in a fresh process, alternated; with
+--builds BASE, cold builds of the sample (a fresh take cache each) by BASE, a copy of the code without word
+times (`git archive d5c71ca | tar -x -C BASE`), and by this tree, alternated: wall and CPU seconds.
 
-    python scripts/bench_words.py [--runs 3]
-
-A fresh process's session starts ONNX Runtime's noise from the same seed, so both speak the same audio.
+    python scripts/bench_words.py [--runs 3] [--builds BASE [--engine piper]]
 """
 from __future__ import annotations
 
@@ -43,6 +43,24 @@ def once(patched: bool) -> dict[str, float]:
             "rss_after_takes_mib": _rss_mib()}
 
 
+def build(tree: Path, engine: str) -> tuple[float, float]:
+    """One cold build of the sample by the code in `tree`: wall and CPU seconds (its processes, workers too)."""
+    import os
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as scratch:
+        env = {**os.environ, "PYTHONPATH": str(tree), "AUDIO_EDITION_CACHE": f"{scratch}/cache"}
+        env.pop("AUDIO_EDITION_WARM", None)
+        command = [sys.executable, "-m", "audio", "build", "samples/moscow-times-belarus.txt", "--config",
+                   "samples/moscow-times.toml", "--engine", engine, "--out", f"{scratch}/out"]
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        started = time.perf_counter()
+        subprocess.run(command, cwd=tree, env=env, check=True, stdout=subprocess.DEVNULL)
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
+        return time.perf_counter() - started, cpu
+
+
 def _rss_mib() -> float:
     for line in Path("/proc/self/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
@@ -54,9 +72,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--one", choices=("patched", "plain"), help=argparse.SUPPRESS)
+    parser.add_argument("--builds", type=Path, metavar="BASE", help="compare cold builds with the code in BASE")
+    parser.add_argument("--engine", default="pyttsx3")
     args = parser.parse_args()
     if args.one:
         print(json.dumps(once(args.one == "patched")))
+        return
+    if args.builds:
+        for run in range(args.runs):
+            for tree in (args.builds.resolve(), ROOT):
+                print(run + 1, args.engine, "base" if tree != ROOT else "words", *(f"{v:.2f}" for v in build(tree, args.engine)))
         return
     for run in range(args.runs):
         for mode in ("plain", "patched"):
