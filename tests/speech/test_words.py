@@ -26,7 +26,7 @@ from ..conftest import SAMPLE
 # A word may start this long before the sound after a pause: a stop consonant ("p", "k") opens with a
 # silent closure, and eSpeak NG tells the word where its first phoneme starts (seen: up to 49 ms). Piper's
 # phoneme lengths are its duration predictor's, and its decoder ends a pause where it will (the most
-# measured: 233 ms, "what" after "that,"; 2 runs of 14 passed 200 ms; its pauses there last 300 to 500 ms).
+# measured: 233 ms, "what" after "that,"; 3 runs of 14 passed 200 ms; its pauses there last 300 to 500 ms).
 CLOSURE_MS = {"pyttsx3": 80, "piper": 300}
 # Quieter than this (about -50 dBFS) and at least this long is a pause inside a take.
 QUIET, PAUSE_MS = 100, 50
