@@ -27,6 +27,7 @@ from .sound import live, render, sidecars, timeline
 from .sound.mp3 import frame_samples, lame_available
 from .sound.tagging import Tags
 from .speech import voice
+from .speech import words as take_words
 from .speech.synthesis import synthesize
 from .speech.takes import Take, VoiceSettings
 from .text import article as article_stage
@@ -170,7 +171,8 @@ def _build(
     sample_rate = takes[0].sample_rate if takes else 22050
     # Chapters start on MP3 frames, so an unchanged chapter is an unchanged, reusable MP3 piece.
     plan = timeline.plan(script, [t.frames for t in takes], sample_rate, options.config.pauses,
-                         align=frame_samples(sample_rate) if "mp3" in options.formats else 1)
+                         align=frame_samples(sample_rate) if "mp3" in options.formats else 1,
+                         words=[take_words.read(t.path) for t in takes])
     staging = publish.staging_dir(final)
     try:
         outputs = {fmt: staging / f"{art.slug}.{fmt}" for fmt in render.audio_formats(options.formats)}
@@ -417,6 +419,9 @@ def _manifest(
                 "end_ms": plan.ms(cue.end),
                 "text": cue.text,
                 "spoken": sentence.spoken,
+                # Each shown word the voice said, with its time (text[at:at + len(word)] is the word).
+                "words": [{"start_ms": plan.ms(w.start), "end_ms": plan.ms(w.end), "at": w.at, "text": cue.text[w.at:w.to]}
+                          for w in cue.words],
             }
             for cue, sentence in zip(plan.cues, sentences)
         ],

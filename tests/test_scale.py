@@ -114,11 +114,15 @@ def test_a_missing_take_looked_up_never_removes_the_one_another_build_commits_me
     The lookup must not remove what is there by then (CI saw the other build fail: its take was gone)."""
     store = cache.Cache(tmp_path / "cache")
     entry = voice.take_key("Minsk and Kyiv talked.", takes.VoiceSettings())
-    good = tone_take(tmp_path, "good", 4000, 440.0).path.read_bytes()
+    tone = tone_take(tmp_path, "good", 4000, 440.0)
+    good, frames = tone.path.read_bytes(), tone.frames
     looked = takes.wav_frames
 
     def other_build_commits_after_the_look(path: Path) -> tuple[int, int] | None:
         found = looked(path)
+        told = store.partial("takes", entry, ".words.json")  # (a take's words are committed first: synthesis)
+        told.write_text(json.dumps({"frames": frames, "words": None}), encoding="utf-8")
+        store.commit(told, "takes", entry, ".words.json")
         partial = store.partial("takes", entry, ".wav")
         partial.write_bytes(good)
         store.commit(partial, "takes", entry, ".wav")
@@ -187,10 +191,10 @@ def test_rebuild_after_editing_one_paragraph_speaks_and_encodes_only_it(tmp_path
     options = edition.BuildOptions(out=tmp_path / "out", cache=store, jobs=2)
     spoken: list[int] = []
     first = edition.build(article, options, on_take=lambda i, take: spoken.append(i))
-    takes_before = cache.Cache(store).usage()[0].entries
+    takes_before = len(list((store / "takes").rglob("*.wav")))  # (each beside its words file)
     write_article(article, ARTICLE.replace("Observers were cautious.", "Observers were wary of it."))
     second = edition.build(article, options)
-    takes_after = cache.Cache(store).usage()[0].entries
+    takes_after = len(list((store / "takes").rglob("*.wav")))
     assert takes_after - takes_before == 1  # the one changed sentence, nothing else spoken
     assert second.manifest["render"]["pieces"] == first.manifest["render"]["pieces"] == 5
     assert second.manifest["render"]["reused"] == 4  # every unchanged chapter's MP3 piece
@@ -615,12 +619,13 @@ def test_cache_info_and_prune(tmp_path: Path) -> None:
     synthesis.synthesize(["Old words.", "New words."], takes.VoiceSettings(), tmp_path / "w", cache=store)
     old = store.path("takes", voice.take_key("Old words.", takes.VoiceSettings()), ".wav")
     long_ago = time.time() - 40 * 86400
-    os.utime(old, (long_ago, long_ago))
+    for used_together in (old, old.with_suffix(".words.json")):  # a take and its words (takes.cached touches both)
+        os.utime(used_together, (long_ago, long_ago))
     info = CliRunner().invoke(main, ["cache", "info", "--cache", str(tmp_path / "cache")])
-    assert info.exit_code == 0 and "takes           2 files" in info.output, info.output
+    assert info.exit_code == 0 and "takes           4 files" in info.output, info.output
     pruned = CliRunner().invoke(main, ["cache", "prune", "--days", "30", "--cache", str(tmp_path / "cache")])
-    assert pruned.exit_code == 0 and pruned.output.startswith("removed 1 files"), pruned.output
-    assert not old.exists() and store.usage()[0].entries == 1
+    assert pruned.exit_code == 0 and pruned.output.startswith("removed 2 files"), pruned.output
+    assert not old.exists() and not old.with_suffix(".words.json").exists() and store.usage()[0].entries == 2
 
 
 def test_no_dask_is_imported_without_a_scheduler(tmp_path: Path) -> None:
@@ -656,7 +661,8 @@ def test_cluster_build_matches_local_build(tmp_path: Path) -> None:
         cold = edition.build(article, edition.BuildOptions(out=tmp_path / "cold", cache=tmp_path / "empty", scheduler=address))
         warm = edition.build(article, edition.BuildOptions(out=tmp_path / "warm-out", cache=tmp_path / "warm", scheduler=address))
     spoken = {c["spoken"] for c in local.manifest["cues"]}
-    assert cache.Cache(tmp_path / "empty").usage()[0].entries == len(spoken)  # every distinct take came back
+    assert len(list((tmp_path / "empty" / "takes").rglob("*.wav"))) == len(spoken)  # every distinct take came back
+    assert len(list((tmp_path / "empty" / "takes").rglob("*.words.json"))) == len(spoken)  # with its words
     for built in (cold, warm):
         assert [c["title"] for c in built.manifest["chapters"]] == [c["title"] for c in local.manifest["chapters"]]
         assert [(c["id"], c["text"]) for c in built.manifest["cues"]] == [(c["id"], c["text"]) for c in local.manifest["cues"]]

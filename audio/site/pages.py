@@ -20,6 +20,7 @@ class Cue(NamedTuple):
     start_ms: int
     end_ms: int
     text: str
+    words: tuple[tuple[int, int, int, int], ...] = ()  # (start_ms, end_ms, at, to): text[at:to], in order
 
 
 class Chapter(NamedTuple):
@@ -95,6 +96,8 @@ def document(lang: str, csp: str, title: str, style: str, body: Iterable[str], s
 _FOLLOW = '    <label class="option"><input type="checkbox" id="follow" checked> Scroll the text to follow the reading</label>'
 _SKIP_APPEAL = ('    <label class="option"><input type="checkbox" id="skip-appeal"> '
                 "Stop before the publisher’s message at the end</label>")
+# Off by default: a highlight moving word by word distracts some readers (issue 25); remembered when set.
+_WORDS = '    <label class="option"><input type="checkbox" id="words-on"> Highlight each word as it is read</label>'
 _CONTROLS = """\
   <div id="controls" class="controls" hidden>
     <div class="buttons">
@@ -151,6 +154,8 @@ def edition_body(page: Page, lang: str) -> list[str]:
     out += [f'    <li><a href="{_e(f.name)}" type="{_e(f.type)}">{_e(f.label)}</a></li>' for f in page.downloads]
     appeal = next((i for i, c in enumerate(page.chapters) if c.kind == "appeal"), None)
     controls = _CONTROLS if appeal is None else _CONTROLS.replace(_FOLLOW, _SKIP_APPEAL + "\n" + _FOLLOW)
+    if any(cue.words for chapter in page.chapters for cue in chapter.cues):  # (the takes had word times)
+        controls = controls.replace(_FOLLOW, _FOLLOW + "\n" + _WORDS)
     out += ["  </ul>", controls, "</section>", '<nav id="chapters" aria-labelledby="chapters-h">',
             '  <h2 id="chapters-h">Chapters</h2>', "  <ol>"]
     for index, chapter in enumerate(page.chapters):
@@ -177,7 +182,7 @@ def edition_body(page: Page, lang: str) -> list[str]:
 
 def _chapter_text(chapter: Chapter, publisher: str | None) -> list[str]:
     cues = " ".join(
-        f'<span class="cue" id="{_e(cue.id)}" data-start="{cue.start_ms}" data-end="{cue.end_ms}">{_e(cue.text)}</span>'
+        f'<span class="cue" id="{_e(cue.id)}" data-start="{cue.start_ms}" data-end="{cue.end_ms}">{_cue_text(cue)}</span>'
         for cue in chapter.cues
     )
     anchor = _e(chapter.anchor)
@@ -192,6 +197,21 @@ def _chapter_text(chapter: Chapter, publisher: str | None) -> list[str]:
         out.append(f'    <p><a href="{_e(chapter.url)}">Support {_e(publisher or "the publisher")}</a></p>')
     out.append("  </section>")
     return out
+
+
+def _cue_text(cue: Cue) -> str:
+    """The sentence, each word with a time in its own element (the player highlights it): no role, no
+    label, nothing a screen reader announces word by word."""
+    out: list[str] = []
+    last = 0
+    for start, end, at, to in cue.words:
+        if not last <= at < to <= len(cue.text):
+            continue
+        out.append(_e(cue.text[last:at]))
+        out.append(f'<span class="w" data-start="{start}" data-end="{end}">{_e(cue.text[at:to])}</span>')
+        last = to
+    out.append(_e(cue.text[last:]))
+    return "".join(out)
 
 
 def index_body(heading: str, entries: list[Entry]) -> list[str]:

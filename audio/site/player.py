@@ -138,7 +138,7 @@ def _page(manifest: Mapping[str, Any]) -> Page:
 
 def _chapter(index: int, chapter: Mapping[str, Any], cues: Mapping[str, Mapping[str, Any]]) -> Chapter:
     own = tuple(
-        Cue(str(c["id"]), int(c["start_ms"]), int(c["end_ms"]), str(c["text"]))
+        Cue(str(c["id"]), int(c["start_ms"]), int(c["end_ms"]), str(c["text"]), _words(c))
         for c in (cues[str(i)] for i in chapter.get("cues", []) if str(i) in cues)
     )
     kind = str(chapter.get("kind", "paragraph"))
@@ -155,6 +155,18 @@ def _chapter(index: int, chapter: Mapping[str, Any], cues: Mapping[str, Mapping[
         heading=_heading(title, own) if kind == "paragraph" else None,
         cues=own,
     )
+
+
+def _words(cue: Mapping[str, Any]) -> tuple[tuple[int, int, int, int], ...]:
+    """A cue's words as (start_ms, end_ms, at, to); an edition built before word times has none."""
+    found = []
+    for word in cue.get("words") or ():
+        try:
+            at = int(word["at"])
+            found.append((int(word["start_ms"]), int(word["end_ms"]), at, at + len(str(word["text"]))))
+        except (KeyError, TypeError, ValueError):
+            return ()
+    return tuple(found)
 
 
 def _heading(title: str, cues: Sequence[Cue]) -> str | None:

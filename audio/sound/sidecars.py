@@ -2,10 +2,11 @@
 from __future__ import annotations
 
 import json
+import re
 import textwrap
 from typing import Any
 
-from .timeline import Timeline
+from .timeline import Cue, Timeline
 
 VTT_LINE = 65  # characters: the Podcasting 2.0 advice for WebVTT lines
 
@@ -29,11 +30,53 @@ def transcript_vtt(timeline: Timeline) -> str:
     for cue in timeline.cues:
         lines.append(cue.id)
         lines.append(f"{vtt_time(timeline.ms(cue.start))} --> {vtt_time(timeline.ms(cue.end))}")
-        # "-->" and a blank line would end or break the cue; the text is otherwise kept as written.
-        text = cue.text.replace("-->", "→").replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-        lines.extend(textwrap.wrap(text, VTT_LINE, break_long_words=True, break_on_hyphens=False) or ["…"])
+        if cue.words:
+            lines.extend(_timed_text(timeline, cue) or ["…"])
+        else:
+            # "-->" and a blank line would end or break the cue; the text is otherwise kept as written.
+            text = cue.text.replace("-->", "→").replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+            lines.extend(textwrap.wrap(text, VTT_LINE, break_long_words=True, break_on_hyphens=False) or ["…"])
         lines.append("")
     return "\n".join(lines)
+
+
+_ESCAPED = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}  # ("-->" is then "--&gt;": no cue timing arrow)
+
+
+def _timed_text(timeline: Timeline, cue: Cue) -> list[str]:
+    """The cue's text with a WebVTT cue timestamp (<00:00:01.500>) before each word: each one after the
+    cue's start and the timestamp before it, and before the cue's end (WebVTT's rule), so a word that
+    would start no later than the one before (the same millisecond) or at the cue's start has none. Lines
+    wrapped at VTT_LINE characters of text, as the untimed cues are."""
+    first, last = timeline.ms(cue.start), timeline.ms(cue.end)
+    tags: dict[int, str] = {}
+    before = first
+    for word in cue.words:
+        at = timeline.ms(word.start)
+        if before < at < last:
+            tags[word.at] = f"<{vtt_time(at)}>"
+            before = at
+    chunks: list[tuple[str, int]] = []  # each run of non-spaces (cut at VTT_LINE): its text, tags in, and width
+    for match in re.finditer(r"\S+", cue.text):
+        text, width = "", 0
+        for i, c in enumerate(match[0]):
+            shown = _ESCAPED.get(c, c)
+            if width + len(shown) > VTT_LINE:
+                chunks.append((text, width))
+                text, width = "", 0
+            text += tags.get(match.start() + i, "") + shown
+            width += len(shown)
+        chunks.append((text, width))
+    lines: list[str] = []
+    width = 0
+    for text, size in chunks:
+        if lines and width + 1 + size <= VTT_LINE:
+            lines[-1] += " " + text
+            width += 1 + size
+        else:
+            lines.append(text)
+            width = size
+    return lines
 
 
 def transcript_srt(timeline: Timeline) -> str:

@@ -5,7 +5,15 @@ from collections.abc import Sequence
 from typing import NamedTuple
 
 from ..config import Pauses
+from ..text import wordmap
 from ..text.script import Script
+
+
+class CueWord(NamedTuple):
+    start: int  # samples
+    end: int
+    at: int  # the word's characters in the cue's text: text[at:to]
+    to: int
 
 
 class Cue(NamedTuple):
@@ -14,6 +22,7 @@ class Cue(NamedTuple):
     text: str
     start: int  # samples
     end: int
+    words: tuple[CueWord, ...] = ()  # in order, none overlapping, all inside [start, end); () without word times
 
 
 class ChapterSpan(NamedTuple):
@@ -47,8 +56,12 @@ class Timeline(NamedTuple):
         return self.ms(self.total)
 
 
-def plan(script: Script, frames: Sequence[int], sample_rate: int, pauses: Pauses, align: int = 1) -> Timeline:
+def plan(script: Script, frames: Sequence[int], sample_rate: int, pauses: Pauses, align: int = 1,
+         words: Sequence[Sequence[tuple[int, int, int, int]] | None] | None = None) -> Timeline:
     """Lay the takes (their frame counts, in script order) end to end with pauses between them.
+
+    `words`: each take's word times (speech.words.Word: start, end, and characters in the spoken text), or
+    None; each cue then gets the words of its shown text, placed by text.wordmap.
 
     A chapter starts where its first sentence starts (the first at 0) and ends where the
     next begins, so chapters are contiguous and the last ends with the file. With align > 1
@@ -92,7 +105,9 @@ def plan(script: Script, frames: Sequence[int], sample_rate: int, pauses: Pauses
                 add_silence(pauses.sentence)
             segments.append(Segment(take, frames[take]))
             group.append(len(cues))
-            cues.append(Cue(f"c{c}-{s}", c, sentence.text, position, position + frames[take]))
+            said = words[take] if words is not None and take < len(words) else None
+            cues.append(Cue(f"c{c}-{s}", c, sentence.text, position, position + frames[take],
+                            _cue_words(sentence.text, sentence.spoken, said, position, frames[take])))
             position += frames[take]
             take += 1
         cue_groups.append(tuple(group))
@@ -104,3 +119,20 @@ def plan(script: Script, frames: Sequence[int], sample_rate: int, pauses: Pauses
         for ch, start, end, group in zip(script.chapters, starts, ends, cue_groups)
     )
     return Timeline(sample_rate, position, chapters, tuple(cues), tuple(segments))
+
+
+def _cue_words(shown: str, spoken: str, said: Sequence[tuple[int, int, int, int]] | None, position: int,
+               frames: int) -> tuple[CueWord, ...]:
+    """The shown sentence's words, timed by the take's spoken words (inside the take's sound only)."""
+    if not said:
+        return ()
+    index = {start: i for i, (start, _) in enumerate(wordmap.tokens(spoken))}
+    count = len(index)
+    starts: list[int | None] = [None] * count
+    ends: list[int | None] = [None] * count
+    for start, end, at, _to in said:
+        i = index.get(at)
+        if i is not None and 0 <= start < end <= frames:
+            starts[i], ends[i] = start, end
+    return tuple(CueWord(position + start, position + end, at, to)
+                 for start, end, at, to in wordmap.said_at(shown, spoken, starts, ends))

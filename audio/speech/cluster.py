@@ -15,24 +15,29 @@ from ..errors import BadInput, ToolFailed
 _ENGINE_LOCK = threading.Lock()  # a Dask worker runs tasks in threads; a process has one engine
 
 
-def remote_take(settings: Any, text: str) -> bytes:
-    """Runs on a Dask worker: this worker process's engine speaks one take; returns the WAV's bytes."""
+def remote_take(settings: Any, text: str) -> tuple[bytes, list[list[int]] | None]:
+    """Runs on a Dask worker: this worker process's engine speaks one take; returns the WAV's bytes and the
+    engine's word events (words.heard), or None where it told none."""
+    import json
+
     from . import engine as seam
-    from . import voice
+    from . import voice, words
 
     with _ENGINE_LOCK, tempfile.TemporaryDirectory(prefix="audio-edition-remote-") as tmp:
         take = seam.take(voice.engine(settings.engine), text, settings, Path(tmp) / "take.wav")
-        return take.path.read_bytes()
+        told = words.events_path(take.path)
+        events = json.loads(told.read_text(encoding="utf-8")) if told.exists() else None
+        return take.path.read_bytes(), events
 
 
 def run(
     address: str,
     settings: Any,
     tasks: Sequence[tuple[int, str, str, str]],
-    done: Callable[[int, bytes], None],
+    done: Callable[[int, bytes, list[list[int]] | None], None],
     timeout: float,
 ) -> None:
-    """Send every (index, text, cache key, path) task to the cluster; `done(index, wav)` as each returns."""
+    """Send every (index, text, cache key, path) task to the cluster; `done(index, wav, word events)` as each returns."""
     try:
         from distributed import Client, as_completed
     except ImportError:
@@ -49,9 +54,9 @@ def run(
             futures[future] = index
         for future in as_completed(futures, loop=client.loop):
             try:
-                wav = future.result()
+                wav, events = future.result()
             except Exception as exc:  # the worker's error, shipped back by Dask
                 raise ToolFailed("dask worker", ["remote_take"], None, f"{type(exc).__name__}: {exc}") from None
-            done(futures[future], wav)
+            done(futures[future], wav, events)
     finally:
         client.close()

@@ -3,6 +3,7 @@ one loaded model per process, and a take spoken to 16-bit mono PCM (docs/piper.m
 from __future__ import annotations
 
 import bisect
+import contextlib
 import functools
 import hashlib
 import importlib.metadata
@@ -13,13 +14,16 @@ import re
 import shutil
 import subprocess
 import sys
+import tempfile
 import threading
 import unicodedata
 import wave
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from ..errors import BadInput, ToolFailed, naming
+from . import words
 from .takes import Take, VoiceInfo, VoiceSettings, verify
 
 if TYPE_CHECKING:
@@ -72,6 +76,9 @@ class PiperVoiceInfo(NamedTuple):
 class Spoken(NamedTuple):
     pcm: bytes  # 16-bit mono, native byte order (little-endian here)
     sample_rate: int
+    # (character of the text, sample where its word starts) from the model's phoneme alignments; None
+    # where the model gives none (the onnx package missing: see _source)
+    events: tuple[tuple[int, int], ...] | None = None
 
     @property
     def frames(self) -> int:
@@ -169,10 +176,19 @@ def speak_scaled(text: str, voice: PiperVoiceInfo, scale: float, threads: int = 
 
     settings = SynthesisConfig(length_scale=scale, normalize_audio=False)
     parts = []
+    sounds: list[tuple[str, int]] | None = []  # every phoneme said, with its first sample in the take
+    offset = 0
     for phonemes in model.phonemize(with_ipa(text, voice)):  # eSpeak may see more than one sentence
         if phonemes:
-            audio = model.phoneme_ids_to_audio(model.phonemes_to_ids(phonemes), settings)
+            ids = model.phonemes_to_ids(phonemes)
+            audio, per_id = model.phoneme_ids_to_audio(ids, settings, include_alignments=True)
             parts.append(np.asarray(audio, dtype=np.float32).reshape(-1))
+            starts = _phoneme_starts(model, phonemes, per_id)
+            if sounds is not None and starts is not None and len(starts) == len(phonemes):
+                sounds.extend((p, offset + start) for p, start in zip(phonemes, starts))
+            else:
+                sounds = None  # (no alignment for a part: no word times for the take)
+            offset += parts[-1].size
     if SHRINK:
         _trim()
     if not parts:
@@ -181,7 +197,61 @@ def speak_scaled(text: str, voice: PiperVoiceInfo, scale: float, threads: int = 
     peak = float(np.max(np.abs(audio))) if audio.size else 0.0
     if peak > 1.0:
         audio = audio / peak
-    return Spoken((audio * 32767.0).astype("<i2").tobytes(), voice.sample_rate)  # 16-bit mono
+    events = _word_events(model, voice, text, sounds) if sounds else None
+    return Spoken((audio * 32767.0).astype("<i2").tobytes(), voice.sample_rate, events)  # 16-bit mono
+
+
+def _phoneme_starts(model: PiperVoice, phonemes: list[str], per_id: Any) -> list[int] | None:
+    """Each phoneme's first sample in its part, from the samples the model gave each phoneme id (a phoneme's
+    ids and the pad after it, as Piper's own synthesize() groups them); None where they do not add up."""
+    if per_id is None:
+        return None
+    from piper.const import BOS, EOS, PAD
+
+    id_map = model.config.phoneme_id_map
+    pad = len(id_map.get(PAD, []))
+    index = sample = 0
+    starts = []
+    for phoneme in [BOS, *phonemes, EOS]:
+        starts.append(sample)
+        count = len(id_map.get(phoneme, [])) + (pad if phoneme != EOS else 0)
+        sample += int(sum(per_id[index:index + count]))
+        index += count
+    return starts[1:-1] if index == len(per_id) else None
+
+
+# What a phoneme list holds besides sounds: word spaces, stress marks, the punctuation eSpeak keeps.
+_NOT_SOUNDS = frozenset(" ˈˌ") | frozenset(".,;:!?¡¿—…\"()-'")
+
+
+def _word_events(model: PiperVoice, voice: PiperVoiceInfo, text: str, sounds: list[tuple[str, int]]) -> tuple[tuple[int, int], ...]:
+    """(character, sample) where each word of `text` starts: Piper's phonemes carry no word positions, and
+    eSpeak joins unstressed words ("of the": ʌvðə), so the words' own phonemes (each word phonemized alone)
+    are aligned with the take's (difflib); a word starts where its first phoneme falls in the take."""
+    import difflib
+
+    from ..text.wordmap import tokens
+
+    own: list[str] = []
+    owner: list[int] = []
+    spans = tokens(text)
+    for k, (start, end) in enumerate(spans):
+        for sentence in model.phonemize(with_ipa(text[start:end], voice)):
+            for phoneme in sentence:
+                if phoneme not in _NOT_SOUNDS:
+                    own.append(phoneme)
+                    owner.append(k)
+    said = [(p, sample) for p, sample in sounds if p not in _NOT_SOUNDS]
+    at = [0] * len(own)  # where each of the words' phonemes falls among the take's
+    matcher = difflib.SequenceMatcher(None, own, [p for p, _ in said], autojunk=False)
+    for _, i1, i2, j1, j2 in matcher.get_opcodes():
+        for i in range(i1, i2):
+            at[i] = j1 + (i - i1) * (j2 - j1) // (i2 - i1) if j2 > j1 else j1
+    events: dict[int, int] = {}
+    for i, k in enumerate(owner):
+        if k not in events and at[i] < len(said):
+            events[k] = said[at[i]][1]
+    return tuple((spans[k][0], sample) for k, sample in sorted(events.items()))
 
 
 _loaded: dict[tuple[Path, int, bool], PiperVoice] = {}
@@ -211,7 +281,8 @@ def _load(voice: PiperVoiceInfo, threads: int) -> PiperVoice:
     options.add_session_config_entry("session.intra_op.allow_spinning", "1" if SPIN else "0")
     options.log_severity_level = 3  # errors only: a corrupt model is reported below, in one line
     try:
-        session = onnxruntime.InferenceSession(str(voice.model), sess_options=options, providers=["CPUExecutionProvider"])
+        with _source(voice.model) as source:
+            session = onnxruntime.InferenceSession(source, sess_options=options, providers=["CPUExecutionProvider"])
     except Exception as exc:  # onnxruntime's own types (InvalidProtobuf, Fail, ...) live in a private module
         raise PiperError(f"{voice.model}: not a usable ONNX model ({_one_line(exc)})") from None
     names = {i.name for i in session.get_inputs()}
@@ -227,6 +298,46 @@ def _load(voice: PiperVoiceInfo, threads: int) -> PiperVoice:
         run_options.add_run_config_entry("memory.enable_memory_arena_shrinkage", "cpu:0")
         return PiperVoice(session=_Shrinking(session, run_options), config=piper_config)
     return PiperVoice(session=session, config=piper_config)
+
+
+@contextlib.contextmanager
+def _source(model: Path) -> Iterator[str]:
+    """The model file the session loads: with its phoneme durations (the Ceil tensor) made an output where
+    the onnx package is installed (what Piper's include_alignments does in memory; the sound is the same:
+    docs/words.md), else the file itself, and takes without word times. The patched model is written to a
+    file in memory (memfd) the session reads: a session made from the model's bytes kept a copy of them,
+    60 MiB more per worker after its takes; one made from a file kept none (docs/words.md)."""
+    try:
+        import onnx
+        from piper.patch_voice_with_alignment import add_alignment_output
+    except ImportError:
+        log.warning("the onnx package is not installed: Piper's takes get no word times (%s)", INSTALL)
+        yield str(model)
+        return
+    try:
+        loaded = onnx.load(str(model))
+        add_alignment_output(loaded)
+        patched = loaded.SerializeToString()
+    except ValueError as exc:  # a model already patched, or one without the tensor: as it is
+        log.debug("%s: not patched for alignments (%s)", model, exc)
+        yield str(model)
+        return
+    except Exception:  # (onnx's own errors for a file that is no model: the session reports it)
+        yield str(model)
+        return
+    del loaded
+    if hasattr(os, "memfd_create"):
+        with open(os.memfd_create("audio-edition-model", os.MFD_CLOEXEC), "w+b") as held:
+            held.write(patched)
+            held.flush()
+            del patched
+            yield f"/proc/self/fd/{held.fileno()}"
+        return
+    with tempfile.NamedTemporaryFile(suffix=".onnx") as held:
+        held.write(patched)
+        held.flush()
+        del patched
+        yield held.name
 
 
 # Whether ONNX Runtime's memory arena gives back, after each take, what the take grew it by, and the C
@@ -516,6 +627,8 @@ class PiperEngine:
                 wav.writeframes(spoken.pcm)
             take, problem = verify(path, text, settings.rate)
             if take is not None:
+                if spoken.events is not None:
+                    words.heard(path, spoken.events)
                 return take
             log.debug("Piper take %s attempt %d failed: %s", path.name, attempt + 1, problem)
         raise ToolFailed(self.program, ["speak", path.name], None, f"no usable take for the sentence {text[:80]!r}: {problem}")

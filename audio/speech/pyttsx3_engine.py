@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ToolFailed
+from . import words
 from .takes import DEFAULT_RATE, Take, VoiceInfo, VoiceSettings, verify
 
 log = logging.getLogger(__name__)
@@ -54,6 +55,39 @@ def _fix_synth() -> None:
 
     sized.sized = True  # type: ignore[attr-defined]
     _espeak.Synth = sized
+
+
+# The word events of the utterance being spoken: (character of its text, 0-based; ms from its start), as
+# eSpeak NG's thread tells them (see _hear_words).
+_told: list[tuple[int, int]] = []
+
+
+def _hear_words() -> None:
+    """Record eSpeak NG's word events as it speaks: the driver registers its bound _onSynth with eSpeak at
+    init and only notifies "started-word" to listeners of a running loop, so the class's method is wrapped
+    before init. Each EVENT_WORD carries text_position (1-based, in characters of the text given: "é", "€"
+    and an emoji count one each, tests/speech/test_words.py) and audio_position (ms from the start of the
+    utterance, within the samples of the callback that brings it)."""
+    try:
+        from pyttsx3.drivers import _espeak
+        from pyttsx3.drivers.espeak import EspeakDriver
+    except Exception:  # another platform's driver: no word events
+        return
+    if getattr(EspeakDriver._onSynth, "hears_words", False):
+        return
+    original = EspeakDriver._onSynth
+
+    def on_synth(self: Any, wav: Any, numsamples: int, events: Any) -> Any:
+        i = 0
+        while events[i].type != _espeak.EVENT_LIST_TERMINATED:
+            event = events[i]
+            if event.type == _espeak.EVENT_WORD and event.length > 0:  # (eSpeak ends with an empty "word")
+                _told.append((event.text_position - 1, event.audio_position))
+            i += 1
+        return original(self, wav, numsamples, events)
+
+    on_synth.hears_words = True  # type: ignore[attr-defined]
+    EspeakDriver._onSynth = on_synth
 
 
 # Languages that eSpeak NG knows by another code than the ISO 639-1 one detectors and pages give.
@@ -108,6 +142,7 @@ class Speaker:
 
         _skip_driver_sleep()
         _fix_synth()
+        _hear_words()
         failure: Exception | None = None
         with _quiet(), _c_stderr_captured() as c_errors:
             try:
@@ -158,12 +193,12 @@ class Speaker:
             self._say(text, path)
             take, problem = verify(path, text, rate)
             if take is not None:
-                return take
+                return self._heard(take)
             again, _ = verify(path, text, rate, shortest=0.0)
             if again is not None:
                 # Drops come and go; the same length twice is eSpeak's own reading (of a script it has no voice for).
                 if short is not None and abs(again.frames - short.frames) <= max(1, short.frames // 100):
-                    return again
+                    return self._heard(again)
                 short = again
             log.debug("take %s attempt %d failed: %s", path.name, attempt + 1, problem)
             self._say(_WARM_UP, path.with_suffix(".warm.wav"))
@@ -172,6 +207,13 @@ class Speaker:
         raise ToolFailed(
             "pyttsx3/eSpeak NG", ["save_to_file", path.name], None, f"no usable take for {text[:60]!r}: {problem}"
         )
+
+    @staticmethod
+    def _heard(take: Take) -> Take:
+        """The take, its word events written beside it (words.heard) where eSpeak NG told them."""
+        if platform.system() == "Linux":
+            words.heard(take.path, [(c, (ms * take.sample_rate + 500) // 1000) for c, ms in _told])
+        return take
 
     def _keep_rate(self) -> None:
         """eSpeak NG was seen (after builds at another rate in the same process) to go on speaking at
@@ -203,6 +245,7 @@ class Speaker:
         try:
             with _quiet():
                 self._keep_rate()
+                _told.clear()  # (eSpeak's thread is idle: the last utterance ended with _synchronize)
                 self._pyttsx3.save_to_file(text, str(path))
                 self._pyttsx3.runAndWait()
                 _synchronize()  # runAndWait may return while eSpeak's thread still writes the file

@@ -14,8 +14,9 @@ from ..cache import Cache
 from ..errors import ToolFailed, naming
 from . import engine as seam
 from . import takes as taking
+from . import words
 from .takes import Take, VoiceSettings, cached, wav_frames
-from .voice import engine, engine_text, take_key
+from .voice import engine, engine_origins, engine_text, take_key
 
 log = logging.getLogger(__name__)
 
@@ -79,6 +80,10 @@ def synthesize(
 
         def made(index: int, frames: int, sample_rate: int) -> None:
             _, _, entry, path = by_index[index]
+            # The words first: a take in the cache always has its words (takes.cached).
+            told = words.settle(Path(path), texts[index], engine_origins(texts[index], settings.lexicon), frames)
+            if cache is not None:
+                cache.commit(told, "takes", entry, words.WORDS)
             final = cache.commit(Path(path), "takes", entry, ".wav") if cache is not None else Path(path)
             take = Take(final, frames, sample_rate)
             for member in groups[entry if cache is not None else str(index)]:
@@ -107,7 +112,8 @@ def synthesize(
     finally:
         if cache is not None:  # what a failure left half-made is never an entry
             for _, _, _, path in tasks:
-                for made_here in (Path(path), Path(path).with_suffix(".warm.wav")):  # (and a killed worker's warm-up)
+                for made_here in (Path(path), Path(path).with_suffix(".warm.wav"),  # (and a killed worker's warm-up)
+                                  words.events_path(Path(path)), words.words_path(Path(path))):
                     with contextlib.suppress(FileNotFoundError):
                         made_here.unlink()
     return tuple(t for t in takes if t is not None) if all(t is not None for t in takes) else _missing(takes)
@@ -161,9 +167,11 @@ def _on_cluster(
 
     paths = {task[0]: Path(task[3]) for task in tasks}
 
-    def arrived(index: int, wav: bytes) -> None:
+    def arrived(index: int, wav: bytes, events: list[list[int]] | None) -> None:
         with naming(paths[index]):
             paths[index].write_bytes(wav)
+        if events is not None:
+            words.heard(paths[index], [(c, s) for c, s in events])
         found = wav_frames(paths[index])
         if found is None:
             raise ToolFailed("dask worker", ["remote_take"], None, f"take {index}: not a 16-bit mono WAV")

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import BinaryIO, NamedTuple
 
 from ..cache import Cache
+from . import words
 
 DEFAULT_RATE = 175
 # Seconds one take may take before its speaker is taken for hung: a pool worker is replaced (pool.Pool),
@@ -112,10 +113,16 @@ def cached(cache: Cache, entry: str) -> Take | None:
     """A cached take; a missing, truncated or damaged one is None.
 
     A damaged entry is left where it is, for the take made again to replace (Cache.commit): removing it
-    here could remove the good take another build has just committed under the same name."""
+    here could remove the good take another build has just committed under the same name.
+
+    A take without its own words file (made before takes kept their word times, its words pruned or
+    damaged) is None too, and spoken again: its word times can only come from the engine's events as it
+    speaks, and guessing them from the sound would put made-up times in the transcript. It costs one
+    cold build."""
     path = cache.path("takes", entry, ".wav")
     found = wav_frames(path)
-    if found is None:
+    if found is None or not words.matches(path, found[0]):
         return None
     cache.touch(path)
+    cache.touch(words.words_path(path))
     return Take(path, found[0], found[1])

@@ -85,6 +85,26 @@ def engine_text(text: str, lexicon: Sequence[tuple[str, str]]) -> str:
     return text
 
 
+def engine_origins(text: str, lexicon: Sequence[tuple[str, str]]) -> list[int]:
+    """For each character of the text the engine got (engine_text), the character of `text` it comes
+    from: a replaced word's every character comes from the word's first."""
+    current, origin = text, list(range(len(text)))
+    for word, say in lexicon:
+        pieces: list[str] = []
+        mapped: list[int] = []
+        last = 0
+        for match in _word_pattern(word).finditer(current):
+            pieces.append(current[last:match.start()])
+            mapped.extend(origin[last:match.start()])
+            pieces.append(say)
+            mapped.extend([origin[match.start()]] * len(say))
+            last = match.end()
+        pieces.append(current[last:])
+        mapped.extend(origin[last:])
+        current, origin = "".join(pieces), mapped
+    return origin
+
+
 def _replacement(say: str, _match: re.Match[str]) -> str:
     return say
 

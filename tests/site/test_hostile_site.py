@@ -48,7 +48,9 @@ PAGE_STATE = """() => ({
     tags: [...new Set([...document.querySelectorAll('*')].map(e => e.localName))],
     title: document.title,
     h1: [document.querySelector('h1').textContent, document.querySelector('h1').childElementCount],
-    cues: [...document.querySelectorAll('.cue')].map(e => [e.textContent, e.childElementCount]),
+    // Elements in a sentence other than its words' own spans (which hold text only): none.
+    cues: [...document.querySelectorAll('.cue')].map(e => [e.textContent,
+        e.querySelectorAll(':scope > :not(span.w[data-start][data-end]), span.w *').length]),
     editions: [...document.querySelectorAll('.editions h2')].map(e => [e.textContent, e.querySelector('a').childElementCount]),
 })"""
 _numbers = itertools.count()

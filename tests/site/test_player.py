@@ -425,11 +425,17 @@ def test_axe_finds_no_wcag_a_or_aa_violations(
         ("edition", page_path, {}),
         ("edition, dark", page_path, {"color_scheme": "dark"}),
         ("edition, playing mark", page_path, {}),
+        ("edition, word mark", page_path, {}),
+        ("edition, word mark, dark", page_path, {"color_scheme": "dark"}),
         ("list of editions", sample_edition.directory.parent / "index.html", {}),
     ):
         opened = open_page(path, **options)
         if "mark" in name:
-            opened.seek(sample_edition.manifest["cues"][3]["start_ms"])
+            if "word" in name:
+                opened.page.check("#words-on")
+            word = sample_edition.manifest["cues"][3]["words"][2]
+            opened.seek((word["start_ms"] + word["end_ms"]) // 2 if "word" in name else sample_edition.manifest["cues"][3]["start_ms"])
+            assert opened.page.locator(".w.now").count() == (1 if "word" in name else 0)
             opened.page.click("details.keys summary")
         result = axe.run(opened.page, options={"runOnly": {"type": "tag", "values": AXE_TAGS}}).response
         violations = [(v["id"], [n["target"] for n in v["nodes"]]) for v in result["violations"]]
@@ -544,3 +550,60 @@ def test_go_to_the_appeal_and_stop_before_it(open_page: Callable[..., Opened], s
     page.reload()
     assert page.is_checked("#skip-appeal")  # a preference, kept as the others are
     assert opened.errors == []
+
+
+# The highlighted word must hold the audio's time to within this (currentTime is read back in whole ms).
+WORD_TOLERANCE_MS = 1
+
+
+def test_the_word_highlight_follows_the_audio_at_five_seek_points(
+    open_page: Callable[..., Opened], sample_edition: manifest.Edition
+) -> None:
+    cues = sample_edition.manifest["cues"]
+    opened = open_page(sample_edition.directory / "index.html")
+    page = opened.page
+    now = """() => { const w = document.querySelector('.w.now');
+                     return w && {text: w.textContent, start: +w.dataset.start, end: +w.dataset.end,
+                                   cue: w.closest('.cue').id, ms: document.getElementById('audio').currentTime * 1000}; }"""
+    # Off by default: the sentence is marked, no word is.
+    opened.seek((cues[2]["start_ms"] + cues[2]["end_ms"]) // 2)
+    assert page.evaluate(now) is None and not page.is_checked("#words-on")
+    page.check("#words-on")
+    # A sentence's first word, last word, and words inside others, across the edition.
+    points = [(cue, cue["words"][k]) for cue, k in ((cues[1], 3), (cues[4], 0), (cues[9], -1),
+                                                     (cues[15], len(cues[15]["words"]) // 2), (cues[-2], 1))]
+    for cue, word in points:
+        opened.seek((word["start_ms"] + word["end_ms"]) // 2)
+        shown = page.evaluate(now)
+        assert shown is not None, word
+        assert shown["cue"] == cue["id"] and shown["text"] == word["text"]
+        assert shown["start"] - WORD_TOLERANCE_MS <= shown["ms"] < shown["end"] + WORD_TOLERANCE_MS
+    # Playing, then paused anywhere: the word marked is the one whose time holds the audio's.
+    opened.seek(cues[6]["start_ms"])
+    page.keyboard.press("k")
+    page.wait_for_function("ms => document.getElementById('audio').currentTime * 1000 > ms", arg=cues[6]["start_ms"] + 1200)
+    page.keyboard.press("k")
+    page.wait_for_function("() => document.getElementById('play').textContent === 'Play'")
+    shown = page.evaluate(now)
+    if shown is not None:  # (a pause between two sentences marks no word)
+        assert shown["start"] - WORD_TOLERANCE_MS <= shown["ms"] < shown["end"] + WORD_TOLERANCE_MS
+    # No announcement word by word: the words carry no aria-current, and nothing in a live region changed.
+    assert page.evaluate("() => document.querySelectorAll('.w[aria-current], .w[role], [aria-live] .w').length") == 0
+    page.reload()
+    page.wait_for_function("() => document.getElementById('audio').readyState >= 1")
+    assert page.is_checked("#words-on")  # remembered, as the other settings are
+    assert opened.errors == []
+
+
+def test_the_word_highlight_has_no_transition_under_reduced_motion(
+    open_page: Callable[..., Opened], sample_edition: manifest.Edition
+) -> None:
+    cue = sample_edition.manifest["cues"][3]
+    transitions = {}
+    for motion in ("no-preference", "reduce"):
+        opened = open_page(sample_edition.directory / "index.html", reduced_motion=motion)
+        opened.page.check("#words-on")
+        opened.seek((cue["words"][1]["start_ms"] + cue["words"][1]["end_ms"]) // 2)
+        transitions[motion] = opened.page.evaluate(
+            "() => getComputedStyle(document.querySelector('.w.now')).transitionDuration")
+    assert transitions["no-preference"] != "0s" and set(transitions["reduce"].split(", ")) == {"0s"}

@@ -26,6 +26,11 @@
   var chapterStart = chapters.map(function (c) { return parseInt(c.getAttribute("data-start"), 10); });
   var current = null;
   var currentChapter = -1;
+  var wordsOn = document.getElementById("words-on"); // only where the edition has word times
+  var currentWord = null;
+  var cueWords = cues.map(function (c) { return Array.prototype.slice.call(c.querySelectorAll(".w[data-start]")); });
+  var wordStart = cueWords.map(function (ws) { return ws.map(function (w) { return parseInt(w.getAttribute("data-start"), 10); }); });
+  var wordEnd = cueWords.map(function (ws) { return ws.map(function (w) { return parseInt(w.getAttribute("data-end"), 10); }); });
   var rateIndex = RATES.indexOf(1);
 
   controls.hidden = false;
@@ -39,6 +44,7 @@
   if (load("follow") === "off") follow.checked = false;
   if (load("keys") === "off") keysOn.checked = false;
   if (skipAppeal && load("skip-appeal") === "on") skipAppeal.checked = true;
+  if (wordsOn && load("words") === "on") wordsOn.checked = true;
 
   // The place and the chapters heard, per edition (its page's path): offered as "Resume at 1:23" on return.
   var here = location.pathname;
@@ -129,6 +135,7 @@
         if (scrollAllowed) keepInView(cue);
       }
     }
+    showWord(i, ms);
     var c = Math.max(0, lastAtOrBefore(chapterStart, ms));
     // A chapter played to its end is heard; one left by a seek is not.
     if (c === currentChapter + 1 && !audio.paused && !audio.seeking) {
@@ -144,6 +151,20 @@
       currentChapter = c;
       if (links[c]) links[c].setAttribute("aria-current", "true");
     }
+  }
+
+  // The word being read, inside the sentence being read: a class only (no aria-current, no live region),
+  // so a screen reader hears nothing word by word.
+  function showWord(i, ms) {
+    var word = null;
+    if (wordsOn && wordsOn.checked && i >= 0) {
+      var k = lastAtOrBefore(wordStart[i], ms);
+      if (k >= 0 && ms < wordEnd[i][k]) word = cueWords[i][k];
+    }
+    if (word === currentWord) return;
+    if (currentWord) currentWord.classList.remove("now");
+    currentWord = word;
+    if (word) word.classList.add("now");
   }
 
   function moveTabStop(cue) {
@@ -219,6 +240,7 @@
     if (follow.checked && current) keepInView(current);
   });
   keysOn.addEventListener("change", function () { save("keys", keysOn.checked ? "on" : "off"); });
+  if (wordsOn) wordsOn.addEventListener("change", function () { save("words", wordsOn.checked ? "on" : "off"); update(); });
   if (skipAppeal) skipAppeal.addEventListener("change", function () { save("skip-appeal", skipAppeal.checked ? "on" : "off"); });
   if (toAppeal) toAppeal.addEventListener("click", function () {
     seek(chapterStart[parseInt(toAppeal.getAttribute("data-goto"), 10)], false);
