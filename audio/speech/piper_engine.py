@@ -19,7 +19,10 @@ import wave
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
+from ..cache import Cache
+from ..cache import key as cache_key
 from ..errors import BadInput, ToolFailed, naming
+from . import engine as seam
 from .takes import Take, VoiceInfo, VoiceSettings, verify
 
 if TYPE_CHECKING:
@@ -173,8 +176,6 @@ def speak_scaled(text: str, voice: PiperVoiceInfo, scale: float, threads: int = 
         if phonemes:
             audio = model.phoneme_ids_to_audio(model.phonemes_to_ids(phonemes), settings)
             parts.append(np.asarray(audio, dtype=np.float32).reshape(-1))
-    if SHRINK:
-        _trim()
     if not parts:
         return Spoken(b"", voice.sample_rate)
     audio = np.concatenate(parts)
@@ -210,10 +211,7 @@ def _load(voice: PiperVoiceInfo, threads: int) -> PiperVoice:
     # Idle intra-op threads spin, waiting for the next operator's work, by default: see docs/piper.md.
     options.add_session_config_entry("session.intra_op.allow_spinning", "1" if SPIN else "0")
     options.log_severity_level = 3  # errors only: a corrupt model is reported below, in one line
-    try:
-        session = onnxruntime.InferenceSession(str(voice.model), sess_options=options, providers=["CPUExecutionProvider"])
-    except Exception as exc:  # onnxruntime's own types (InvalidProtobuf, Fail, ...) live in a private module
-        raise PiperError(f"{voice.model}: not a usable ONNX model ({_one_line(exc)})") from None
+    session = _session(onnxruntime, voice.model, options, seam.store())
     names = {i.name for i in session.get_inputs()}
     if not {"input", "input_lengths", "scales"} <= names:
         raise PiperError(f"{voice.model}: an ONNX model, but not a Piper voice (its inputs: {', '.join(sorted(names))})")
@@ -229,12 +227,55 @@ def _load(voice: PiperVoiceInfo, threads: int) -> PiperVoice:
     return PiperVoice(session=session, config=piper_config)
 
 
-# Whether ONNX Runtime's memory arena gives back, after each take, what the take grew it by, and the C
-# heap its free pages. Kept, a worker's arena holds its longest sentence's buffers for good (566-605 MiB
-# PSS after the 30 longest sentences of a 2,000-word article, 264 shrunk), and two workers took a build
-# past 1 GB (1,089 MiB, all processes); shrunk but untrimmed, a 6,601-word build still reached 1,048;
-# shrunk and trimmed, 893, and time per 1,000 words was no worse (docs/performance.md).
+def optimised_entry(model: Path) -> str:
+    """The cache key of a model's optimised copy: the model's content and the ONNX Runtime that optimised it."""
+    return cache_key(model=model_hash(model), onnxruntime=version(), level="extended")
+
+
+def _session(onnxruntime: Any, model: Path, options: Any, store: Cache | None) -> Any:
+    """The model's session, made from its optimised copy in the cache when there is one, else from the model
+    itself, saving the optimised copy there on the way.
+
+    ONNX Runtime optimises the graph at every load: loading the saved result takes 0.13-0.33 s where the
+    model takes 0.5-0.7 (docs/performance.md), and a build waits for the first load before its first take.
+    The copy is saved at the "extended" level: "all" adds layouts for this CPU only, and a cache may be
+    shared between hosts. A copy that does not load (damaged) is made again."""
+    if store is not None:
+        entry = optimised_entry(model)
+        saved = store.path("models", entry, ".onnx")
+        if saved.is_file():
+            try:
+                session = onnxruntime.InferenceSession(str(saved), sess_options=options, providers=["CPUExecutionProvider"])
+            except Exception as exc:  # (onnxruntime's own error types, as below)
+                log.warning("%s: the optimised copy of %s does not load (%s); making it again", saved, model.name, _one_line(exc))
+            else:
+                store.touch(saved)
+                return session
+        partial = store.partial("models", entry, ".onnx")
+        options.optimized_model_filepath = str(partial)
+        options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_EXTENDED
+    try:
+        try:
+            session = onnxruntime.InferenceSession(str(model), sess_options=options, providers=["CPUExecutionProvider"])
+        except Exception as exc:  # onnxruntime's own types (InvalidProtobuf, Fail, ...) live in a private module
+            raise PiperError(f"{model}: not a usable ONNX model ({_one_line(exc)})") from None
+        if store is not None and partial.stat().st_size > 0:
+            store.commit(partial, "models", entry, ".onnx")
+    finally:
+        if store is not None:
+            partial.unlink(missing_ok=True)  # (committed: gone already; else a failure's, never an entry)
+    return session
+
+
+# Whether ONNX Runtime's memory arena gives back what a take grew it by, and the C heap its free pages,
+# once this process holds more than SHRINK_ABOVE bytes. Kept, a worker's arena holds its longest
+# sentence's buffers for good (566-605 MiB PSS after the 30 longest sentences of a 2,000-word article,
+# 264 shrunk), and two workers took a build past 1 GB (1,089 MiB, all processes); shrunk but untrimmed,
+# a 6,601-word build still reached 1,048; shrunk and trimmed, 893 (docs/performance.md). Shrunk after
+# every take, the freed pages are faulted in again by the next: 2.5 s of system time for the sample
+# against 0.25 kept, 1.2 shrunk above 300 MiB only (one process, docs/performance.md).
 SHRINK = True
+SHRINK_ABOVE = 300 << 20
 
 
 @functools.cache
@@ -254,15 +295,33 @@ def _trim() -> None:
         libc.malloc_trim(0)
 
 
+def resident() -> int | None:
+    """This process's resident memory in bytes (Linux's /proc), else None."""
+    try:
+        with open("/proc/self/statm", "rb") as f:
+            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        return None
+
+
 class _Shrinking:
-    """A session whose every run shrinks the arena after it (Piper's voice calls session.run itself)."""
+    """A session whose arena is shrunk (and the heap trimmed) after a run once the process has grown past
+    SHRINK_ABOVE (Piper's voice calls session.run itself); where that cannot be known, after every run."""
 
     def __init__(self, session: Any, run_options: Any) -> None:
         self._session = session
         self._run_options = run_options
+        self.shrinks = 0
 
     def run(self, output_names: Any, feed: Any, run_options: Any = None) -> Any:
-        return self._session.run(output_names, feed, run_options or self._run_options)
+        held = resident()
+        if held is not None and held <= SHRINK_ABOVE:
+            return self._session.run(output_names, feed, run_options)
+        # (the arena is shrunk at the end of the run asked to: this one, whose buffers are then freed too)
+        result = self._session.run(output_names, feed, run_options or self._run_options)
+        _trim()
+        self.shrinks += 1
+        return result
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._session, name)
@@ -327,8 +386,10 @@ def _hash(model: Path, size: int, mtime_ns: int) -> str:
     return digest.hexdigest()
 
 
+@functools.cache
 def version() -> str:
-    """The engine's version for the cache key and edition.json: Piper's and ONNX Runtime's."""
+    """The engine's version for the cache key and edition.json: Piper's and ONNX Runtime's (read once a
+    process: importlib.metadata parses the packages' METADATA, 3.5 ms a call, and every take key asks)."""
     _modules()
     return f"piper-tts {importlib.metadata.version('piper-tts')} / onnxruntime {importlib.metadata.version('onnxruntime')}"
 
