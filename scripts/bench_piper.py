@@ -320,6 +320,7 @@ def memory(sizes: Sequence[int]) -> None:
             start = time.perf_counter()
             process = psutil.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
             peak = peak_pss = 0
+            parts: dict[str, int] = {}  # each kind of process's largest PSS seen (speech workers: the largest one)
             shown = 0.0
             while process.poll() is None:
                 total = total_pss = 0
@@ -329,6 +330,8 @@ def memory(sizes: Sequence[int]) -> None:
                             full = p.memory_full_info()
                             total += full.rss
                             total_pss += full.pss
+                            part = "build" if p is process else "python" if "python" in p.name() else p.name()
+                            parts[part] = max(parts.get(part, 0), full.pss)
                 peak, peak_pss = max(peak, total), max(peak_pss, total_pss)
                 elapsed = time.perf_counter() - start
                 if elapsed >= shown + 60:  # progress, for a run cut short: the peak so far and the takes made
@@ -347,6 +350,8 @@ def memory(sizes: Sequence[int]) -> None:
                   f"PSS ({peak / 2**20:.0f} MiB RSS summed), "
                   f"real-time factor {seconds / wall:.1f} ({time.strftime('%H:%M:%S')}, load average "
                   f"{os.getloadavg()[0]:.1f})", flush=True)
+            print("  largest PSS seen of each: " + ", ".join(f"{k} {v / 2**20:.0f} MiB" for k, v in sorted(parts.items()))
+                  + " (python: a speech worker)", flush=True)
 
 
 def main() -> None:

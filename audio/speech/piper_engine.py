@@ -176,6 +176,8 @@ def speak_scaled(text: str, voice: PiperVoiceInfo, scale: float, threads: int = 
         if phonemes:
             audio = model.phoneme_ids_to_audio(model.phonemes_to_ids(phonemes), settings)
             parts.append(np.asarray(audio, dtype=np.float32).reshape(-1))
+    if SHRINK:
+        _trim()
     if not parts:
         return Spoken(b"", voice.sample_rate)
     audio = np.concatenate(parts)
@@ -242,7 +244,7 @@ def _session(onnxruntime: Any, model: Path, options: Any, store: Cache | None) -
     shared between hosts. A copy that does not load (damaged) is made again."""
     if store is not None:
         entry = optimised_entry(model)
-        saved = store.path("models", entry, ".onnx")
+        saved = store.path("onnx", entry, ".onnx")
         if saved.is_file():
             try:
                 session = onnxruntime.InferenceSession(str(saved), sess_options=options, providers=["CPUExecutionProvider"])
@@ -251,7 +253,7 @@ def _session(onnxruntime: Any, model: Path, options: Any, store: Cache | None) -
             else:
                 store.touch(saved)
                 return session
-        partial = store.partial("models", entry, ".onnx")
+        partial = store.partial("onnx", entry, ".onnx")
         options.optimized_model_filepath = str(partial)
         options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_EXTENDED
     try:
@@ -260,22 +262,20 @@ def _session(onnxruntime: Any, model: Path, options: Any, store: Cache | None) -
         except Exception as exc:  # onnxruntime's own types (InvalidProtobuf, Fail, ...) live in a private module
             raise PiperError(f"{model}: not a usable ONNX model ({_one_line(exc)})") from None
         if store is not None and partial.stat().st_size > 0:
-            store.commit(partial, "models", entry, ".onnx")
+            store.commit(partial, "onnx", entry, ".onnx")
     finally:
         if store is not None:
             partial.unlink(missing_ok=True)  # (committed: gone already; else a failure's, never an entry)
     return session
 
 
-# Whether ONNX Runtime's memory arena gives back what a take grew it by, and the C heap its free pages,
-# once this process holds more than SHRINK_ABOVE bytes. Kept, a worker's arena holds its longest
-# sentence's buffers for good (566-605 MiB PSS after the 30 longest sentences of a 2,000-word article,
-# 264 shrunk), and two workers took a build past 1 GB (1,089 MiB, all processes); shrunk but untrimmed,
-# a 6,601-word build still reached 1,048; shrunk and trimmed, 893 (docs/performance.md). Shrunk after
-# every take, the freed pages are faulted in again by the next: 2.5 s of system time for the sample
-# against 0.25 kept, 1.2 shrunk above 300 MiB only (one process, docs/performance.md).
+# Whether ONNX Runtime's memory arena gives back, after each take, what the take grew it by, and the C
+# heap its free pages. Kept, a worker's arena holds its longest sentence's buffers for good (566-605 MiB
+# PSS after the 30 longest sentences of a 2,000-word article, 264 shrunk), and two workers took a build
+# past 1 GB (1,089 MiB, all processes); shrunk but untrimmed, a 6,601-word build still reached 1,048;
+# shrunk and trimmed, 893, and time per 1,000 words was no worse (docs/performance.md). Shrunk only once a
+# process held more than 300 MiB, the sample took 1-2 CPU s less, but a 20,000-word build reached 1,023 MiB.
 SHRINK = True
-SHRINK_ABOVE = 300 << 20
 
 
 @functools.cache
@@ -295,33 +295,15 @@ def _trim() -> None:
         libc.malloc_trim(0)
 
 
-def resident() -> int | None:
-    """This process's resident memory in bytes (Linux's /proc), else None."""
-    try:
-        with open("/proc/self/statm", "rb") as f:
-            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
-    except (OSError, ValueError, IndexError):
-        return None
-
-
 class _Shrinking:
-    """A session whose arena is shrunk (and the heap trimmed) after a run once the process has grown past
-    SHRINK_ABOVE (Piper's voice calls session.run itself); where that cannot be known, after every run."""
+    """A session whose every run shrinks the arena after it (Piper's voice calls session.run itself)."""
 
     def __init__(self, session: Any, run_options: Any) -> None:
         self._session = session
         self._run_options = run_options
-        self.shrinks = 0
 
     def run(self, output_names: Any, feed: Any, run_options: Any = None) -> Any:
-        held = resident()
-        if held is not None and held <= SHRINK_ABOVE:
-            return self._session.run(output_names, feed, run_options)
-        # (the arena is shrunk at the end of the run asked to: this one, whose buffers are then freed too)
-        result = self._session.run(output_names, feed, run_options or self._run_options)
-        _trim()
-        self.shrinks += 1
-        return result
+        return self._session.run(output_names, feed, run_options or self._run_options)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._session, name)
