@@ -274,7 +274,7 @@ def _session(onnxruntime: Any, model: Path, options: Any, store: Cache | None) -
 # PSS after the 30 longest sentences of a 2,000-word article, 264 shrunk), and two workers took a build
 # past 1 GB (1,089 MiB, all processes); shrunk but untrimmed, a 6,601-word build still reached 1,048;
 # shrunk and trimmed, 893, and time per 1,000 words was no worse (docs/performance.md). Shrunk only once a
-# process held more than 300 MiB, the sample took 1-2 CPU s less, but a 20,000-word build reached 1,023 MiB.
+# process held more than 300 MiB, the sample took 1-2 CPU s less, but a 20,000-word build reached 1,056 MiB.
 SHRINK = True
 
 
