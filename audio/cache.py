@@ -16,7 +16,7 @@ from . import stops
 from .errors import naming
 
 CACHE_ENV = "AUDIO_EDITION_CACHE"  # a directory: overrides the platform's user cache directory
-KINDS = ("takes", "pieces", "loudness", "script", "gains")
+KINDS = ("takes", "pieces", "loudness", "script", "gains", "onnx")
 
 
 def default_dir() -> Path:

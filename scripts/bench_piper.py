@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import multiprocessing
+import os
 import re
 import resource
 import shutil
@@ -46,7 +47,8 @@ ARRANGEMENTS = ((1, 1, True), (1, 2, True), (2, 1, True), (1, 2, False))
 
 def body_sentences() -> list[str]:
     """The spoken text of the sample's body sentences, as the build hands them to the engine."""
-    from audio import article, config, script, source
+    from audio import config
+    from audio.text import article, script, source
 
     parsed = article.parse(source.read(SAMPLE), config.load(CONFIG))
     made = script.make_script(parsed)
@@ -205,6 +207,15 @@ def script_sentences(article: Path) -> list[str]:
     return [s.spoken for s in script.sentences]
 
 
+def compiled() -> None:
+    """The package's bytecode written, as an installed package has it (pip compiles at install): with
+    PYTHONDONTWRITEBYTECODE set (as on the machine these figures come from) every build would compile the
+    sources again first, 0.13-0.15 s of each."""
+    import compileall
+
+    compileall.compile_dir(str(ROOT / "audio"), quiet=1)
+
+
 def build_command(article: Path, out: Path, cache: Path, engine: str) -> list[str]:
     return [sys.executable, "-m", "audio", "build", str(article), "--engine", engine, "--out", str(out), "--cache", str(cache)]
 
@@ -223,6 +234,7 @@ def builds(runs: int) -> None:
     if ffmpeg is None:
         sys.exit("needs ffmpeg on PATH")
     model = piper.resolve(None).model
+    compiled()
     names = ["bare", "piper cold", "pyttsx3 cold"]
     walls: dict[str, list[float]] = {n: [] for n in [*names, "piper rebuild"]}
     cpus: dict[str, list[float]] = {n: [] for n in walls}
@@ -257,7 +269,8 @@ def builds(runs: int) -> None:
                     wall, cpu = run(build_command(article, out, cache, engine))
                     walls["piper rebuild"].append(wall)
                     cpus["piper rebuild"].append(cpu)
-            print(f"round {r + 1}: " + ", ".join(f"{n} {walls[n][-1]:.2f} s" for n in walls), file=sys.stderr)
+            print(f"round {r + 1} ({time.strftime('%H:%M:%S')}, load average {os.getloadavg()[0]:.1f}): "
+                  + ", ".join(f"{n} {walls[n][-1]:.2f} s" for n in walls), file=sys.stderr)
     print(f"sample: {len(sentences)} sentences, {words(sentences)} words; {runs} rounds, order rotated")
     cold_ratio = [c / b for c, b in zip(walls["piper cold"], walls["bare"])]
     rebuild_ratio = [w / c for w, c in zip(walls["piper rebuild"], walls["piper cold"])]
@@ -296,6 +309,7 @@ def memory(sizes: Sequence[int]) -> None:
     pages counted in every process that maps them: an upper bound)."""
     import psutil
 
+    compiled()
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         for size in sizes:
@@ -306,6 +320,7 @@ def memory(sizes: Sequence[int]) -> None:
             start = time.perf_counter()
             process = psutil.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
             peak = peak_pss = 0
+            parts: dict[str, int] = {}  # each kind of process's largest PSS seen (speech workers: the largest one)
             shown = 0.0
             while process.poll() is None:
                 total = total_pss = 0
@@ -315,6 +330,8 @@ def memory(sizes: Sequence[int]) -> None:
                             full = p.memory_full_info()
                             total += full.rss
                             total_pss += full.pss
+                            part = "build" if p is process else "python" if "python" in p.name() else p.name()
+                            parts[part] = max(parts.get(part, 0), full.pss)
                 peak, peak_pss = max(peak, total), max(peak_pss, total_pss)
                 elapsed = time.perf_counter() - start
                 if elapsed >= shown + 60:  # progress, for a run cut short: the peak so far and the takes made
@@ -331,7 +348,10 @@ def memory(sizes: Sequence[int]) -> None:
             print(f"{count} words ({len(sentences)} sentences, {seconds / 60:.1f} min of audio): {wall:.1f} s, "
                   f"{1000 * wall / count:.2f} s per 1,000 words, peak of all processes together: {peak_pss / 2**20:.0f} MiB "
                   f"PSS ({peak / 2**20:.0f} MiB RSS summed), "
-                  f"real-time factor {seconds / wall:.1f}", flush=True)
+                  f"real-time factor {seconds / wall:.1f} ({time.strftime('%H:%M:%S')}, load average "
+                  f"{os.getloadavg()[0]:.1f})", flush=True)
+            print("  largest PSS seen of each: " + ", ".join(f"{k} {v / 2**20:.0f} MiB" for k, v in sorted(parts.items()))
+                  + " (python: a speech worker)", flush=True)
 
 
 def main() -> None:

@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Protocol
 
+from ..cache import Cache
 from ..errors import BadInput
 from .takes import Take, VoiceInfo, VoiceSettings
 
@@ -69,6 +70,20 @@ def for_language(voices: Sequence[VoiceInfo], language: str, aliases: dict[str, 
             if test(v):
                 return v.id
     return None
+
+
+# The cache an engine may keep what it derives from a voice in (Piper: its model optimised for this ONNX
+# Runtime), set by synthesize before any take is spoken; forked workers inherit it.
+_store: list[Cache] = []
+
+
+def keep_in(cache: Cache | None) -> None:
+    """Where engines of this process keep what they derive from their voices; None: nowhere."""
+    _store[:] = [cache] if cache is not None else []
+
+
+def store() -> Cache | None:
+    return _store[0] if _store else None
 
 
 # Told True as each take starts, False as it ends (see watched).

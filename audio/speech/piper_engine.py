@@ -7,6 +7,7 @@ import contextlib
 import functools
 import hashlib
 import importlib.metadata
+import importlib.util
 import json
 import logging
 import os
@@ -22,7 +23,10 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
+from ..cache import Cache
+from ..cache import key as cache_key
 from ..errors import BadInput, ToolFailed, naming
+from . import engine as seam
 from . import words
 from .takes import Take, VoiceInfo, VoiceSettings, verify
 
@@ -280,11 +284,7 @@ def _load(voice: PiperVoiceInfo, threads: int) -> PiperVoice:
     # Idle intra-op threads spin, waiting for the next operator's work, by default: see docs/piper.md.
     options.add_session_config_entry("session.intra_op.allow_spinning", "1" if SPIN else "0")
     options.log_severity_level = 3  # errors only: a corrupt model is reported below, in one line
-    try:
-        with _source(voice.model) as source:
-            session = onnxruntime.InferenceSession(source, sess_options=options, providers=["CPUExecutionProvider"])
-    except Exception as exc:  # onnxruntime's own types (InvalidProtobuf, Fail, ...) live in a private module
-        raise PiperError(f"{voice.model}: not a usable ONNX model ({_one_line(exc)})") from None
+    session = _session(onnxruntime, voice.model, options, seam.store())
     names = {i.name for i in session.get_inputs()}
     if not {"input", "input_lengths", "scales"} <= names:
         raise PiperError(f"{voice.model}: an ONNX model, but not a Piper voice (its inputs: {', '.join(sorted(names))})")
@@ -340,11 +340,58 @@ def _source(model: Path) -> Iterator[str]:
         yield held.name
 
 
+def _aligned() -> bool:
+    """Whether models are patched to give their phonemes' durations (the onnx package is installed)."""
+    return importlib.util.find_spec("onnx") is not None
+
+
+def optimised_entry(model: Path) -> str:
+    """The cache key of a model's optimised copy: the model's content and the ONNX Runtime that optimised it."""
+    return cache_key(model=model_hash(model), onnxruntime=version(), level="extended", durations=_aligned())
+
+
+def _session(onnxruntime: Any, model: Path, options: Any, store: Cache | None) -> Any:
+    """The model's session, made from its optimised copy in the cache when there is one, else from the model
+    itself (patched for its phonemes' durations: _source), saving the optimised copy there on the way.
+
+    ONNX Runtime optimises the graph at every load: loading the saved result takes 0.13-0.33 s where the
+    model takes 0.5-0.7 (docs/performance.md), and a build waits for the first load before its first take.
+    The copy is saved at the "extended" level: "all" adds layouts for this CPU only, and a cache may be
+    shared between hosts. A copy that does not load (damaged) is made again."""
+    if store is not None:
+        entry = optimised_entry(model)
+        saved = store.path("onnx", entry, ".onnx")
+        if saved.is_file():
+            try:
+                session = onnxruntime.InferenceSession(str(saved), sess_options=options, providers=["CPUExecutionProvider"])
+            except Exception as exc:  # (onnxruntime's own error types, as below)
+                log.warning("%s: the optimised copy of %s does not load (%s); making it again", saved, model.name, _one_line(exc))
+            else:
+                store.touch(saved)
+                return session
+        partial = store.partial("onnx", entry, ".onnx")
+        options.optimized_model_filepath = str(partial)
+        options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_EXTENDED
+    try:
+        try:
+            with _source(model) as source:
+                session = onnxruntime.InferenceSession(source, sess_options=options, providers=["CPUExecutionProvider"])
+        except Exception as exc:  # onnxruntime's own types (InvalidProtobuf, Fail, ...) live in a private module
+            raise PiperError(f"{model}: not a usable ONNX model ({_one_line(exc)})") from None
+        if store is not None and partial.stat().st_size > 0:
+            store.commit(partial, "onnx", entry, ".onnx")
+    finally:
+        if store is not None:
+            partial.unlink(missing_ok=True)  # (committed: gone already; else a failure's, never an entry)
+    return session
+
+
 # Whether ONNX Runtime's memory arena gives back, after each take, what the take grew it by, and the C
 # heap its free pages. Kept, a worker's arena holds its longest sentence's buffers for good (566-605 MiB
 # PSS after the 30 longest sentences of a 2,000-word article, 264 shrunk), and two workers took a build
 # past 1 GB (1,089 MiB, all processes); shrunk but untrimmed, a 6,601-word build still reached 1,048;
-# shrunk and trimmed, 893, and time per 1,000 words was no worse (docs/performance.md).
+# shrunk and trimmed, 893, and time per 1,000 words was no worse (docs/performance.md). Shrunk only once a
+# process held more than 300 MiB, the sample took 1-2 CPU s less, but a 20,000-word build reached 1,056 MiB.
 SHRINK = True
 
 
@@ -438,8 +485,10 @@ def _hash(model: Path, size: int, mtime_ns: int) -> str:
     return digest.hexdigest()
 
 
+@functools.cache
 def version() -> str:
-    """The engine's version for the cache key and edition.json: Piper's and ONNX Runtime's."""
+    """The engine's version for the cache key and edition.json: Piper's and ONNX Runtime's (read once a
+    process: importlib.metadata parses the packages' METADATA, 3.5 ms a call, and every take key asks)."""
     _modules()
     return f"piper-tts {importlib.metadata.version('piper-tts')} / onnxruntime {importlib.metadata.version('onnxruntime')}"
 

@@ -67,6 +67,7 @@ def synthesize(
     # One task a distinct text: (first index, engine text, cache key or "", where to write the WAV).
     tasks: list[tuple[int, str, str, str]] = []
     try:  # (from the first placeholder made: a stop meanwhile leaves none behind)
+        seam.keep_in(cache)  # where a model optimised once is kept (before the workers start: they inherit it)
         for entry, indexes in groups.items():
             first = indexes[0]
             with stops.deferred():  # (a placeholder made is listed, for the finally below, before a stop)
@@ -110,6 +111,7 @@ def synthesize(
                         take = seam.take(speaker, text, settings, Path(path))
                         made(index, take.frames, take.sample_rate)
     finally:
+        seam.keep_in(None)
         if cache is not None:  # what a failure left half-made is never an entry
             for _, _, _, path in tasks:
                 for made_here in (Path(path), Path(path).with_suffix(".warm.wav"),  # (and a killed worker's warm-up)
