@@ -26,6 +26,8 @@ FOLIATE = ROOT / "tools" / "node_modules" / "foliate-js"
 HARNESS = Path(__file__).parent / "reader" / "reader.html"
 RATE = 3  # the fastest the player offers: the test hears 30 s of the book in 10
 
+pytestmark = pytest.mark.slow  # (a browser and a book: the slow tier, with EPUBCheck and Ace)
+
 
 class _Quiet(http.server.SimpleHTTPRequestHandler):
     def log_message(self, *args: Any) -> None:
