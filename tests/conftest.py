@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,6 +20,12 @@ from audio.warm.client import WARM_ENV
 settings.register_profile("repeatable", derandomize=True, database=None)
 settings.register_profile("explore")
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "repeatable"))
+
+# The tests of Ctrl-C and SIGHUP need them as a terminal delivers them: a suite started in the background
+# by a script (`cmd &`: SIGINT ignored) or under nohup (SIGHUP ignored) would pass that on to every process
+# it starts, and a build there rightly keeps an ignored signal ignored (audio/stops.py).
+signal.signal(signal.SIGINT, signal.default_int_handler)
+signal.signal(signal.SIGHUP, signal.SIG_DFL)
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "samples" / "moscow-times-belarus.txt"
