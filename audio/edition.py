@@ -99,8 +99,9 @@ def build(
     """
     cache = Cache(options.cache or default_cache_dir())
     for attempt in range(1, VANISHED_RETRIES + 2):
+        started: list[threading.Thread] = []  # (see _import_later)
         try:
-            return _build(path, options, cache, on_take)
+            return _build(path, options, cache, on_take, started)
         except OSError as exc:
             # A cache entry found, then removed before it was read (`cache prune`, another host's clean-up):
             # built again, the entry is looked up again, missed, and made again (a take spoken again).
@@ -111,6 +112,11 @@ def build(
             if shown is exc:
                 raise
             raise shown from exc
+        finally:
+            # Whatever ends the build (done, failed, stopped at any stage), the thread's cache entries end
+            # whole (committed, or their partial removed), not cut off by the process's end.
+            for thread in started:
+                thread.join(timeout=10)
     raise AssertionError("unreachable")  # (the loop returns or raises)
 
 
@@ -126,7 +132,7 @@ VANISHED_RETRIES = 2
 
 def _build(
     path: Path | source.Document, options: BuildOptions, cache: Cache,
-    on_take: Callable[[int, Take], None] | None,
+    on_take: Callable[[int, Take], None] | None, later: list[threading.Thread],
 ) -> Edition:
     memo = Memo(cache)
     doc, art, script = prepare(path, options, memo)
@@ -146,7 +152,6 @@ def _build(
     beside = jobs > 1 and "mp3" in options.formats
     early = live.Live(script, options.config.pauses, cache, encode_jobs=jobs if lame_available() else 0,
                       previous_gain=previous_gain)
-    later: list[threading.Thread] = []  # (started with the first take)
 
     def taken(index: int, take: Take) -> None:
         if beside:
@@ -156,14 +161,9 @@ def _build(
         if on_take is not None:
             on_take(index, take)
 
-    try:
-        with early:
-            takes = synthesize([s.spoken for s in script.sentences], settings, workdir=None, cache=cache,
-                               jobs=jobs, scheduler=options.scheduler, on_take=taken)
-    except BaseException:
-        for thread in later:  # its cache entries end whole (committed, or their partial removed), not cut off
-            thread.join(timeout=10)
-        raise
+    with early:
+        takes = synthesize([s.spoken for s in script.sentences], settings, workdir=None, cache=cache,
+                           jobs=jobs, scheduler=options.scheduler, on_take=taken)
     memo.save()  # what the thread above has not saved (--jobs 1: all of it)
     stops.check()
     if early.gain is not None:
@@ -267,7 +267,7 @@ def _import_later(save: Callable[[], None]) -> threading.Thread:
     """Save what prepare made for the cache and import what publishing needs (the page, the catalogue
     and the feed) in a thread while the takes are spoken, rather than before the first or after the
     last. Started with the first take: the speech workers are forked by then (a process with threads
-    forks none)."""
+    forks none). build() waits for it however the build ends."""
 
     def load() -> None:
         with contextlib.suppress(Exception):  # a failure here is met again, and reported, where it matters
