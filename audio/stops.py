@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import signal
+import sys
 import threading
 from collections.abc import Iterator
 from typing import Any
@@ -33,6 +34,8 @@ def catch() -> None:
     for number in STOPS:
         if signal.getsignal(number) == signal.SIG_DFL:
             signal.signal(number, _stop)
+    if not getattr(sys.unraisablehook, "keeps_stops", False):
+        sys.unraisablehook = _quiet_in_finalizers(sys.unraisablehook)
 
 
 def requested() -> int | None:
@@ -78,6 +81,18 @@ def deferred() -> Iterator[None]:
                 signal.signal(number, handler)
     for caught in dict.fromkeys(held):
         signal.raise_signal(caught)  # (its own handler now: Stopped, KeyboardInterrupt, or the default)
+
+
+def _quiet_in_finalizers(previous: Any) -> Any:
+    """A Stopped raised inside a finalizer is lost there (see above) and raised again by the next check():
+    Python's "Exception ignored in …" traceback for it would only be noise on the way out."""
+
+    def hook(unraisable: Any) -> None:
+        if not isinstance(unraisable.exc_value, Stopped):
+            previous(unraisable)
+
+    hook.keeps_stops = True  # type: ignore[attr-defined]
+    return hook
 
 
 def _stop(number: int, frame: Any) -> None:

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
+import sys
+import types
 from collections.abc import Iterator
 
 import pytest
@@ -16,9 +19,11 @@ def caught() -> Iterator[None]:
     before = {number: signal.getsignal(number) for number in stops.STOPS}
     for number in stops.STOPS:
         signal.signal(number, signal.SIG_DFL)
+    hook = sys.unraisablehook
     stops.catch()
     yield
     stops.forget()
+    sys.unraisablehook = hook  # (catch() wrapped it)
     for number, handler in before.items():
         signal.signal(number, handler)
 
@@ -50,3 +55,34 @@ def test_ctrl_c_inside_a_deferred_block_is_raised_at_its_end(caught: None) -> No
             listed.append("listed")
     assert listed == ["made", "listed"]
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # (given back)
+
+
+
+FINALIZER = """
+import gc, os, signal
+from audio import stops
+stops.catch()
+class Finalized:
+    def __del__(self):
+        os.kill(os.getpid(), signal.SIGTERM)  # the handler runs here, where its exception is lost
+Finalized()
+gc.collect()
+print("on")
+try:
+    stops.check()
+except stops.Stopped as stop:
+    print("stopped", stop.number)
+"""
+
+
+def test_a_stop_inside_a_finalizer_is_silent_there_and_raised_by_the_next_check() -> None:
+    run = subprocess.run([sys.executable, "-c", FINALIZER], capture_output=True, text=True, timeout=60)
+    assert (run.stdout, run.stderr) == (f"on\nstopped {int(signal.SIGTERM)}\n", "")  # no "Exception ignored in"
+
+
+def test_other_exceptions_lost_in_finalizers_are_still_reported() -> None:
+    told: list[BaseException] = []
+    hook = stops._quiet_in_finalizers(lambda unraisable: told.append(unraisable.exc_value))
+    for exc in (stops.Stopped(15), ValueError("x")):
+        hook(types.SimpleNamespace(exc_value=exc))
+    assert [type(e) for e in told] == [ValueError]
