@@ -18,6 +18,7 @@ from typing import Any
 
 STOPS = (signal.SIGTERM, signal.SIGHUP)
 _requested: list[int] = []
+_interrupted: list[bool] = []  # [True] once Ctrl-C raised KeyboardInterrupt (perhaps where it was lost)
 
 
 class Stopped(BaseException):
@@ -34,6 +35,8 @@ def catch() -> None:
     for number in STOPS:
         if signal.getsignal(number) == signal.SIG_DFL:
             signal.signal(number, _stop)
+    if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+        signal.signal(signal.SIGINT, _interrupt)
     if not getattr(sys.unraisablehook, "keeps_stops", False):
         sys.unraisablehook = _quiet_in_finalizers(sys.unraisablehook)
 
@@ -44,14 +47,18 @@ def requested() -> int | None:
 
 
 def check() -> None:
-    """Raise Stopped if a stop was asked for (and its exception lost in a finalizer)."""
+    """Raise Stopped if a stop was asked for, KeyboardInterrupt after a Ctrl-C (their exception perhaps lost
+    in a finalizer)."""
     if _requested:
         raise Stopped(_requested[0])
+    if _interrupted:
+        raise KeyboardInterrupt
 
 
 def forget() -> None:
     """In a worker process just forked: a stop its starter was asked for is the starter's to act on."""
     _requested.clear()
+    _interrupted.clear()
 
 
 def request(number: int) -> None:
@@ -84,15 +91,24 @@ def deferred() -> Iterator[None]:
 
 
 def _quiet_in_finalizers(previous: Any) -> Any:
-    """A Stopped raised inside a finalizer is lost there (see above) and raised again by the next check():
-    Python's "Exception ignored in …" traceback for it would only be noise on the way out."""
+    """A Stopped or a Ctrl-C's KeyboardInterrupt raised inside a finalizer is lost there (see above) and
+    raised again by the next check(): Python's "Exception ignored in …" traceback for it would only be
+    noise on the way out."""
 
     def hook(unraisable: Any) -> None:
-        if not isinstance(unraisable.exc_value, Stopped):
+        lost = unraisable.exc_value
+        if not (isinstance(lost, Stopped) or (isinstance(lost, KeyboardInterrupt) and _interrupted)):
             previous(unraisable)
 
     hook.keeps_stops = True  # type: ignore[attr-defined]
     return hook
+
+
+def _interrupt(number: int, frame: Any) -> None:
+    """Ctrl-C, as Python's own handler, remembered for check()."""
+    if not _interrupted:
+        _interrupted.append(True)
+    raise KeyboardInterrupt
 
 
 def _stop(number: int, frame: Any) -> None:
